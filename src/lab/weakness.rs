@@ -1,0 +1,140 @@
+//! The lab's switchable flaws: each turns exactly one secure default into a known weakness.
+
+use std::collections::BTreeSet;
+use std::fmt;
+use std::str::FromStr;
+
+macro_rules! weaknesses {
+    ($( $variant:ident => $name:literal : $doc:literal, )*) => {
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+        pub enum Weakness { $( #[doc = $doc] $variant, )* }
+
+        impl Weakness {
+            pub const ALL: &'static [Weakness] = &[ $( Weakness::$variant, )* ];
+
+            pub fn name(self) -> &'static str {
+                match self { $( Weakness::$variant => $name, )* }
+            }
+
+            pub fn description(self) -> &'static str {
+                match self { $( Weakness::$variant => $doc, )* }
+            }
+        }
+    };
+}
+
+weaknesses! {
+    CodeReuse => "code-reuse":
+        "an authorization code can be redeemed more than once",
+    RedirectUriPrefix => "redirect-uri-prefix":
+        "any redirect_uri that starts with a registered one is accepted and redirected to",
+    RedirectUriAny => "redirect-uri-any":
+        "any redirect_uri at all is accepted and redirected to",
+    RedirectUriTokenUnchecked => "redirect-uri-token-unchecked":
+        "the token endpoint does not compare redirect_uri with the one in the authorization request",
+    StateDropped => "state-dropped":
+        "the state parameter is not returned in authorization responses",
+    TokenGet => "token-get":
+        "the token endpoint also issues tokens for GET requests with query parameters",
+    PkceOptional => "pkce-optional":
+        "a code issued with a PKCE challenge is redeemed without a code_verifier",
+    PkceVerifierUnchecked => "pkce-verifier-unchecked":
+        "any well-formed code_verifier redeems a code issued with a PKCE challenge",
+    PkcePlain => "pkce-plain":
+        "code_challenge_method=plain is accepted, and an S256 challenge is also satisfied by the challenge itself",
+    PkceNotRequired => "pkce-not-required":
+        "codes are issued without a PKCE challenge, to confidential and public clients alike",
+}
+
+impl fmt::Display for Weakness {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl FromStr for Weakness {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Weakness::ALL
+            .iter()
+            .copied()
+            .find(|w| w.name() == s)
+            .ok_or_else(|| {
+                let names: Vec<_> = Weakness::ALL.iter().map(|w| w.name()).collect();
+                format!(
+                    "unknown weakness `{s}`; known weaknesses: {} (see `oauthprobe lab --list-weak`)",
+                    names.join(", ")
+                )
+            })
+    }
+}
+
+/// The set of weaknesses switched on in one lab.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Weaknesses(BTreeSet<Weakness>);
+
+impl Weaknesses {
+    pub fn none() -> Self {
+        Self::default()
+    }
+
+    pub fn has(&self, w: Weakness) -> bool {
+        self.0.contains(&w)
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = Weakness> + '_ {
+        self.0.iter().copied()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// Parses repeated `--weak` values, each of which may be a comma-separated list.
+    pub fn parse<S: AsRef<str>>(values: &[S]) -> Result<Self, String> {
+        let mut set = BTreeSet::new();
+        for value in values {
+            for name in value
+                .as_ref()
+                .split(',')
+                .map(str::trim)
+                .filter(|n| !n.is_empty())
+            {
+                set.insert(name.parse::<Weakness>()?);
+            }
+        }
+        Ok(Weaknesses(set))
+    }
+}
+
+impl FromIterator<Weakness> for Weaknesses {
+    fn from_iter<I: IntoIterator<Item = Weakness>>(iter: I) -> Self {
+        Weaknesses(iter.into_iter().collect())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_round_trip_and_lists_split() {
+        for w in Weakness::ALL {
+            assert_eq!(w.name().parse::<Weakness>(), Ok(*w));
+        }
+        let set = Weaknesses::parse(&["code-reuse,state-dropped", "token-get"]).unwrap();
+        assert!(
+            set.has(Weakness::CodeReuse)
+                && set.has(Weakness::StateDropped)
+                && set.has(Weakness::TokenGet)
+        );
+        assert!(!set.has(Weakness::PkcePlain));
+    }
+
+    #[test]
+    fn unknown_name_is_named_in_the_error() {
+        let err = Weaknesses::parse(&["code-reuse,nope"]).unwrap_err();
+        assert!(err.contains("`nope`"), "{err}");
+    }
+}

@@ -1,0 +1,531 @@
+//! The target file: what the scanner is pointed at (issuer, registered clients, the test user).
+//!
+//! Parsed in two stages: the raw TOML (`TargetFile`, with spans) is validated into a
+//! `Target` whose URLs are parsed and whose secrets are resolved. Every error names the
+//! file, the line and the key.
+
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+use toml::Spanned;
+use url::Url;
+
+use crate::secret::Secret;
+
+#[derive(Debug, thiserror::Error)]
+#[error("{path}{}: {message}", line.map(|l| format!(":{l}")).unwrap_or_default())]
+pub struct ConfigError {
+    pub path: PathBuf,
+    pub line: Option<usize>,
+    pub message: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AuthMethod {
+    ClientSecretBasic,
+    ClientSecretPost,
+    None,
+}
+
+impl AuthMethod {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AuthMethod::ClientSecretBasic => "client_secret_basic",
+            AuthMethod::ClientSecretPost => "client_secret_post",
+            AuthMethod::None => "none",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "client_secret_basic" => Some(AuthMethod::ClientSecretBasic),
+            "client_secret_post" => Some(AuthMethod::ClientSecretPost),
+            "none" => Some(AuthMethod::None),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Client {
+    pub id: String,
+    pub secret: Option<Secret>,
+    pub auth_method: AuthMethod,
+    pub redirect_uri: Url,
+    pub scope: String,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct Endpoints {
+    pub authorization: Option<Url>,
+    pub token: Option<Url>,
+    pub userinfo: Option<Url>,
+    pub revocation: Option<Url>,
+    pub jwks: Option<Url>,
+}
+
+/// How the scanner finds its way through the target's login and consent pages.
+#[derive(Debug, Clone, Default)]
+pub struct LoginHints {
+    pub username_field: Option<String>,
+    pub password_field: Option<String>,
+    pub form_selector: Option<String>,
+    /// Text or name of the button that approves consent.
+    pub approve_button: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Login {
+    pub username: String,
+    pub password: Secret,
+    pub hints: LoginHints,
+}
+
+#[derive(Debug, Clone)]
+pub struct Target {
+    pub name: String,
+    pub issuer: Url,
+    pub endpoints: Endpoints,
+    pub client: Client,
+    pub second_client: Option<Client>,
+    pub public_client: Option<Client>,
+    pub login: Login,
+}
+
+impl Target {
+    /// Every secret the target file holds, for redaction.
+    pub fn secrets(&self) -> Vec<String> {
+        let mut out = vec![self.login.password.expose().to_string()];
+        for c in self.clients() {
+            if let Some(s) = &c.secret {
+                out.push(s.expose().to_string());
+            }
+        }
+        out.retain(|s| !s.is_empty());
+        out
+    }
+
+    pub fn clients(&self) -> impl Iterator<Item = &Client> {
+        std::iter::once(&self.client)
+            .chain(self.second_client.as_ref())
+            .chain(self.public_client.as_ref())
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TargetFile {
+    name: Option<String>,
+    issuer: Spanned<String>,
+    #[serde(default)]
+    endpoints: EndpointsFile,
+    client: Spanned<ClientFile>,
+    second_client: Option<Spanned<ClientFile>>,
+    public_client: Option<Spanned<ClientFile>>,
+    login: Spanned<LoginFile>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct EndpointsFile {
+    authorization: Option<Spanned<String>>,
+    token: Option<Spanned<String>>,
+    userinfo: Option<Spanned<String>>,
+    revocation: Option<Spanned<String>>,
+    jwks: Option<Spanned<String>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ClientFile {
+    id: Spanned<String>,
+    secret: Option<Spanned<String>>,
+    secret_env: Option<Spanned<String>>,
+    auth_method: Option<Spanned<String>>,
+    redirect_uri: Spanned<String>,
+    scope: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct LoginFile {
+    username: Spanned<String>,
+    password: Option<Spanned<String>>,
+    password_env: Option<Spanned<String>>,
+    username_field: Option<String>,
+    password_field: Option<String>,
+    form_selector: Option<String>,
+    approve_button: Option<String>,
+}
+
+struct Ctx<'a> {
+    path: &'a Path,
+    text: &'a str,
+}
+
+impl Ctx<'_> {
+    fn line_of(&self, offset: usize) -> usize {
+        self.text[..offset.min(self.text.len())]
+            .matches('\n')
+            .count()
+            + 1
+    }
+
+    fn err<T>(&self, span: std::ops::Range<usize>, message: String) -> Result<T, ConfigError> {
+        Err(ConfigError {
+            path: self.path.to_path_buf(),
+            line: Some(self.line_of(span.start)),
+            message,
+        })
+    }
+
+    fn url(&self, key: &str, value: &Spanned<String>) -> Result<Url, ConfigError> {
+        match Url::parse(value.get_ref()) {
+            Ok(u) if u.scheme() == "http" || u.scheme() == "https" => Ok(u),
+            Ok(u) => self.err(
+                value.span(),
+                format!("`{key}`: scheme `{}` is not http or https", u.scheme()),
+            ),
+            Err(e) => self.err(
+                value.span(),
+                format!("`{key}`: `{}` is not a valid URL ({e})", value.get_ref()),
+            ),
+        }
+    }
+
+    fn secret(
+        &self,
+        table: &str,
+        key: &str,
+        inline: &Option<Spanned<String>>,
+        env: &Option<Spanned<String>>,
+        table_span: std::ops::Range<usize>,
+        env_lookup: &dyn Fn(&str) -> Option<String>,
+    ) -> Result<Option<Secret>, ConfigError> {
+        match (inline, env) {
+            (Some(v), Some(_)) => self.err(
+                v.span(),
+                format!("`{table}.{key}` and `{table}.{key}_env` are both set; keep one"),
+            ),
+            (Some(v), None) => Ok(Some(Secret::new(v.get_ref().clone()))),
+            (None, Some(name)) => match env_lookup(name.get_ref()) {
+                Some(value) if !value.is_empty() => Ok(Some(Secret::new(value))),
+                _ => self.err(
+                    name.span(),
+                    format!(
+                        "`{table}.{key}_env` names the environment variable `{}`, which is not set or empty",
+                        name.get_ref()
+                    ),
+                ),
+            },
+            (None, None) => {
+                let _ = table_span;
+                Ok(None)
+            }
+        }
+    }
+
+    fn client(
+        &self,
+        table: &str,
+        file: &Spanned<ClientFile>,
+        default_method: AuthMethod,
+        env_lookup: &dyn Fn(&str) -> Option<String>,
+    ) -> Result<Client, ConfigError> {
+        let c = file.get_ref();
+        if c.id.get_ref().is_empty() {
+            return self.err(c.id.span(), format!("`{table}.id` is empty"));
+        }
+        let auth_method = match &c.auth_method {
+            None => default_method,
+            Some(m) => match AuthMethod::parse(m.get_ref()) {
+                Some(method) => method,
+                None => {
+                    return self.err(
+                        m.span(),
+                        format!(
+                            "`{table}.auth_method` is `{}`; expected client_secret_basic, client_secret_post or none",
+                            m.get_ref()
+                        ),
+                    );
+                }
+            },
+        };
+        let secret = self.secret(
+            table,
+            "secret",
+            &c.secret,
+            &c.secret_env,
+            file.span(),
+            env_lookup,
+        )?;
+        if auth_method != AuthMethod::None && secret.is_none() {
+            return self.err(
+                file.span(),
+                format!(
+                    "`[{table}]` uses {} but has neither `secret` nor `secret_env`",
+                    auth_method.as_str()
+                ),
+            );
+        }
+        if table == "public_client" && auth_method != AuthMethod::None {
+            return self.err(
+                file.span(),
+                format!(
+                    "`[public_client]` must use auth_method = \"none\", not {}",
+                    auth_method.as_str()
+                ),
+            );
+        }
+        Ok(Client {
+            id: c.id.get_ref().clone(),
+            secret,
+            auth_method,
+            redirect_uri: self.url(&format!("{table}.redirect_uri"), &c.redirect_uri)?,
+            scope: c.scope.clone().unwrap_or_else(|| "openid".to_string()),
+        })
+    }
+}
+
+impl Target {
+    pub fn load(path: &Path) -> Result<Target, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|e| ConfigError {
+            path: path.to_path_buf(),
+            line: None,
+            message: format!("cannot read the target file: {e}"),
+        })?;
+        Self::parse(path, &text, &|name| std::env::var(name).ok())
+    }
+
+    pub fn parse(
+        path: &Path,
+        text: &str,
+        env_lookup: &dyn Fn(&str) -> Option<String>,
+    ) -> Result<Target, ConfigError> {
+        let ctx = Ctx { path, text };
+        let file: TargetFile = toml::from_str(text).map_err(|e| ConfigError {
+            path: path.to_path_buf(),
+            line: e.span().map(|s| ctx.line_of(s.start)),
+            message: e.message().trim().to_string(),
+        })?;
+        let issuer = ctx.url("issuer", &file.issuer)?;
+        let ep = &file.endpoints;
+        let opt = |key: &str, v: &Option<Spanned<String>>| -> Result<Option<Url>, ConfigError> {
+            v.as_ref()
+                .map(|v| ctx.url(&format!("endpoints.{key}"), v))
+                .transpose()
+        };
+        let endpoints = Endpoints {
+            authorization: opt("authorization", &ep.authorization)?,
+            token: opt("token", &ep.token)?,
+            userinfo: opt("userinfo", &ep.userinfo)?,
+            revocation: opt("revocation", &ep.revocation)?,
+            jwks: opt("jwks", &ep.jwks)?,
+        };
+        let client = ctx.client(
+            "client",
+            &file.client,
+            AuthMethod::ClientSecretBasic,
+            env_lookup,
+        )?;
+        if client.auth_method == AuthMethod::None {
+            return ctx.err(
+                file.client.span(),
+                "`[client]` must be a confidential client; put a public client under `[public_client]`"
+                    .to_string(),
+            );
+        }
+        let second_client = file
+            .second_client
+            .as_ref()
+            .map(|c| {
+                ctx.client(
+                    "second_client",
+                    c,
+                    AuthMethod::ClientSecretBasic,
+                    env_lookup,
+                )
+            })
+            .transpose()?;
+        let public_client = file
+            .public_client
+            .as_ref()
+            .map(|c| ctx.client("public_client", c, AuthMethod::None, env_lookup))
+            .transpose()?;
+        let l = file.login.get_ref();
+        let password = ctx
+            .secret(
+                "login",
+                "password",
+                &l.password,
+                &l.password_env,
+                file.login.span(),
+                env_lookup,
+            )?
+            .map_or_else(
+                || {
+                    ctx.err(
+                        file.login.span(),
+                        "`[login]` has neither `password` nor `password_env`".into(),
+                    )
+                },
+                Ok,
+            )?;
+        Ok(Target {
+            name: file.name.unwrap_or_else(|| issuer.to_string()),
+            issuer,
+            endpoints,
+            client,
+            second_client,
+            public_client,
+            login: Login {
+                username: l.username.get_ref().clone(),
+                password,
+                hints: LoginHints {
+                    username_field: l.username_field.clone(),
+                    password_field: l.password_field.clone(),
+                    form_selector: l.form_selector.clone(),
+                    approve_button: l.approve_button.clone(),
+                },
+            },
+        })
+    }
+}
+
+/// What goes into a target file written by a tool (the lab's `--write-config`).
+pub struct TargetSpec<'a> {
+    pub name: &'a str,
+    pub issuer: &'a str,
+    pub client: ClientSpec<'a>,
+    pub second_client: Option<ClientSpec<'a>>,
+    pub public_client: Option<ClientSpec<'a>>,
+    pub username: &'a str,
+    pub password: &'a str,
+}
+
+pub struct ClientSpec<'a> {
+    pub id: &'a str,
+    pub secret: Option<&'a str>,
+    pub auth_method: AuthMethod,
+    pub redirect_uri: &'a str,
+    pub scope: &'a str,
+}
+
+fn quoted(s: &str) -> String {
+    toml::Value::String(s.to_string()).to_string()
+}
+
+impl TargetSpec<'_> {
+    /// Renders the target file as commented TOML.
+    pub fn render(&self) -> String {
+        let mut out = String::new();
+        out.push_str("# oauthprobe target file\n");
+        out.push_str(&format!("name = {}\n", quoted(self.name)));
+        out.push_str(&format!(
+            "issuer = {}   # metadata is read from the issuer's well-known URLs\n",
+            quoted(self.issuer)
+        ));
+        let mut client = |table: &str, c: &ClientSpec<'_>| {
+            out.push_str(&format!("\n[{table}]\nid = {}\n", quoted(c.id)));
+            if let Some(s) = c.secret {
+                out.push_str(&format!("secret = {}\n", quoted(s)));
+            }
+            out.push_str(&format!(
+                "auth_method = {}\n",
+                quoted(c.auth_method.as_str())
+            ));
+            out.push_str(&format!("redirect_uri = {}\n", quoted(c.redirect_uri)));
+            out.push_str(&format!("scope = {}\n", quoted(c.scope)));
+        };
+        client("client", &self.client);
+        if let Some(c) = &self.second_client {
+            client("second_client", c);
+        }
+        if let Some(c) = &self.public_client {
+            client("public_client", c);
+        }
+        out.push_str(&format!(
+            "\n[login]\nusername = {}\npassword = {}\n",
+            quoted(self.username),
+            quoted(self.password)
+        ));
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const GOOD: &str = r#"
+name = "lab"
+issuer = "http://127.0.0.1:8080"
+[client]
+id = "a"
+secret = "s3cret"
+redirect_uri = "http://127.0.0.1:8080/app/callback"
+scope = "openid profile"
+[public_client]
+id = "p"
+redirect_uri = "http://127.0.0.1:8080/app/callback"
+[login]
+username = "alice"
+password_env = "LAB_PW"
+"#;
+
+    fn parse(text: &str) -> Result<Target, ConfigError> {
+        Target::parse(Path::new("t.toml"), text, &|n| {
+            (n == "LAB_PW").then(|| "pw".to_string())
+        })
+    }
+
+    #[test]
+    fn good_file_parses_with_env_secret() {
+        let t = parse(GOOD).unwrap();
+        assert_eq!(t.client.auth_method, AuthMethod::ClientSecretBasic);
+        assert_eq!(t.public_client.unwrap().auth_method, AuthMethod::None);
+        assert_eq!(t.login.password.expose(), "pw");
+    }
+
+    #[test]
+    fn errors_name_file_line_and_key() {
+        let bad = GOOD.replace(
+            "redirect_uri = \"http://127.0.0.1:8080/app/callback\"\nscope",
+            "redirect_uri = \"not a url\"\nscope",
+        );
+        let e = parse(&bad).unwrap_err().to_string();
+        assert!(e.starts_with("t.toml:7: `client.redirect_uri`"), "{e}");
+
+        let e = parse(&GOOD.replace("password_env", "pasword_env"))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("t.toml:14") && e.contains("pasword_env"), "{e}");
+
+        let e = parse(&GOOD.replace("LAB_PW", "MISSING_PW"))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("MISSING_PW") && e.contains("not set"), "{e}");
+    }
+
+    #[test]
+    fn rendered_spec_parses_back() {
+        let spec = TargetSpec {
+            name: "lab",
+            issuer: "http://127.0.0.1:1",
+            client: ClientSpec {
+                id: "c",
+                secret: Some("x\"y"),
+                auth_method: AuthMethod::ClientSecretPost,
+                redirect_uri: "http://127.0.0.1:1/cb",
+                scope: "openid",
+            },
+            second_client: None,
+            public_client: None,
+            username: "alice",
+            password: "pw",
+        };
+        let t = parse(&spec.render()).unwrap();
+        assert_eq!(t.client.secret.unwrap().expose(), "x\"y");
+        assert_eq!(t.client.auth_method, AuthMethod::ClientSecretPost);
+    }
+}

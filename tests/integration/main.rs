@@ -1,0 +1,5 @@
+//! One integration-test binary (one link step on 2 cores).
+
+mod cli;
+mod common;
+mod lab;
