@@ -6,8 +6,15 @@ use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
 
+use std::io::IsTerminal;
+
+use crate::catalog;
+use crate::engine::{self, ScanOptions, Severity};
 use crate::exit::ExitStatus;
+use crate::http::Limits;
 use crate::lab::{self, LabOptions, Registry, Weakness, Weaknesses};
+use crate::report;
+use crate::target::Target;
 
 #[derive(Parser)]
 #[command(
@@ -22,8 +29,81 @@ pub struct Cli {
 
 #[derive(Subcommand)]
 pub enum Command {
+    /// Scan the authorization server a target file describes.
+    Scan(ScanArgs),
+    /// Start the lab on a free loopback port and scan it: no set-up needed.
+    Demo(DemoArgs),
+    /// List the catalog of checks, or explain one.
+    Checks(ChecksArgs),
     /// Run the lab: an authorization server and demo client on 127.0.0.1, secure by default.
     Lab(LabArgs),
+}
+
+#[derive(Args, Clone)]
+pub struct OutputArgs {
+    /// Report format: table or json.
+    #[arg(long, default_value = "table", value_parser = ["table", "json"])]
+    pub format: String,
+    /// Write the report to FILE instead of standard output.
+    #[arg(long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// Exit 1 when a check at or above this severity fails: info, low, medium, high, critical.
+    #[arg(long, default_value = "low", value_parser = ["info", "low", "medium", "high", "critical"])]
+    pub fail_on: String,
+    /// Checks to run (comma-separated ids); all by default.
+    #[arg(long, value_delimiter = ',', value_name = "ID,...")]
+    pub only: Vec<String>,
+    /// Checks to leave out (comma-separated ids).
+    #[arg(long, value_delimiter = ',', value_name = "ID,...")]
+    pub skip: Vec<String>,
+    /// How many checks run at once.
+    #[arg(long, default_value_t = 4)]
+    pub concurrency: usize,
+    /// Seconds before one HTTP request is abandoned.
+    #[arg(long, default_value_t = 10)]
+    pub timeout: u64,
+    /// Largest response body read, in bytes.
+    #[arg(long, default_value_t = 1 << 20)]
+    pub max_body: usize,
+    /// Accept invalid TLS certificates (only for a test server you control).
+    #[arg(long)]
+    pub insecure: bool,
+    /// Colour in the table: auto, always or never.
+    #[arg(long, default_value = "auto", value_parser = ["auto", "always", "never"])]
+    pub color: String,
+}
+
+#[derive(Args)]
+pub struct ScanArgs {
+    /// The target file (TOML): issuer, clients, test user.
+    #[arg(long, short = 'c', value_name = "FILE")]
+    pub config: PathBuf,
+    #[command(flatten)]
+    pub output: OutputArgs,
+}
+
+#[derive(Args)]
+pub struct DemoArgs {
+    /// Switch on a lab weakness (repeatable, or a comma-separated list), to watch a check fail.
+    #[arg(long = "weak", value_name = "NAME")]
+    pub weak: Vec<String>,
+    #[command(flatten)]
+    pub output: OutputArgs,
+}
+
+#[derive(Args)]
+pub struct ChecksArgs {
+    #[command(subcommand)]
+    pub command: Option<ChecksCommand>,
+    /// Listing format: table or json.
+    #[arg(long, default_value = "table", value_parser = ["table", "json"])]
+    pub format: String,
+}
+
+#[derive(Subcommand)]
+pub enum ChecksCommand {
+    /// Print a check's document: what it probes, the attack, the requirement, the fix.
+    Explain { id: String },
 }
 
 #[derive(Args)]
@@ -73,9 +153,157 @@ pub fn main() -> ExitCode {
     let status = runtime.block_on(async {
         match cli.command {
             Command::Lab(args) => run_lab(args).await,
+            Command::Scan(args) => run_scan(args).await,
+            Command::Demo(args) => run_demo(args).await,
+            Command::Checks(args) => run_checks(args),
         }
     });
     status.into()
+}
+
+fn scan_options(o: &OutputArgs) -> ScanOptions {
+    ScanOptions {
+        concurrency: o.concurrency.max(1),
+        only: o.only.clone(),
+        skip: o.skip.clone(),
+        limits: Limits {
+            timeout: Duration::from_secs(o.timeout.max(1)),
+            max_body_bytes: o.max_body,
+        },
+        insecure_tls: o.insecure,
+        ..ScanOptions::default()
+    }
+}
+
+async fn scan_and_report(target: Target, o: &OutputArgs) -> ExitStatus {
+    if let Err(e) = engine::select(&o.only, &o.skip) {
+        return usage_error(e);
+    }
+    let report = match engine::scan(target, scan_options(o)).await {
+        Ok(r) => r,
+        Err(e) => return usage_error(e),
+    };
+    let format = report::Format::parse(&o.format).unwrap_or(report::Format::Table);
+    let color = match o.color.as_str() {
+        "always" => true,
+        "never" => false,
+        _ => {
+            o.output.is_none()
+                && std::io::stdout().is_terminal()
+                && std::env::var_os("NO_COLOR").is_none()
+        }
+    };
+    let text = report::render(&report, format, color);
+    match &o.output {
+        Some(path) => {
+            if let Err(e) = std::fs::write(path, &text) {
+                return usage_error(format!("{}: cannot write the report: {e}", path.display()));
+            }
+            eprintln!("report written to {}", path.display());
+        }
+        None => print!("{text}"),
+    }
+    if let Some(e) = &report.preflight_error {
+        eprintln!("error: the target could not be scanned: {e}");
+    }
+    let fail_on = Severity::parse(&o.fail_on).unwrap_or(Severity::Low);
+    report::exit_status(&report, fail_on)
+}
+
+async fn run_scan(args: ScanArgs) -> ExitStatus {
+    let target = match Target::load(&args.config) {
+        Ok(t) => t,
+        Err(e) => return usage_error(e),
+    };
+    scan_and_report(target, &args.output).await
+}
+
+async fn run_demo(args: DemoArgs) -> ExitStatus {
+    let weaknesses = match Weaknesses::parse(&args.weak) {
+        Ok(w) => w,
+        Err(e) => return usage_error(e),
+    };
+    let running = match lab::start(LabOptions {
+        port: 0,
+        weaknesses,
+        ..LabOptions::default()
+    })
+    .await
+    {
+        Ok(r) => r,
+        Err(e) => return usage_error(format!("cannot start the lab on 127.0.0.1: {e}")),
+    };
+    eprintln!("lab started at {} (weaknesses: {})", running.issuer(), {
+        let names: Vec<_> = running.weaknesses().iter().map(|w| w.name()).collect();
+        if names.is_empty() {
+            "none".to_string()
+        } else {
+            names.join(", ")
+        }
+    });
+    let text = running.target_file();
+    let target = match Target::parse(std::path::Path::new("<lab>"), &text, &|_| None) {
+        Ok(t) => t,
+        Err(e) => return usage_error(format!("the lab's own target file is invalid (a bug): {e}")),
+    };
+    let status = scan_and_report(target, &args.output).await;
+    running.shutdown().await;
+    status
+}
+
+fn run_checks(args: ChecksArgs) -> ExitStatus {
+    if let Some(ChecksCommand::Explain { id }) = args.command {
+        return match catalog::find(&id) {
+            Some(meta) => {
+                print!("{}", meta.body.trim_start());
+                ExitStatus::Ok
+            }
+            None => usage_error(format!("unknown check id `{id}` (see `oauthprobe checks`)")),
+        };
+    }
+    if args.format == "json" {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(catalog::catalog()).unwrap_or_default()
+        );
+        return ExitStatus::Ok;
+    }
+    #[derive(tabled::Tabled)]
+    struct Row {
+        #[tabled(rename = "ID")]
+        id: String,
+        #[tabled(rename = "FAMILY")]
+        family: String,
+        #[tabled(rename = "SEVERITY")]
+        severity: String,
+        #[tabled(rename = "TITLE")]
+        title: String,
+        #[tabled(rename = "REFERENCES")]
+        refs: String,
+    }
+    let rows = catalog::catalog().iter().map(|c| Row {
+        id: c.id.clone(),
+        family: c.family.clone(),
+        severity: c.severity.to_string(),
+        title: c.title.clone(),
+        refs: c
+            .spec
+            .iter()
+            .map(|s| s.to_string())
+            .collect::<Vec<_>>()
+            .join(", "),
+    });
+    let mut table = tabled::Table::new(rows);
+    table.with(tabled::settings::Style::sharp()).with(
+        tabled::settings::Modify::new(tabled::settings::object::Columns::new(3..5))
+            .with(tabled::settings::Width::wrap(44).keep_words(true)),
+    );
+    println!("{table}");
+    println!(
+        "{} checks. `oauthprobe checks explain ID` prints one check's document.",
+        catalog::catalog().len()
+    );
+    ExitStatus::Ok
 }
 
 fn usage_error(message: impl std::fmt::Display) -> ExitStatus {

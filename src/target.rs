@@ -51,7 +51,9 @@ pub struct Client {
     pub id: String,
     pub secret: Option<Secret>,
     pub auth_method: AuthMethod,
-    pub redirect_uri: Url,
+    /// Exactly as registered: servers compare it as a string, so it is never re-serialised.
+    pub redirect_uri: String,
+    pub redirect_url: Url,
     pub scope: String,
 }
 
@@ -281,7 +283,8 @@ impl Ctx<'_> {
             id: c.id.get_ref().clone(),
             secret,
             auth_method,
-            redirect_uri: self.url(&format!("{table}.redirect_uri"), &c.redirect_uri)?,
+            redirect_url: self.url(&format!("{table}.redirect_uri"), &c.redirect_uri)?,
+            redirect_uri: c.redirect_uri.get_ref().clone(),
             scope: c.scope.clone().unwrap_or_else(|| "openid".to_string()),
         })
     }

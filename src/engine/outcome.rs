@@ -59,7 +59,13 @@ pub enum Status {
 }
 
 impl Status {
-    pub const ALL: [Status; 5] = [Status::Pass, Status::Fail, Status::Warn, Status::Skip, Status::Error];
+    pub const ALL: [Status; 5] = [
+        Status::Pass,
+        Status::Fail,
+        Status::Warn,
+        Status::Skip,
+        Status::Error,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -88,46 +94,41 @@ pub struct Outcome {
 
 impl Outcome {
     pub fn pass(message: impl Into<String>) -> Self {
-        Self { status: Status::Pass, message: message.into() }
+        Self {
+            status: Status::Pass,
+            message: message.into(),
+        }
     }
     pub fn fail(message: impl Into<String>) -> Self {
-        Self { status: Status::Fail, message: message.into() }
+        Self {
+            status: Status::Fail,
+            message: message.into(),
+        }
     }
     pub fn warn(message: impl Into<String>) -> Self {
-        Self { status: Status::Warn, message: message.into() }
+        Self {
+            status: Status::Warn,
+            message: message.into(),
+        }
     }
     pub fn skip(message: impl Into<String>) -> Self {
-        Self { status: Status::Skip, message: message.into() }
+        Self {
+            status: Status::Skip,
+            message: message.into(),
+        }
     }
     pub fn error(message: impl Into<String>) -> Self {
-        Self { status: Status::Error, message: message.into() }
-    }
-}
-
-/// A spec requirement a check enforces.
-#[derive(Debug, Clone, Copy, Serialize)]
-pub struct SpecRef {
-    pub doc: &'static str,
-    pub section: &'static str,
-    /// MUST, SHOULD, RECOMMENDED ...
-    pub level: &'static str,
-}
-
-impl fmt::Display for SpecRef {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{} §{} ({})", self.doc, self.section, self.level)
+        Self {
+            status: Status::Error,
+            message: message.into(),
+        }
     }
 }
 
 /// One check's result in a report.
 #[derive(Debug, Clone)]
 pub struct CheckResult {
-    pub id: &'static str,
-    pub title: &'static str,
-    pub family: &'static str,
-    pub severity: Severity,
-    pub references: &'static [SpecRef],
-    pub remediation: &'static str,
+    pub meta: &'static crate::catalog::CheckMeta,
     pub status: Status,
     pub message: String,
     pub duration_ms: u64,

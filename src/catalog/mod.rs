@@ -1,0 +1,225 @@
+//! The catalog: one document per check in `checks/<id>.md`, embedded at build time. Its front
+//! matter (id, title, family, severity, spec references, remediation, the lab weaknesses that
+//! must make it fail) is the single source for the `checks` listing, the docs and the reports.
+
+use std::sync::LazyLock;
+
+use serde::{Deserialize, Serialize};
+
+use crate::engine::outcome::Severity;
+use crate::lab::Weakness;
+
+macro_rules! documents {
+    ($($id:literal),* $(,)?) => {
+        /// Every check document, in catalog order.
+        pub static DOCUMENTS: &[(&str, &str)] = &[
+            $(($id, include_str!(concat!("../../checks/", $id, ".md"))),)*
+        ];
+    };
+}
+
+documents![
+    "redirect-uri-exact-match",
+    "redirect-uri-token-binding",
+    "code-single-use",
+    "state-echoed",
+    "state-missing",
+    "token-endpoint-rejects-get",
+    "pkce-verifier-required",
+    "pkce-verifier-checked",
+    "pkce-no-plain-downgrade",
+    "pkce-required-public-client",
+];
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SpecRef {
+    pub doc: String,
+    pub section: String,
+    pub level: String,
+    pub quote: String,
+}
+
+impl std::fmt::Display for SpecRef {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} §{}", self.doc, self.section)
+    }
+}
+
+/// What the target file must provide for a check to run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Requirement {
+    PublicClient,
+    SecondClient,
+}
+
+impl Requirement {
+    pub fn missing_reason(self) -> &'static str {
+        match self {
+            Requirement::PublicClient => {
+                "no [public_client] in the target file; add a public client (auth_method = \"none\") to run it"
+            }
+            Requirement::SecondClient => {
+                "no [second_client] in the target file; add a second confidential client to run it"
+            }
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct CheckMeta {
+    pub id: String,
+    pub title: String,
+    pub family: String,
+    pub severity: Severity,
+    pub remediation: String,
+    #[serde(rename = "references")]
+    pub spec: Vec<SpecRef>,
+    pub requires: Vec<Requirement>,
+    #[serde(serialize_with = "weakness_names")]
+    pub lab_weaknesses: Vec<Weakness>,
+    /// The document after the front matter (Markdown).
+    #[serde(skip)]
+    pub body: &'static str,
+}
+
+fn weakness_names<S: serde::Serializer>(w: &[Weakness], s: S) -> Result<S::Ok, S::Error> {
+    s.collect_seq(w.iter().map(|w| w.name()))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FrontMatter {
+    id: String,
+    title: String,
+    family: String,
+    severity: String,
+    remediation: String,
+    #[serde(default)]
+    lab_weaknesses: Vec<String>,
+    #[serde(default)]
+    requires: Vec<Requirement>,
+    spec: Vec<SpecRef>,
+}
+
+/// Splits `+++ toml +++ markdown` and validates the front matter.
+pub fn parse_document(file_id: &str, text: &'static str) -> Result<CheckMeta, String> {
+    let rest = text
+        .strip_prefix("+++\n")
+        .ok_or_else(|| format!("checks/{file_id}.md: no +++ front matter"))?;
+    let (front, body) = rest
+        .split_once("\n+++\n")
+        .ok_or_else(|| format!("checks/{file_id}.md: the front matter is not closed by +++"))?;
+    let fm: FrontMatter = toml::from_str(front).map_err(|e| format!("checks/{file_id}.md: {e}"))?;
+    if fm.id != file_id {
+        return Err(format!(
+            "checks/{file_id}.md: front matter id is `{}`",
+            fm.id
+        ));
+    }
+    let severity = Severity::parse(&fm.severity)
+        .ok_or_else(|| format!("checks/{file_id}.md: unknown severity `{}`", fm.severity))?;
+    let lab_weaknesses = fm
+        .lab_weaknesses
+        .iter()
+        .map(|w| w.parse::<Weakness>())
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| format!("checks/{file_id}.md: {e}"))?;
+    if fm.spec.is_empty() {
+        return Err(format!("checks/{file_id}.md: no [[spec]] reference"));
+    }
+    Ok(CheckMeta {
+        id: fm.id,
+        title: fm.title,
+        family: fm.family,
+        severity,
+        remediation: fm.remediation,
+        spec: fm.spec,
+        requires: fm.requires,
+        lab_weaknesses,
+        body,
+    })
+}
+
+static CATALOG: LazyLock<Vec<CheckMeta>> = LazyLock::new(|| {
+    DOCUMENTS
+        .iter()
+        .map(|(id, text)| {
+            // The documents are compiled in; the unit tests below parse every one of them.
+            parse_document(id, text).unwrap_or_else(|e| panic!("invalid check document: {e}"))
+        })
+        .collect()
+});
+
+pub fn catalog() -> &'static [CheckMeta] {
+    &CATALOG
+}
+
+pub fn find(id: &str) -> Option<&'static CheckMeta> {
+    catalog().iter().find(|c| c.id == id)
+}
+
+/// The checks that a lab weakness must make fail: the one place this mapping lives.
+pub fn tripped_by(w: Weakness) -> Vec<&'static str> {
+    catalog()
+        .iter()
+        .filter(|c| c.lab_weaknesses.contains(&w))
+        .map(|c| c.id.as_str())
+        .collect()
+}
+
+pub fn is_valid_id(id: &str) -> bool {
+    let mut parts = id.split('-');
+    id.starts_with(|c: char| c.is_ascii_lowercase())
+        && parts.all(|p| {
+            !p.is_empty()
+                && p.chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit())
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_document_parses_with_a_unique_valid_id() {
+        let mut seen = std::collections::HashSet::new();
+        for (id, text) in DOCUMENTS {
+            let meta = parse_document(id, text).unwrap();
+            assert!(is_valid_id(&meta.id), "{id}");
+            assert!(seen.insert(meta.id.clone()), "duplicate {id}");
+            assert!(!meta.body.trim().is_empty(), "{id} has no prose");
+        }
+        assert_eq!(catalog().len(), DOCUMENTS.len());
+    }
+
+    #[test]
+    fn checks_dir_holds_exactly_the_embedded_documents() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("checks");
+        let mut on_disk: Vec<String> = std::fs::read_dir(dir)
+            .unwrap()
+            .filter_map(|e| e.ok()?.file_name().into_string().ok())
+            .filter(|n| n.ends_with(".md") && n != "README.md")
+            .map(|n| n.trim_end_matches(".md").to_string())
+            .collect();
+        on_disk.sort();
+        let mut embedded: Vec<String> = DOCUMENTS.iter().map(|(id, _)| id.to_string()).collect();
+        embedded.sort();
+        assert_eq!(
+            on_disk, embedded,
+            "a document without a check, or a check without a document"
+        );
+    }
+
+    #[test]
+    fn id_rule() {
+        assert!(is_valid_id("code-single-use") && is_valid_id("pkce2"));
+        assert!(
+            !is_valid_id("Code")
+                && !is_valid_id("a--b")
+                && !is_valid_id("-a")
+                && !is_valid_id("a_b")
+        );
+    }
+}

@@ -1,0 +1,184 @@
+//! `Cx`: the only handle a probe gets. Every request goes through its session, so every
+//! request is bounded, kept within the target's origins, recorded and redacted.
+
+use std::sync::Arc;
+
+use url::Url;
+
+use crate::flow::authorize::{AuthOutcome, AuthRequest, Consent, FlowError, UserAgent};
+use crate::flow::discovery::Discovered;
+use crate::flow::token::{self, TokenResponse};
+use crate::http::{HttpError, HttpSession, Request};
+use crate::target::{Client, Target};
+
+#[derive(Debug, thiserror::Error)]
+pub enum ProbeError {
+    #[error(transparent)]
+    Flow(#[from] FlowError),
+    #[error(transparent)]
+    Http(#[from] HttpError),
+    #[error("{0}")]
+    Unexpected(String),
+}
+
+pub type ProbeResult = Result<super::Outcome, ProbeError>;
+
+pub struct Cx {
+    pub target: Arc<Target>,
+    pub server: Arc<Discovered>,
+    pub http: HttpSession,
+}
+
+/// A code obtained for a request, with the request that got it.
+pub struct IssuedCode {
+    pub code: String,
+    pub request: AuthRequest,
+}
+
+impl Cx {
+    pub fn new(target: Arc<Target>, server: Arc<Discovered>, http: HttpSession) -> Self {
+        Cx {
+            target,
+            server,
+            http,
+        }
+    }
+
+    pub fn client(&self) -> &Client {
+        &self.target.client
+    }
+
+    pub fn request_for(&self, client: &Client) -> AuthRequest {
+        let req = AuthRequest::for_client(client);
+        if let Some(v) = &req.verifier {
+            self.http.redactor().add(v);
+        }
+        req
+    }
+
+    /// Plays the user through login and consent for `request`, made for `client`.
+    pub async fn authorize(
+        &self,
+        step: &str,
+        client: &Client,
+        request: &AuthRequest,
+        consent: Consent,
+    ) -> Result<AuthOutcome, ProbeError> {
+        let agent = UserAgent {
+            http: &self.http,
+            login: &self.target.login,
+        };
+        let outcome = agent
+            .authorize(
+                step,
+                &self.server.endpoints.authorization,
+                request,
+                &client.redirect_url,
+                consent,
+            )
+            .await?;
+        if let Some(code) = outcome.code() {
+            self.http.redactor().add(code);
+        }
+        Ok(outcome)
+    }
+
+    /// A fresh code for `request`, or an error saying what the server did instead.
+    pub async fn obtain_code(
+        &self,
+        step: &str,
+        client: &Client,
+        request: AuthRequest,
+    ) -> Result<IssuedCode, ProbeError> {
+        let outcome = self
+            .authorize(step, client, &request, Consent::Approve)
+            .await?;
+        match outcome.code() {
+            Some(code) => Ok(IssuedCode {
+                code: code.to_string(),
+                request,
+            }),
+            None => Err(ProbeError::Unexpected(format!(
+                "could not obtain a code for client `{}`: the server {}",
+                client.id,
+                outcome.describe()
+            ))),
+        }
+    }
+
+    /// A fresh code from a careful client's request (state, nonce, PKCE S256).
+    pub async fn fresh_code(&self, client: &Client) -> Result<IssuedCode, ProbeError> {
+        let request = self.request_for(client);
+        self.obtain_code("obtain a fresh code", client, request)
+            .await
+    }
+
+    pub fn token_request(&self, client: &Client, form: Vec<(String, String)>) -> Request {
+        token::authenticated(client, self.server.endpoints.token.clone(), form)
+    }
+
+    pub async fn send_token(&self, step: &str, req: Request) -> Result<TokenResponse, ProbeError> {
+        Ok(token::send(&self.http, step, req).await?)
+    }
+
+    /// Redeems `code` with the given redirect_uri and verifier (None: leave the parameter out).
+    pub async fn redeem(
+        &self,
+        step: &str,
+        client: &Client,
+        code: &str,
+        redirect_uri: Option<&str>,
+        verifier: Option<&str>,
+    ) -> Result<TokenResponse, ProbeError> {
+        let mut form = vec![
+            ("grant_type".to_string(), "authorization_code".to_string()),
+            ("code".to_string(), code.to_string()),
+        ];
+        if let Some(r) = redirect_uri {
+            form.push(("redirect_uri".into(), r.into()));
+        }
+        if let Some(v) = verifier {
+            self.http.redactor().add(v);
+            form.push(("code_verifier".into(), v.into()));
+        }
+        self.send_token(step, self.token_request(client, form))
+            .await
+    }
+
+    /// Redeems a code the way its request asked for: same redirect_uri, matching verifier.
+    pub async fn redeem_properly(
+        &self,
+        step: &str,
+        client: &Client,
+        issued: &IssuedCode,
+    ) -> Result<TokenResponse, ProbeError> {
+        self.redeem(
+            step,
+            client,
+            &issued.code,
+            issued.request.redirect_uri(),
+            issued.request.verifier.as_deref(),
+        )
+        .await
+    }
+
+    /// Whether an access token is accepted at the userinfo endpoint (None: no endpoint to ask).
+    pub async fn token_works(
+        &self,
+        step: &str,
+        access_token: &str,
+    ) -> Result<Option<bool>, ProbeError> {
+        let Some(userinfo) = self.server.endpoints.userinfo.clone() else {
+            return Ok(None);
+        };
+        let resp = self
+            .http
+            .send(step, Request::get(userinfo).bearer(access_token))
+            .await?;
+        Ok(Some(resp.status == 200))
+    }
+
+    pub fn authorization_endpoint(&self) -> &Url {
+        &self.server.endpoints.authorization
+    }
+}

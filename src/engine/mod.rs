@@ -1,0 +1,247 @@
+//! The engine: pre-flight (discovery and one login), then every selected check, concurrently
+//! and isolated from each other, with results put back in catalog order.
+
+pub mod context;
+pub mod outcome;
+
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime};
+
+use tokio::sync::Semaphore;
+
+pub use context::Cx;
+pub use outcome::{CheckResult, Outcome, Severity, Status};
+
+use crate::catalog::{self, CheckMeta, Requirement};
+use crate::flow::authorize::{AuthRequest, Consent, UserAgent};
+use crate::flow::discovery::{self, Discovered};
+use crate::http::{Limits, Redactor, ScanClient};
+use crate::probes;
+use crate::target::Target;
+
+#[derive(Debug, Clone)]
+pub struct ScanOptions {
+    pub concurrency: usize,
+    pub only: Vec<String>,
+    pub skip: Vec<String>,
+    pub limits: Limits,
+    pub insecure_tls: bool,
+    /// A check still running after this is ended with an error.
+    pub check_timeout: Duration,
+}
+
+impl Default for ScanOptions {
+    fn default() -> Self {
+        ScanOptions {
+            concurrency: 4,
+            only: Vec::new(),
+            skip: Vec::new(),
+            limits: Limits::default(),
+            insecure_tls: false,
+            check_timeout: Duration::from_secs(120),
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Report {
+    pub target_name: String,
+    pub issuer: String,
+    pub started_at: SystemTime,
+    pub duration: Duration,
+    /// Set when the target could not be scanned at all.
+    pub preflight_error: Option<String>,
+    pub results: Vec<CheckResult>,
+}
+
+impl Report {
+    pub fn count(&self, status: Status) -> usize {
+        self.results.iter().filter(|r| r.status == status).count()
+    }
+}
+
+/// Checks chosen by `--only` / `--skip`; unknown ids are a usage error.
+pub fn select(only: &[String], skip: &[String]) -> Result<Vec<&'static CheckMeta>, String> {
+    for id in only.iter().chain(skip) {
+        if catalog::find(id).is_none() {
+            return Err(format!("unknown check id `{id}` (see `oauthprobe checks`)"));
+        }
+    }
+    Ok(catalog::catalog()
+        .iter()
+        .filter(|c| only.is_empty() || only.contains(&c.id))
+        .filter(|c| !skip.contains(&c.id))
+        .collect())
+}
+
+pub async fn scan(target: Target, opts: ScanOptions) -> Result<Report, String> {
+    let selected = select(&opts.only, &opts.skip)?;
+    let started_at = SystemTime::now();
+    let clock = Instant::now();
+    let redactor = Arc::new(Redactor::new(target.secrets()));
+    let mut origins = vec![target.issuer.origin()];
+    let ep = &target.endpoints;
+    for url in [
+        &ep.authorization,
+        &ep.token,
+        &ep.userinfo,
+        &ep.revocation,
+        &ep.jwks,
+    ]
+    .into_iter()
+    .flatten()
+    {
+        origins.push(url.origin());
+    }
+    let client = ScanClient::new(origins, opts.limits, opts.insecure_tls, redactor)
+        .map_err(|e| format!("cannot set up the HTTP client: {e}"))?;
+    let target = Arc::new(target);
+    let preflight = preflight(&client, &target).await;
+    let (discovered, login_session, preflight_error) = match preflight {
+        Ok((d, s)) => (Some(Arc::new(d)), Some(s), None),
+        Err(e) => (None, None, Some(e)),
+    };
+
+    let semaphore = Arc::new(Semaphore::new(opts.concurrency.max(1)));
+    let mut tasks = Vec::new();
+    for meta in selected {
+        let (Some(discovered), Some(session)) = (&discovered, &login_session) else {
+            tasks.push((meta, None));
+            continue;
+        };
+        if let Some(reason) = missing_requirement(meta, &target) {
+            tasks.push((
+                meta,
+                Some(tokio::spawn(async move {
+                    (Outcome::skip(reason), 0, Vec::new(), 0)
+                })),
+            ));
+            continue;
+        }
+        let cx = Cx::new(
+            target.clone(),
+            discovered.clone(),
+            session.with_fresh_transcript(),
+        );
+        let permit_source = semaphore.clone();
+        let timeout = opts.check_timeout;
+        let handle = tokio::spawn(async move {
+            let _permit = permit_source.acquire_owned().await;
+            let start = Instant::now();
+            let outcome = match tokio::time::timeout(timeout, probes::run(&meta.id, &cx)).await {
+                Ok(Ok(outcome)) => outcome,
+                Ok(Err(e)) => Outcome::error(e.to_string()),
+                Err(_) => Outcome::error(format!(
+                    "the check did not finish within {}s",
+                    timeout.as_secs()
+                )),
+            };
+            let requests = cx.http.request_count();
+            (
+                outcome,
+                start.elapsed().as_millis() as u64,
+                cx.http.take_transcript(),
+                requests,
+            )
+        });
+        tasks.push((meta, Some(handle)));
+    }
+    let mut results = Vec::new();
+    for (meta, task) in tasks {
+        let (outcome, duration_ms, evidence, requests) = match task {
+            None => (
+                Outcome::error(format!(
+                    "not run: {}",
+                    preflight_error
+                        .as_deref()
+                        .unwrap_or("the pre-flight did not complete")
+                )),
+                0,
+                Vec::new(),
+                0,
+            ),
+            Some(handle) => match handle.await {
+                Ok(r) => r,
+                // A panicking check is a bug in oauthprobe; the others carry on.
+                Err(e) => (
+                    Outcome::error(format!("the check crashed (a bug in oauthprobe): {e}")),
+                    0,
+                    Vec::new(),
+                    0,
+                ),
+            },
+        };
+        results.push(CheckResult {
+            meta,
+            status: outcome.status,
+            message: outcome.message,
+            duration_ms,
+            requests,
+            evidence,
+        });
+    }
+    Ok(Report {
+        target_name: target.name.clone(),
+        issuer: target.issuer.as_str().trim_end_matches('/').to_string(),
+        started_at,
+        duration: clock.elapsed(),
+        preflight_error,
+        results,
+    })
+}
+
+fn missing_requirement(meta: &CheckMeta, target: &Target) -> Option<String> {
+    meta.requires.iter().find_map(|r| {
+        let present = match r {
+            Requirement::PublicClient => target.public_client.is_some(),
+            Requirement::SecondClient => target.second_client.is_some(),
+        };
+        (!present).then(|| r.missing_reason().to_string())
+    })
+}
+
+/// Reads the metadata and signs the test user in once, so that later checks reuse the session.
+async fn preflight(
+    client: &ScanClient,
+    target: &Target,
+) -> Result<(Discovered, crate::http::HttpSession), String> {
+    let session = client.session();
+    let discovered = discovery::discover(&session, target).await?;
+    let ep = &discovered.endpoints;
+    for url in [
+        Some(&ep.authorization),
+        Some(&ep.token),
+        ep.userinfo.as_ref(),
+        ep.revocation.as_ref(),
+        ep.jwks.as_ref(),
+    ]
+    .into_iter()
+    .flatten()
+    {
+        // RFC 8414 §3: the issuer's own metadata says where its endpoints are.
+        client.allow_origin(url.origin());
+    }
+    let agent = UserAgent {
+        http: &session,
+        login: &target.login,
+    };
+    let request = AuthRequest::for_client(&target.client);
+    let outcome = agent
+        .authorize(
+            "pre-flight: sign in and obtain a code",
+            &ep.authorization,
+            &request,
+            &target.client.redirect_url,
+            Consent::Approve,
+        )
+        .await
+        .map_err(|e| format!("pre-flight: {e}"))?;
+    if outcome.code().is_none() {
+        return Err(format!(
+            "pre-flight: the authorization request for client `{}` did not return a code: the server {}",
+            target.client.id,
+            outcome.describe()
+        ));
+    }
+    Ok((discovered, session))
+}

@@ -1,0 +1,387 @@
+//! Authorization requests, and the user agent that carries them through the server's login
+//! and consent pages. It follows redirects only within the target's origins and stops at the
+//! redirect back to the client: it reads the Location header and never requests the redirect_uri.
+
+use std::collections::HashMap;
+
+use url::Url;
+
+use super::forms::{self, PageKind};
+use crate::crypto::{pkce_pair, random_token};
+use crate::http::{HttpError, HttpSession, Request};
+use crate::target::{Client, Login};
+
+/// The parameters of one authorization request, in the order sent.
+#[derive(Debug, Clone)]
+pub struct AuthRequest {
+    pub params: Vec<(String, String)>,
+    /// The PKCE verifier matching `code_challenge`, when one was made.
+    pub verifier: Option<String>,
+}
+
+impl AuthRequest {
+    /// What a careful client sends: code flow, state, a nonce for `openid`, and PKCE S256.
+    pub fn for_client(client: &Client) -> Self {
+        let (verifier, challenge) = pkce_pair();
+        let mut params = vec![
+            ("response_type".to_string(), "code".to_string()),
+            ("client_id".to_string(), client.id.clone()),
+            ("redirect_uri".to_string(), client.redirect_uri.clone()),
+            ("scope".to_string(), client.scope.clone()),
+            ("state".to_string(), random_token(16)),
+        ];
+        if client.scope.split(' ').any(|s| s == "openid") {
+            params.push(("nonce".to_string(), random_token(16)));
+        }
+        params.push(("code_challenge".to_string(), challenge));
+        params.push(("code_challenge_method".to_string(), "S256".to_string()));
+        AuthRequest {
+            params,
+            verifier: Some(verifier),
+        }
+    }
+
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.params
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    }
+
+    pub fn set(mut self, name: &str, value: &str) -> Self {
+        match self.params.iter_mut().find(|(k, _)| k == name) {
+            Some(slot) => slot.1 = value.to_string(),
+            None => self.params.push((name.to_string(), value.to_string())),
+        }
+        self
+    }
+
+    pub fn remove(mut self, name: &str) -> Self {
+        self.params.retain(|(k, _)| k != name);
+        if name == "code_challenge" {
+            self.verifier = None;
+        }
+        self
+    }
+
+    /// Drops PKCE entirely (challenge, method and verifier).
+    pub fn without_pkce(self) -> Self {
+        self.remove("code_challenge")
+            .remove("code_challenge_method")
+    }
+
+    pub fn redirect_uri(&self) -> Option<&str> {
+        self.get("redirect_uri")
+    }
+
+    pub fn url(&self, endpoint: &Url) -> Url {
+        let mut url = endpoint.clone();
+        url.query_pairs_mut()
+            .extend_pairs(self.params.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+        url
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Consent {
+    Approve,
+    Deny,
+}
+
+/// Where an authorization request ended.
+#[derive(Debug, Clone)]
+pub enum AuthOutcome {
+    /// The server sent the browser away: to the client's redirect_uri or anywhere off its origins.
+    Redirect {
+        location: Url,
+        params: HashMap<String, String>,
+    },
+    /// The server showed a page of its own and went no further.
+    Page {
+        status: u16,
+        url: Url,
+        title: Option<String>,
+    },
+}
+
+impl AuthOutcome {
+    pub fn param(&self, name: &str) -> Option<&str> {
+        match self {
+            AuthOutcome::Redirect { params, .. } => params.get(name).map(String::as_str),
+            AuthOutcome::Page { .. } => None,
+        }
+    }
+
+    pub fn code(&self) -> Option<&str> {
+        self.param("code").filter(|c| !c.is_empty())
+    }
+
+    pub fn describe(&self) -> String {
+        match self {
+            AuthOutcome::Redirect { location, params } => {
+                let keys = ["code", "error", "state", "iss"];
+                let present: Vec<&str> = keys
+                    .iter()
+                    .copied()
+                    .filter(|k| params.contains_key(*k))
+                    .collect();
+                let error = params
+                    .get("error")
+                    .map(|e| format!(" error={e}"))
+                    .unwrap_or_default();
+                format!(
+                    "redirected to {}{} ({}{error})",
+                    location.origin().ascii_serialization(),
+                    location.path(),
+                    if present.is_empty() {
+                        "no OAuth parameters".to_string()
+                    } else {
+                        present.join(", ")
+                    }
+                )
+            }
+            AuthOutcome::Page { status, url, title } => format!(
+                "showed its own page (HTTP {status} at {}{}{})",
+                url.origin().ascii_serialization(),
+                url.path(),
+                title
+                    .as_deref()
+                    .map(|t| format!(", \"{t}\""))
+                    .unwrap_or_default()
+            ),
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum FlowError {
+    #[error(transparent)]
+    Http(#[from] HttpError),
+    #[error("login failed at {url} (HTTP {status}{title}): {why}")]
+    Login {
+        url: String,
+        status: u16,
+        title: String,
+        why: String,
+    },
+    #[error("the authorization flow went around in circles: more than {0} steps")]
+    TooManySteps(usize),
+}
+
+const MAX_STEPS: usize = 16;
+
+/// The parameters of a redirect: its query, then its fragment (for a server that answers there).
+fn response_params(url: &Url) -> HashMap<String, String> {
+    let mut out: HashMap<String, String> = HashMap::new();
+    if let Some(fragment) = url.fragment() {
+        for (k, v) in url::form_urlencoded::parse(fragment.as_bytes()) {
+            out.entry(k.into_owned()).or_insert_with(|| v.into_owned());
+        }
+    }
+    for (k, v) in url.query_pairs() {
+        out.insert(k.into_owned(), v.into_owned());
+    }
+    out
+}
+
+fn base(url: &Url) -> String {
+    let mut u = url.clone();
+    u.set_query(None);
+    u.set_fragment(None);
+    u.to_string()
+}
+
+/// A Location the user agent must not follow: the client's, or anyone else's.
+fn leaves_the_server(
+    http: &HttpSession,
+    location: &Url,
+    request: &AuthRequest,
+    registered: &Url,
+) -> bool {
+    if !http.is_allowed(location) {
+        return true;
+    }
+    let here = base(location);
+    let ours = request
+        .redirect_uri()
+        .and_then(|r| Url::parse(r).ok())
+        .map(|u| base(&u));
+    if here.starts_with(&base(registered)) || ours.is_some_and(|o| here.starts_with(&o)) {
+        return true;
+    }
+    // A normalised or rewritten redirect_uri on the server's own origin still carries the response.
+    let params = response_params(location);
+    params.contains_key("code")
+        || params.contains_key("error")
+        || (request.get("state").is_some()
+            && params.get("state").map(String::as_str) == request.get("state"))
+}
+
+pub struct UserAgent<'a> {
+    pub http: &'a HttpSession,
+    pub login: &'a Login,
+}
+
+impl UserAgent<'_> {
+    /// Sends the authorization request and plays the user: signs in, answers consent, and
+    /// stops where the server sends the browser away or shows a page it cannot get past.
+    pub async fn authorize(
+        &self,
+        step: &str,
+        endpoint: &Url,
+        request: &AuthRequest,
+        registered: &Url,
+        consent: Consent,
+    ) -> Result<AuthOutcome, FlowError> {
+        let mut next = Request::get(request.url(endpoint));
+        let mut sent_password = false;
+        let mut sent_username = false;
+        for _ in 0..MAX_STEPS {
+            let url = next.url.clone();
+            let resp = self.http.send(step, next).await?;
+            if resp.is_redirect() {
+                let Some(location) = resp.location() else {
+                    return Ok(AuthOutcome::Page {
+                        status: resp.status,
+                        url,
+                        title: None,
+                    });
+                };
+                if leaves_the_server(self.http, &location, request, registered) {
+                    let params = response_params(&location);
+                    return Ok(AuthOutcome::Redirect { location, params });
+                }
+                next = Request::get(location);
+                continue;
+            }
+            let html = resp.text();
+            let title = forms::page_title(&html);
+            let login_error = |why: &str| FlowError::Login {
+                url: crate::http::redact::redact_by_name(url.as_str()),
+                status: resp.status,
+                title: title
+                    .as_deref()
+                    .map(|t| format!(", \"{t}\""))
+                    .unwrap_or_default(),
+                why: why.to_string(),
+            };
+            match forms::classify(&html, &self.login.hints) {
+                PageKind::Login(form) => {
+                    let mut fills: Vec<(&str, &str)> = Vec::new();
+                    if let Some(password_field) = form.password_field.as_deref() {
+                        if sent_password {
+                            return Err(login_error(
+                                "the server showed the login form again after the password was sent: wrong username or password?",
+                            ));
+                        }
+                        fills.push((password_field, self.login.password.expose()));
+                        sent_password = true;
+                    }
+                    if let Some(user_field) = form.username_field.as_deref() {
+                        fills.push((user_field, &self.login.username));
+                    } else if form.password_field.is_none() {
+                        return Err(login_error(
+                            "the login form has no username or password field the scanner recognises; set [login] username_field / password_field",
+                        ));
+                    }
+                    if form.password_field.is_none() {
+                        if sent_username {
+                            return Err(login_error("the server asked for the username again"));
+                        }
+                        sent_username = true;
+                    }
+                    let button = form.form.buttons.first();
+                    next = self
+                        .submit(&form.form, &url, &fills, button)
+                        .map_err(|why| login_error(&why))?;
+                }
+                PageKind::Consent(consent_form) => {
+                    let button = match consent {
+                        Consent::Approve => Some(consent_form.approve.clone()),
+                        Consent::Deny => deny_button(&consent_form.form),
+                    };
+                    let Some(button) = button else {
+                        return Ok(AuthOutcome::Page {
+                            status: resp.status,
+                            url,
+                            title,
+                        });
+                    };
+                    next = self
+                        .submit(&consent_form.form, &url, &[], Some(&button))
+                        .map_err(|why| login_error(&why))?;
+                }
+                PageKind::Other => {
+                    return Ok(AuthOutcome::Page {
+                        status: resp.status,
+                        url,
+                        title,
+                    });
+                }
+            }
+        }
+        Err(FlowError::TooManySteps(MAX_STEPS))
+    }
+
+    fn submit(
+        &self,
+        form: &forms::HtmlForm,
+        page: &Url,
+        fills: &[(&str, &str)],
+        button: Option<&forms::Button>,
+    ) -> Result<Request, String> {
+        let action = form
+            .action_url(page)
+            .map_err(|e| format!("the form's action is not a URL: {e}"))?;
+        if !self.http.is_allowed(&action) {
+            return Err(format!(
+                "the form posts to {}, outside the target's origins; add it to the target file if it belongs to the server",
+                action.origin().ascii_serialization()
+            ));
+        }
+        let pairs = form.submission(fills, button);
+        Ok(if form.method == "POST" {
+            Request::post_form(action, pairs)
+        } else {
+            let mut url = action;
+            url.query_pairs_mut()
+                .clear()
+                .extend_pairs(pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+            Request::get(url)
+        })
+    }
+}
+
+/// A button that refuses consent, when the page offers one.
+fn deny_button(form: &forms::HtmlForm) -> Option<forms::Button> {
+    const DENY: &[&str] = &[
+        "deny", "cancel", "reject", "decline", "refuse", "no", "disallow",
+    ];
+    form.buttons
+        .iter()
+        .find(|b| {
+            [
+                Some(b.label.as_str()),
+                b.value.as_deref(),
+                b.name.as_deref(),
+                b.id.as_deref(),
+            ]
+            .into_iter()
+            .flatten()
+            .any(|t| DENY.contains(&t.trim().to_ascii_lowercase().as_str()))
+        })
+        .cloned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn response_params_read_query_then_fragment() {
+        let u = Url::parse("https://c.example/cb?code=a&state=s#error=x&code=b").unwrap();
+        let p = response_params(&u);
+        assert_eq!(p["code"], "a");
+        assert_eq!(p["error"], "x");
+    }
+}

@@ -1,0 +1,7 @@
+//! The OAuth choreography the scanner plays as a client: discovery, the user agent that logs in
+//! and consents, authorization requests and token requests.
+
+pub mod authorize;
+pub mod discovery;
+pub mod forms;
+pub mod token;

@@ -1,0 +1,1556 @@
+//! The one HTTP chokepoint. Every request the scanner makes goes through [`HttpSession::send`],
+//! which enforces the rules for talking to an untrusted server:
+//!
+//! * only allowed origins (scheme, host, port) are contacted; anything else is refused unsent;
+//! * redirects are never followed (the caller gets the 3xx and decides);
+//! * each request, body read included, is bounded by [`Limits::timeout`];
+//! * response bodies are read in chunks and abandoned past [`Limits::max_body_bytes`];
+//! * TLS certificates are verified unless the user asked for `insecure_tls`;
+//! * every exchange is recorded, redacted, in the session's transcript; error messages are
+//!   redacted too.
+
+use std::borrow::Cow;
+use std::fmt;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::{Duration, Instant};
+
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD;
+use reqwest::cookie::{CookieStore, Jar};
+use url::{Origin, Url};
+
+use crate::http::redact::{REDACTED, Redactor, form_encode, is_sensitive_param, redact_by_name};
+use crate::http::transcript::{Exchange, RecordedRequest, RecordedResponse};
+use crate::secret::Secret;
+
+pub use reqwest::Method;
+
+/// `User-Agent` of every request.
+pub const USER_AGENT: &str = concat!("oauthprobe/", env!("CARGO_PKG_VERSION"));
+
+/// Recorded bodies (request and response) are cut to this many characters.
+pub const EXCERPT_CHARS: usize = 4096;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// Bound on one whole request: connect, send, headers and body read.
+    pub timeout: Duration,
+    /// Largest response body accepted.
+    pub max_body_bytes: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            timeout: Duration::from_secs(10),
+            max_body_bytes: 1024 * 1024,
+        }
+    }
+}
+
+/// Why a request produced no response. `method` and `url` are already redacted.
+#[derive(thiserror::Error, Debug)]
+pub enum HttpError {
+    #[error("{method} {url}: refused, origin not in scope (nothing sent)")]
+    OffOrigin { method: String, url: String },
+    #[error("{method} {url}: timed out after {}", fmt_duration(.after))]
+    Timeout {
+        method: String,
+        url: String,
+        after: Duration,
+    },
+    #[error("{method} {url}: response body larger than the limit of {limit} bytes")]
+    BodyTooLarge {
+        method: String,
+        url: String,
+        limit: usize,
+    },
+    #[error("{method} {url}: connection failed: {reason}")]
+    Connect {
+        method: String,
+        url: String,
+        reason: String,
+    },
+    #[error("{method} {url}: {reason}")]
+    Other {
+        method: String,
+        url: String,
+        reason: String,
+    },
+    #[error("cannot build the HTTP client: {0}")]
+    Build(String),
+}
+
+impl HttpError {
+    /// The (redacted) URL concerned, if any.
+    pub fn url(&self) -> Option<&str> {
+        match self {
+            HttpError::OffOrigin { url, .. }
+            | HttpError::Timeout { url, .. }
+            | HttpError::BodyTooLarge { url, .. }
+            | HttpError::Connect { url, .. }
+            | HttpError::Other { url, .. } => Some(url),
+            HttpError::Build(_) => None,
+        }
+    }
+}
+
+/// `10s`, `200ms`, otherwise Debug form (`1.5s`).
+fn fmt_duration(d: &Duration) -> String {
+    if d.subsec_nanos() == 0 {
+        format!("{}s", d.as_secs())
+    } else if d.subsec_nanos() % 1_000_000 == 0 && d.as_secs() == 0 {
+        format!("{}ms", d.as_millis())
+    } else {
+        format!("{d:?}")
+    }
+}
+
+/// A request body.
+#[derive(Clone)]
+pub enum Body {
+    /// `application/x-www-form-urlencoded`; order and duplicates are kept.
+    Form(Vec<(String, String)>),
+    /// `application/json`.
+    Json(serde_json::Value),
+    Raw {
+        content_type: String,
+        bytes: Vec<u8>,
+    },
+}
+
+impl Body {
+    fn content_type(&self) -> &str {
+        match self {
+            Body::Form(_) => "application/x-www-form-urlencoded",
+            Body::Json(_) => "application/json",
+            Body::Raw { content_type, .. } => content_type,
+        }
+    }
+
+    fn to_bytes(&self) -> Vec<u8> {
+        match self {
+            Body::Form(pairs) => url::form_urlencoded::Serializer::new(String::new())
+                .extend_pairs(pairs)
+                .finish()
+                .into_bytes(),
+            Body::Json(v) => serde_json::to_vec(v).unwrap_or_default(),
+            Body::Raw { bytes, .. } => bytes.clone(),
+        }
+    }
+}
+
+/// Shows shape only: bodies carry secrets.
+impl fmt::Debug for Body {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Body::Form(pairs) => {
+                let names: Vec<&str> = pairs.iter().map(|(n, _)| n.as_str()).collect();
+                f.debug_tuple("Form").field(&names).finish()
+            }
+            Body::Json(_) => f.write_str("Json(..)"),
+            Body::Raw {
+                content_type,
+                bytes,
+            } => write!(f, "Raw({content_type}, {} bytes)", bytes.len()),
+        }
+    }
+}
+
+/// One request to send with [`HttpSession::send`].
+#[derive(Clone)]
+pub struct Request {
+    pub method: Method,
+    pub url: Url,
+    /// Sent as given, in order (duplicates allowed).
+    pub headers: Vec<(String, String)>,
+    pub body: Option<Body>,
+}
+
+impl Request {
+    pub fn new(method: Method, url: Url) -> Self {
+        Request {
+            method,
+            url,
+            headers: Vec::new(),
+            body: None,
+        }
+    }
+
+    pub fn get(url: Url) -> Self {
+        Request::new(Method::GET, url)
+    }
+
+    /// POST with an `application/x-www-form-urlencoded` body (order and duplicates kept).
+    pub fn post_form<K, V>(url: Url, pairs: impl IntoIterator<Item = (K, V)>) -> Self
+    where
+        K: Into<String>,
+        V: Into<String>,
+    {
+        let pairs = pairs
+            .into_iter()
+            .map(|(k, v)| (k.into(), v.into()))
+            .collect();
+        Request::new(Method::POST, url).body(Body::Form(pairs))
+    }
+
+    /// POST with a JSON body.
+    pub fn post_json(url: Url, value: serde_json::Value) -> Self {
+        Request::new(Method::POST, url).body(Body::Json(value))
+    }
+
+    pub fn body(mut self, body: Body) -> Self {
+        self.body = Some(body);
+        self
+    }
+
+    /// Adds a header (does not replace one of the same name).
+    pub fn header(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
+        self.headers.push((name.into(), value.into()));
+        self
+    }
+
+    /// `Authorization: Basic base64(urlencode(id) ":" urlencode(secret))` as RFC 6749 §2.3.1
+    /// requires (form-urlencoding, so a space becomes `+`). Replaces any `Authorization` header.
+    pub fn basic_auth(self, user: &str, password: &Secret) -> Self {
+        let pair = format!("{}:{}", form_encode(user), form_encode(password.expose()));
+        self.authorization(format!("Basic {}", STANDARD.encode(pair)))
+    }
+
+    /// `Authorization: Bearer <token>`. Replaces any `Authorization` header.
+    pub fn bearer(self, token: &str) -> Self {
+        self.authorization(format!("Bearer {token}"))
+    }
+
+    fn authorization(mut self, value: String) -> Self {
+        self.headers
+            .retain(|(n, _)| !n.eq_ignore_ascii_case("authorization"));
+        self.header("authorization", value)
+    }
+
+    fn has_header(&self, name: &str) -> bool {
+        self.headers
+            .iter()
+            .any(|(n, _)| n.eq_ignore_ascii_case(name))
+    }
+}
+
+/// Shows no header values and no secret parameter values.
+impl fmt::Debug for Request {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let names: Vec<&str> = self.headers.iter().map(|(n, _)| n.as_str()).collect();
+        f.debug_struct("Request")
+            .field("method", &self.method)
+            .field("url", &redact_by_name(self.url.as_str()))
+            .field("headers", &names)
+            .field("body", &self.body)
+            .finish()
+    }
+}
+
+/// A response, complete and unredacted (it is the caller's to judge; only recordings are redacted).
+#[derive(Clone)]
+pub struct Response {
+    pub status: u16,
+    /// Names in lower case, in the order received.
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+    /// The URL requested (redirects are never followed).
+    pub final_url: Url,
+}
+
+impl Response {
+    /// First value of the header `name` (case-insensitive).
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// Every value of the header `name` (case-insensitive), in order.
+    pub fn header_all(&self, name: &str) -> Vec<&str> {
+        self.headers
+            .iter()
+            .filter(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+            .collect()
+    }
+
+    /// The body as text, invalid UTF-8 replaced.
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.body).into_owned()
+    }
+
+    /// The body as JSON, if it is JSON.
+    pub fn json(&self) -> Option<serde_json::Value> {
+        serde_json::from_slice(&self.body).ok()
+    }
+
+    /// `Location`, resolved against the request URL.
+    pub fn location(&self) -> Option<Url> {
+        self.final_url.join(self.header("location")?.trim()).ok()
+    }
+
+    /// A 3xx other than 304.
+    pub fn is_redirect(&self) -> bool {
+        (300..400).contains(&self.status) && self.status != 304
+    }
+}
+
+/// Shows no header values and no body: they may hold tokens.
+impl fmt::Debug for Response {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let names: Vec<&str> = self.headers.iter().map(|(n, _)| n.as_str()).collect();
+        f.debug_struct("Response")
+            .field("status", &self.status)
+            .field("headers", &names)
+            .field("body_len", &self.body.len())
+            .field("final_url", &redact_by_name(self.final_url.as_str()))
+            .finish()
+    }
+}
+
+struct Shared {
+    origins: RwLock<Vec<Origin>>,
+    limits: Limits,
+    insecure_tls: bool,
+    redactor: Arc<Redactor>,
+}
+
+impl Shared {
+    fn is_allowed(&self, url: &Url) -> bool {
+        if !matches!(url.scheme(), "http" | "https") {
+            return false;
+        }
+        let origin = url.origin();
+        self.origins
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .contains(&origin)
+    }
+
+    fn build_client(&self, jar: Arc<Jar>) -> Result<reqwest::Client, reqwest::Error> {
+        reqwest::Client::builder()
+            .use_rustls_tls()
+            .danger_accept_invalid_certs(self.insecure_tls)
+            .redirect(reqwest::redirect::Policy::none())
+            .referer(false)
+            .no_proxy()
+            .timeout(self.limits.timeout)
+            .connect_timeout(self.limits.timeout)
+            .user_agent(USER_AGENT)
+            .cookie_provider(jar)
+            .build()
+    }
+}
+
+/// The scanner's HTTP client: configuration and scope. Cheap to clone; make one
+/// [`HttpSession`] per browser-like actor.
+#[derive(Clone)]
+pub struct ScanClient {
+    shared: Arc<Shared>,
+}
+
+impl fmt::Debug for ScanClient {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ScanClient")
+            .field("limits", &self.shared.limits)
+            .field("insecure_tls", &self.shared.insecure_tls)
+            .finish_non_exhaustive()
+    }
+}
+
+impl ScanClient {
+    /// `allowed_origins`: the target's origins (scheme, host, port). `insecure_tls`: accept
+    /// invalid certificates, only when the user asked.
+    pub fn new(
+        allowed_origins: Vec<Origin>,
+        limits: Limits,
+        insecure_tls: bool,
+        redactor: Arc<Redactor>,
+    ) -> Result<Self, HttpError> {
+        let shared = Shared {
+            origins: RwLock::new(Vec::new()),
+            limits,
+            insecure_tls,
+            redactor,
+        };
+        // Validate the configuration once, so that `session()` cannot fail later.
+        shared
+            .build_client(Arc::new(Jar::default()))
+            .map_err(|e| HttpError::Build(error_chain(&e)))?;
+        let client = ScanClient {
+            shared: Arc::new(shared),
+        };
+        for o in allowed_origins {
+            client.allow_origin(o);
+        }
+        Ok(client)
+    }
+
+    /// Adds an origin to the scope, at run time (e.g. an endpoint found in metadata). Affects
+    /// every session, existing ones included. Opaque origins are ignored.
+    pub fn allow_origin(&self, origin: Origin) {
+        if !origin.is_tuple() {
+            return;
+        }
+        let mut origins = self
+            .shared
+            .origins
+            .write()
+            .unwrap_or_else(|e| e.into_inner());
+        if !origins.contains(&origin) {
+            origins.push(origin);
+        }
+    }
+
+    /// Whether a request to `url` would be sent (http/https and an allowed origin).
+    pub fn is_allowed(&self, url: &Url) -> bool {
+        self.shared.is_allowed(url)
+    }
+
+    pub fn limits(&self) -> Limits {
+        self.shared.limits
+    }
+
+    pub fn redactor(&self) -> &Arc<Redactor> {
+        &self.shared.redactor
+    }
+
+    /// A new browser-like session with its own cookie jar and transcript.
+    pub fn session(&self) -> HttpSession {
+        let jar = Arc::new(Jar::default());
+        let client = self
+            .shared
+            .build_client(jar.clone())
+            .expect("client configuration was validated by ScanClient::new");
+        HttpSession {
+            inner: Arc::new(SessionInner {
+                shared: self.shared.clone(),
+                client,
+                jar,
+                transcript: Mutex::new(Vec::new()),
+                sent: AtomicUsize::new(0),
+            }),
+        }
+    }
+}
+
+struct SessionInner {
+    shared: Arc<Shared>,
+    client: reqwest::Client,
+    jar: Arc<Jar>,
+    transcript: Mutex<Vec<Exchange>>,
+    sent: AtomicUsize,
+}
+
+impl HttpSession {
+    /// Whether a request to `url` would be sent (http/https and an allowed origin).
+    pub fn is_allowed(&self, url: &Url) -> bool {
+        self.inner.shared.is_allowed(url)
+    }
+
+    /// The same cookie jar (so a login carries over) with a fresh transcript and request count:
+    /// each check records only its own exchanges.
+    pub fn with_fresh_transcript(&self) -> HttpSession {
+        HttpSession {
+            inner: Arc::new(SessionInner {
+                shared: self.inner.shared.clone(),
+                client: self.inner.client.clone(),
+                jar: self.inner.jar.clone(),
+                transcript: Mutex::new(Vec::new()),
+                sent: AtomicUsize::new(0),
+            }),
+        }
+    }
+}
+
+/// One cookie jar and one transcript; clones share both.
+#[derive(Clone)]
+pub struct HttpSession {
+    inner: Arc<SessionInner>,
+}
+
+impl fmt::Debug for HttpSession {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("HttpSession")
+            .field("requests", &self.request_count())
+            .finish_non_exhaustive()
+    }
+}
+
+/// What was received before the request ended (for the recording).
+#[derive(Default)]
+struct Partial {
+    status: Option<u16>,
+    headers: Vec<(String, String)>,
+    body: Vec<u8>,
+}
+
+enum Failure {
+    Reqwest(reqwest::Error),
+    TooLarge,
+}
+
+impl HttpSession {
+    /// Sends one request; redirects are not followed. A URL outside the allowed origins is refused
+    /// with [`HttpError::OffOrigin`] before anything is sent (and is not recorded). Everything
+    /// else is recorded, redacted, in the transcript, failures included.
+    pub async fn send(&self, step: &str, req: Request) -> Result<Response, HttpError> {
+        let shared = &self.inner.shared;
+        let redactor = &shared.redactor;
+        let method = req.method.as_str().to_owned();
+        if !shared.is_allowed(&req.url) {
+            return Err(HttpError::OffOrigin {
+                method,
+                url: redactor.redact_url(&req.url),
+            });
+        }
+        self.learn_secrets(&req);
+
+        let body = req
+            .body
+            .as_ref()
+            .map(|b| (b.content_type().to_owned(), b.to_bytes()));
+        let recorded = self.record_request(&req, body.as_ref());
+
+        let mut rb = self
+            .inner
+            .client
+            .request(req.method.clone(), req.url.clone());
+        for (name, value) in &req.headers {
+            rb = rb.header(name.as_str(), value.as_str());
+        }
+        if let Some((content_type, bytes)) = body {
+            if !req.has_header("content-type") {
+                rb = rb.header("content-type", content_type);
+            }
+            rb = rb.body(bytes);
+        }
+
+        // Invalid header names or values: refused before anything is sent, not recorded.
+        let built = rb.build().map_err(|e| HttpError::Other {
+            method: method.clone(),
+            url: redactor.redact_url(&req.url),
+            reason: format!(
+                "invalid request: {}",
+                redactor.redact(&error_chain(&e.without_url()))
+            ),
+        })?;
+
+        let limits = shared.limits;
+        let head = req.method == Method::HEAD;
+        let mut partial = Partial::default();
+        let started = Instant::now();
+        self.inner.sent.fetch_add(1, Ordering::Relaxed);
+        let outcome = tokio::time::timeout(
+            limits.timeout,
+            perform(
+                &self.inner.client,
+                built,
+                limits.max_body_bytes,
+                head,
+                &mut partial,
+            ),
+        )
+        .await;
+        let elapsed_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
+
+        let url = redactor.redact_url(&req.url);
+        let result = match outcome {
+            Err(_elapsed) => Err(HttpError::Timeout {
+                method,
+                url,
+                after: limits.timeout,
+            }),
+            Ok(Err(Failure::TooLarge)) => Err(HttpError::BodyTooLarge {
+                method,
+                url,
+                limit: limits.max_body_bytes,
+            }),
+            Ok(Err(Failure::Reqwest(e))) => {
+                Err(map_reqwest_error(e, method, url, limits, redactor))
+            }
+            Ok(Ok(())) => Ok(()),
+        };
+
+        let complete = result.is_ok();
+        let response = partial.status.map(|status| {
+            let (body, cut) = redacted_excerpt(redactor, &partial.body);
+            RecordedResponse {
+                status,
+                headers: redactor.redact_headers(&partial.headers),
+                body,
+                truncated: cut || !complete,
+            }
+        });
+        let exchange = Exchange {
+            step: redactor.redact(step),
+            request: recorded,
+            response,
+            error: result.as_ref().err().map(|e| e.to_string()),
+            elapsed_ms,
+        };
+        self.inner
+            .transcript
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(exchange);
+
+        result.map(|()| Response {
+            status: partial.status.unwrap_or_default(),
+            headers: partial.headers,
+            body: partial.body,
+            final_url: req.url,
+        })
+    }
+
+    /// Every exchange recorded so far, in order (shared by clones of this session). Re-redacted
+    /// on the way out, so secrets learned after an exchange was recorded are hidden too.
+    pub fn transcript(&self) -> Vec<Exchange> {
+        let list = self
+            .inner
+            .transcript
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone();
+        self.reredact(list)
+    }
+
+    /// Like [`HttpSession::transcript`], and empties it.
+    pub fn take_transcript(&self) -> Vec<Exchange> {
+        let list = std::mem::take(
+            &mut *self
+                .inner
+                .transcript
+                .lock()
+                .unwrap_or_else(|e| e.into_inner()),
+        );
+        self.reredact(list)
+    }
+
+    /// Requests actually sent by this session and its clones (refused off-origin requests not
+    /// counted; not reset by [`HttpSession::take_transcript`]).
+    pub fn request_count(&self) -> usize {
+        self.inner.sent.load(Ordering::Relaxed)
+    }
+
+    /// The cookies this session would send to `url` (name, value), unredacted.
+    pub fn cookies_for(&self, url: &Url) -> Vec<(String, String)> {
+        let Some(header) = self.inner.jar.cookies(url) else {
+            return Vec::new();
+        };
+        String::from_utf8_lossy(header.as_bytes())
+            .split(';')
+            .filter_map(|c| {
+                let (n, v) = c.trim().split_once('=')?;
+                Some((n.to_owned(), v.to_owned()))
+            })
+            .collect()
+    }
+
+    pub fn redactor(&self) -> &Arc<Redactor> {
+        &self.inner.shared.redactor
+    }
+
+    /// Our own secrets about to be sent become known values, so that an echo is redacted too.
+    fn learn_secrets(&self, req: &Request) {
+        let redactor = &self.inner.shared.redactor;
+        for (name, value) in &req.headers {
+            if !name.eq_ignore_ascii_case("authorization") {
+                continue;
+            }
+            let Some((scheme, credentials)) = value.trim().split_once(' ') else {
+                redactor.add(value.trim());
+                continue;
+            };
+            let credentials = credentials.trim();
+            redactor.add(credentials);
+            if scheme.eq_ignore_ascii_case("basic") {
+                if let Some(pair) = STANDARD
+                    .decode(credentials)
+                    .ok()
+                    .and_then(|b| String::from_utf8(b).ok())
+                {
+                    if let Some((_, secret)) = pair.split_once(':') {
+                        redactor.add(secret);
+                        if let Some((_, decoded)) =
+                            url::form_urlencoded::parse(format!("x={secret}").as_bytes()).next()
+                        {
+                            redactor.add(decoded);
+                        }
+                    }
+                }
+            }
+        }
+        // Cookies: those set explicitly, else those the jar will add.
+        let jar_cookies = self
+            .inner
+            .jar
+            .cookies(&req.url)
+            .map(|h| String::from_utf8_lossy(h.as_bytes()).into_owned());
+        let explicit = req
+            .headers
+            .iter()
+            .filter(|(n, _)| n.eq_ignore_ascii_case("cookie"))
+            .map(|(_, v)| v.clone());
+        let cookies: Vec<String> = if req.has_header("cookie") {
+            explicit.collect()
+        } else {
+            jar_cookies.into_iter().collect()
+        };
+        for header in &cookies {
+            for (_, value) in header.split(';').filter_map(|c| c.trim().split_once('=')) {
+                redactor.add(value.trim());
+            }
+        }
+        for (name, value) in req.url.query_pairs() {
+            if is_sensitive_param(&name) {
+                redactor.add(value);
+            }
+        }
+        match &req.body {
+            Some(Body::Form(pairs)) => {
+                for (name, value) in pairs {
+                    if is_sensitive_param(name) {
+                        redactor.add(value);
+                    }
+                }
+            }
+            Some(Body::Json(serde_json::Value::Object(map))) => {
+                for (name, value) in map {
+                    if let (true, Some(s)) = (is_sensitive_param(name), value.as_str()) {
+                        redactor.add(s);
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+
+    fn record_request(&self, req: &Request, body: Option<&(String, Vec<u8>)>) -> RecordedRequest {
+        let redactor = &self.inner.shared.redactor;
+        let mut headers = Vec::new();
+        if !req.has_header("user-agent") {
+            headers.push(("user-agent".to_owned(), USER_AGENT.to_owned()));
+        }
+        if !req.has_header("accept") {
+            headers.push(("accept".to_owned(), "*/*".to_owned()));
+        }
+        headers.extend(req.headers.iter().cloned());
+        if let Some((content_type, _)) = body {
+            if !req.has_header("content-type") {
+                headers.push(("content-type".to_owned(), content_type.clone()));
+            }
+        }
+        if !req.has_header("cookie") {
+            if let Some(cookie) = self.inner.jar.cookies(&req.url) {
+                headers.push((
+                    "cookie".to_owned(),
+                    String::from_utf8_lossy(cookie.as_bytes()).into_owned(),
+                ));
+            }
+        }
+        let body = body.map(|(_, bytes)| {
+            let (mut cut, truncated) = redacted_excerpt(redactor, bytes);
+            if truncated {
+                cut.push_str("…[truncated]");
+            }
+            cut
+        });
+        RecordedRequest {
+            method: req.method.as_str().to_owned(),
+            url: redactor.redact_url(&req.url),
+            headers: redactor.redact_headers(&headers),
+            body,
+        }
+    }
+
+    /// Applies the known values again (the by-name layer does not depend on what was learned
+    /// since, and was applied when recording).
+    fn reredact(&self, mut list: Vec<Exchange>) -> Vec<Exchange> {
+        let r = &self.inner.shared.redactor;
+        let known = |s: &mut String| {
+            if let Cow::Owned(new) = r.redact_known(s) {
+                *s = new;
+            }
+        };
+        for ex in &mut list {
+            known(&mut ex.step);
+            known(&mut ex.request.url);
+            ex.request.headers.iter_mut().for_each(|(_, v)| known(v));
+            if let Some(body) = &mut ex.request.body {
+                known(body);
+            }
+            if let Some(resp) = &mut ex.response {
+                resp.headers.iter_mut().for_each(|(_, v)| known(v));
+                known(&mut resp.body);
+            }
+            if let Some(err) = &mut ex.error {
+                known(err);
+            }
+        }
+        list
+    }
+}
+
+/// Sends and reads the body in chunks, stopping as soon as it exceeds `limit`.
+async fn perform(
+    client: &reqwest::Client,
+    request: reqwest::Request,
+    limit: usize,
+    head: bool,
+    partial: &mut Partial,
+) -> Result<(), Failure> {
+    let mut resp = client.execute(request).await.map_err(Failure::Reqwest)?;
+    partial.status = Some(resp.status().as_u16());
+    partial.headers = resp
+        .headers()
+        .iter()
+        .map(|(n, v)| {
+            (
+                n.as_str().to_ascii_lowercase(),
+                String::from_utf8_lossy(v.as_bytes()).into_owned(),
+            )
+        })
+        .collect();
+    if !head {
+        let declared = resp
+            .headers()
+            .get(reqwest::header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.trim().parse::<u64>().ok());
+        if declared.is_some_and(|len| len > limit as u64) {
+            return Err(Failure::TooLarge);
+        }
+    }
+    while let Some(chunk) = resp.chunk().await.map_err(Failure::Reqwest)? {
+        let room = limit - partial.body.len();
+        if chunk.len() > room {
+            partial.body.extend_from_slice(&chunk[..room]);
+            return Err(Failure::TooLarge);
+        }
+        partial.body.extend_from_slice(&chunk);
+    }
+    Ok(())
+}
+
+fn map_reqwest_error(
+    e: reqwest::Error,
+    method: String,
+    url: String,
+    limits: Limits,
+    redactor: &Redactor,
+) -> HttpError {
+    if e.is_timeout() {
+        return HttpError::Timeout {
+            method,
+            url,
+            after: limits.timeout,
+        };
+    }
+    let connect = e.is_connect();
+    let reason = redactor.redact(&error_chain(&e.without_url()));
+    if connect {
+        HttpError::Connect {
+            method,
+            url,
+            reason,
+        }
+    } else {
+        HttpError::Other {
+            method,
+            url,
+            reason,
+        }
+    }
+}
+
+/// An error and its sources, `: `-separated, without repeats.
+fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    let mut cur = Some(e);
+    while let Some(err) = cur {
+        let s = err.to_string();
+        if !parts.iter().any(|p| p.contains(&s)) {
+            parts.push(s);
+        }
+        cur = err.source();
+    }
+    parts.join(": ")
+}
+
+/// Bytes redacted beyond what the excerpt can hold, so that a secret or a sensitive parameter
+/// that starts inside the excerpt is seen whole by the redactor (up to this length).
+const REDACT_MARGIN_BYTES: usize = 64 * 1024;
+
+/// The body as redacted text, cut to [`EXCERPT_CHARS`] characters, and whether anything was
+/// cut. Only a window (excerpt + margin) is decoded and redacted, so recording a 1 MiB body
+/// stays cheap.
+fn redacted_excerpt(redactor: &Redactor, bytes: &[u8]) -> (String, bool) {
+    let window = (EXCERPT_CHARS * 4 + REDACT_MARGIN_BYTES).min(bytes.len());
+    let text = redactor.redact(&String::from_utf8_lossy(&bytes[..window]));
+    match text.char_indices().nth(EXCERPT_CHARS) {
+        Some((mut i, _)) => {
+            // Do not leave half a marker: cut before it.
+            let tail_start = text[..i]
+                .char_indices()
+                .rev()
+                .nth(REDACTED.chars().count())
+                .map_or(0, |(p, _)| p);
+            if let Some(p) = text[tail_start..i].rfind(REDACTED.chars().next().unwrap_or('«')) {
+                let p = tail_start + p;
+                if text[p..].starts_with(REDACTED) && p + REDACTED.len() > i {
+                    i = p;
+                }
+            }
+            (text[..i].to_owned(), true)
+        }
+        None => (text, window < bytes.len()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::net::SocketAddr;
+    use std::sync::atomic::AtomicUsize;
+
+    use axum::Router;
+    use axum::body::{Body as AxumBody, Bytes};
+    use axum::http::{HeaderMap, StatusCode, header};
+    use axum::response::IntoResponse;
+    use axum::routing::{get, post};
+    use futures::StreamExt as _;
+
+    async fn serve(app: Router) -> SocketAddr {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(async move {
+            axum::serve(listener, app).await.unwrap();
+        });
+        addr
+    }
+
+    fn url(addr: SocketAddr, path: &str) -> Url {
+        Url::parse(&format!("http://{addr}{path}")).unwrap()
+    }
+
+    fn client_for(addr: SocketAddr, limits: Limits, redactor: Arc<Redactor>) -> ScanClient {
+        ScanClient::new(vec![url(addr, "/").origin()], limits, false, redactor).unwrap()
+    }
+
+    fn counter() -> Arc<AtomicUsize> {
+        Arc::new(AtomicUsize::new(0))
+    }
+
+    fn hits_route(hits: &Arc<AtomicUsize>) -> axum::routing::MethodRouter {
+        let hits = hits.clone();
+        get(move || async move {
+            hits.fetch_add(1, Ordering::SeqCst);
+            "ok"
+        })
+    }
+
+    #[tokio::test]
+    async fn off_origin_is_refused_without_sending() {
+        let hits = counter();
+        let target = serve(Router::new().route("/x", hits_route(&hits))).await;
+        let other = serve(Router::new().route("/x", hits_route(&hits))).await;
+        let client = client_for(target, Limits::default(), Arc::new(Redactor::default()));
+        let session = client.session();
+
+        for u in [
+            url(other, "/x?code=abcdefgh"),
+            Url::parse(&format!("https://{target}/x")).unwrap(),
+            Url::parse(&format!("http://localhost:{}/x", target.port())).unwrap(),
+        ] {
+            assert!(!client.is_allowed(&u));
+            let err = session.send("probe", Request::get(u)).await.unwrap_err();
+            assert!(matches!(err, HttpError::OffOrigin { .. }), "{err}");
+        }
+        let err = session
+            .send("probe", Request::get(url(other, "/x?code=abcdefgh")))
+            .await
+            .unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            format!(
+                "GET http://{other}/x?code=«redacted»: refused, origin not in scope (nothing sent)"
+            )
+        );
+        assert!(!client.is_allowed(&Url::parse("data:text/plain,hi").unwrap()));
+        assert_eq!(hits.load(Ordering::SeqCst), 0);
+        assert_eq!(session.request_count(), 0);
+        assert!(session.transcript().is_empty());
+
+        // Allowed at run time, for existing sessions too.
+        client.allow_origin(url(other, "/").origin());
+        let resp = session
+            .send("probe", Request::get(url(other, "/x")))
+            .await
+            .unwrap();
+        assert_eq!((resp.status, resp.text().as_str()), (200, "ok"));
+        assert_eq!(hits.load(Ordering::SeqCst), 1);
+        assert_eq!(session.request_count(), 1);
+        let t = session.transcript();
+        assert_eq!(t.len(), 1);
+        assert_eq!(t[0].step, "probe");
+        assert!(
+            t[0].request
+                .headers
+                .contains(&("user-agent".into(), USER_AGENT.into()))
+        );
+    }
+
+    #[tokio::test]
+    async fn invalid_header_is_refused_before_sending() {
+        let hits = counter();
+        let addr = serve(Router::new().route("/x", hits_route(&hits))).await;
+        let session = client_for(addr, Limits::default(), Arc::new(Redactor::default())).session();
+        for req in [
+            Request::get(url(addr, "/x")).header("bad name", "v"),
+            Request::get(url(addr, "/x")).header("x-ok", "line\r\nInjected: yes"),
+        ] {
+            let err = session.send("bad", req).await.unwrap_err();
+            assert!(matches!(err, HttpError::Other { .. }), "{err}");
+            assert!(err.to_string().contains(": invalid request: "), "{err}");
+        }
+        assert_eq!(hits.load(Ordering::SeqCst), 0);
+        assert_eq!(session.request_count(), 0);
+        assert!(session.transcript().is_empty());
+    }
+
+    #[tokio::test]
+    async fn redirect_is_returned_not_followed() {
+        let hits = counter();
+        let app = Router::new()
+            .route(
+                "/authorize",
+                get(|| async {
+                    (
+                        StatusCode::FOUND,
+                        [(header::LOCATION, "/next?code=SplxlOBeZQQYbYS6&state=st4te")],
+                    )
+                }),
+            )
+            .route("/next", hits_route(&hits));
+        let addr = serve(app).await;
+        let session = client_for(addr, Limits::default(), Arc::new(Redactor::default())).session();
+        let resp = session
+            .send("authorize", Request::get(url(addr, "/authorize")))
+            .await
+            .unwrap();
+        assert_eq!(resp.status, 302);
+        assert!(resp.is_redirect());
+        assert_eq!(
+            resp.location().unwrap(),
+            url(addr, "/next?code=SplxlOBeZQQYbYS6&state=st4te")
+        );
+        assert_eq!(resp.final_url, url(addr, "/authorize"));
+        assert_eq!(hits.load(Ordering::SeqCst), 0);
+        assert_eq!(session.request_count(), 1);
+        let recorded = session.transcript()[0].response.clone().unwrap();
+        assert_eq!(recorded.status, 302);
+        assert!(recorded.headers.contains(&(
+            "location".into(),
+            "/next?code=«redacted»&state=st4te".into()
+        )));
+    }
+
+    #[tokio::test]
+    async fn body_over_the_cap_with_content_length() {
+        let addr = serve(Router::new().route("/big", get(|| async { vec![b'a'; 4096] }))).await;
+        let limits = Limits {
+            max_body_bytes: 1024,
+            ..Limits::default()
+        };
+        let session = client_for(addr, limits, Arc::new(Redactor::default())).session();
+        let err = session
+            .send("big", Request::get(url(addr, "/big")))
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(err, HttpError::BodyTooLarge { limit: 1024, .. }),
+            "{err}"
+        );
+        let ex = &session.transcript()[0];
+        assert_eq!(ex.response.as_ref().unwrap().status, 200);
+        assert!(ex.response.as_ref().unwrap().truncated);
+        assert!(
+            ex.error
+                .as_deref()
+                .unwrap()
+                .contains("larger than the limit of 1024 bytes")
+        );
+
+        // At the limit exactly is fine.
+        let addr = serve(Router::new().route("/ok", get(|| async { vec![b'a'; 1024] }))).await;
+        let session = client_for(addr, limits, Arc::new(Redactor::default())).session();
+        let resp = session
+            .send("ok", Request::get(url(addr, "/ok")))
+            .await
+            .unwrap();
+        assert_eq!(resp.body.len(), 1024);
+    }
+
+    #[tokio::test]
+    async fn body_over_the_cap_streamed_without_content_length() {
+        // 8 KiB then a body that never ends: buffering to the end would time out instead.
+        let app = Router::new().route(
+            "/stream",
+            get(|| async {
+                let chunks = futures::stream::iter(
+                    (0..8).map(|_| Ok::<_, std::io::Error>(Bytes::from(vec![b'x'; 1024]))),
+                )
+                .chain(futures::stream::pending());
+                AxumBody::from_stream(chunks)
+            }),
+        );
+        let addr = serve(app).await;
+        let limits = Limits {
+            max_body_bytes: 2048,
+            timeout: Duration::from_secs(30),
+        };
+        let session = client_for(addr, limits, Arc::new(Redactor::default())).session();
+        let started = Instant::now();
+        let err = session
+            .send("stream", Request::get(url(addr, "/stream")))
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(err, HttpError::BodyTooLarge { limit: 2048, .. }),
+            "{err}"
+        );
+        assert!(started.elapsed() < Duration::from_secs(30));
+        let recorded = session.transcript()[0].response.clone().unwrap();
+        assert!(recorded.headers.iter().all(|(n, _)| n != "content-length"));
+        assert_eq!(recorded.body.len(), 2048);
+    }
+
+    #[tokio::test]
+    async fn timeout_waiting_for_headers_and_for_body() {
+        let app = Router::new()
+            .route("/hang", get(std::future::pending::<&'static str>))
+            .route(
+                "/slow-body",
+                get(|| async {
+                    let chunks =
+                        futures::stream::iter([Ok::<_, std::io::Error>(Bytes::from("partial"))])
+                            .chain(futures::stream::pending());
+                    AxumBody::from_stream(chunks)
+                }),
+            );
+        let addr = serve(app).await;
+        let limits = Limits {
+            timeout: Duration::from_millis(200),
+            ..Limits::default()
+        };
+        let session = client_for(addr, limits, Arc::new(Redactor::default())).session();
+        let err = session
+            .send("hang", Request::get(url(addr, "/hang?code=abcdefgh")))
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(err, HttpError::Timeout { after, .. } if after == Duration::from_millis(200)),
+            "{err}"
+        );
+        assert_eq!(
+            err.to_string(),
+            format!("GET http://{addr}/hang?code=«redacted»: timed out after 200ms")
+        );
+        let err = session
+            .send("slow", Request::get(url(addr, "/slow-body")))
+            .await
+            .unwrap_err();
+        assert!(matches!(err, HttpError::Timeout { .. }), "{err}");
+        let t = session.transcript();
+        assert!(t[0].response.is_none());
+        assert_eq!(t[0].error.as_deref(), Some(err_string_for(addr).as_str()));
+        let partial = t[1].response.as_ref().unwrap();
+        assert_eq!(
+            (partial.status, partial.body.as_str(), partial.truncated),
+            (200, "partial", true)
+        );
+    }
+
+    fn err_string_for(addr: SocketAddr) -> String {
+        format!("GET http://{addr}/hang?code=«redacted»: timed out after 200ms")
+    }
+
+    #[test]
+    fn durations_display_compactly() {
+        assert_eq!(fmt_duration(&Duration::from_secs(10)), "10s");
+        assert_eq!(fmt_duration(&Duration::from_millis(200)), "200ms");
+        assert_eq!(fmt_duration(&Duration::from_millis(1500)), "1.5s");
+        let e = HttpError::Timeout {
+            method: "GET".into(),
+            url: "http://127.0.0.1:1234/x".into(),
+            after: Duration::from_secs(10),
+        };
+        assert_eq!(
+            e.to_string(),
+            "GET http://127.0.0.1:1234/x: timed out after 10s"
+        );
+    }
+
+    #[tokio::test]
+    async fn connection_refused_names_the_url() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        drop(listener);
+        let session = client_for(addr, Limits::default(), Arc::new(Redactor::default())).session();
+        let err = session
+            .send("down", Request::get(url(addr, "/x")))
+            .await
+            .unwrap_err();
+        assert!(matches!(err, HttpError::Connect { .. }), "{err}");
+        assert!(
+            err.to_string()
+                .starts_with(&format!("GET http://{addr}/x: connection failed: ")),
+            "{err}"
+        );
+        assert_eq!(session.request_count(), 1);
+        assert!(session.transcript()[0].error.is_some());
+    }
+
+    fn cookie_app() -> Router {
+        Router::new()
+            .route(
+                "/set",
+                get(|| async {
+                    (
+                        [(
+                            header::SET_COOKIE,
+                            "sid=s3ss10n-value; Path=/; HttpOnly; SameSite=Lax",
+                        )],
+                        "set",
+                    )
+                }),
+            )
+            .route(
+                "/echo",
+                get(|headers: HeaderMap| async move {
+                    headers
+                        .get(header::COOKIE)
+                        .map(|v| v.to_str().unwrap().to_owned())
+                        .unwrap_or_default()
+                }),
+            )
+    }
+
+    #[tokio::test]
+    async fn cookies_kept_within_a_session_not_shared_between_sessions() {
+        let addr = serve(cookie_app()).await;
+        let client = client_for(addr, Limits::default(), Arc::new(Redactor::default()));
+        let alice = client.session();
+        let bob = client.session();
+        alice
+            .send("set", Request::get(url(addr, "/set")))
+            .await
+            .unwrap();
+        let echo = alice
+            .send("echo", Request::get(url(addr, "/echo")))
+            .await
+            .unwrap();
+        assert_eq!(echo.text(), "sid=s3ss10n-value");
+        // A clone is the same session.
+        let echo = alice
+            .clone()
+            .send("echo", Request::get(url(addr, "/echo")))
+            .await
+            .unwrap();
+        assert_eq!(echo.text(), "sid=s3ss10n-value");
+        assert_eq!(alice.request_count(), 3);
+        assert_eq!(
+            alice.cookies_for(&url(addr, "/")),
+            vec![("sid".to_owned(), "s3ss10n-value".to_owned())]
+        );
+        let echo = bob
+            .send("echo", Request::get(url(addr, "/echo")))
+            .await
+            .unwrap();
+        assert_eq!(echo.text(), "");
+        assert!(bob.cookies_for(&url(addr, "/")).is_empty());
+
+        // Recorded: cookie names only.
+        let t = alice.take_transcript();
+        assert_eq!(t.len(), 3);
+        assert!(alice.transcript().is_empty());
+        assert_eq!(alice.request_count(), 3);
+        let set = t[0].response.as_ref().unwrap();
+        assert!(set.headers.contains(&(
+            "set-cookie".into(),
+            "sid=«redacted»; Path=/; HttpOnly; SameSite=Lax".into()
+        )));
+        assert!(
+            t[1].request
+                .headers
+                .contains(&("cookie".into(), "sid=«redacted»".into()))
+        );
+        assert!(!format!("{t:?}").contains("s3ss10n"));
+    }
+
+    #[tokio::test]
+    async fn transcript_holds_only_redacted_values() {
+        let client_secret = "cl!ent-s3cr3t*(x)";
+        let password = "p@ssw0rd with space";
+        let access_token = "2YotnFZFEjr1zCsicMWpAA";
+        let refresh_token = "tGzv3JOkF0XG5Qx2TlKWIA";
+        let cookie = "c00kie-session-value";
+        let app = Router::new().route(
+            "/token",
+            post(move |headers: HeaderMap, body: String| async move {
+                // The server echoes what it got, as a careless one might.
+                let auth = headers
+                    .get(header::AUTHORIZATION)
+                    .map(|v| v.to_str().unwrap().to_owned())
+                    .unwrap_or_default();
+                (
+                    [(
+                        header::SET_COOKIE,
+                        format!("sid={cookie}; HttpOnly; SameSite=Lax"),
+                    )],
+                    axum::Json(serde_json::json!({
+                        "access_token": access_token,
+                        "token_type": "Bearer",
+                        "refresh_token": refresh_token,
+                        "scope": "openid",
+                        "echo": { "got": body, "authorization_was": auth },
+                    })),
+                )
+                    .into_response()
+            }),
+        );
+        let addr = serve(app).await;
+        let redactor = Arc::new(Redactor::new(vec![
+            client_secret.to_owned(),
+            password.to_owned(),
+        ]));
+        let session = client_for(addr, Limits::default(), redactor.clone()).session();
+        let req = Request::post_form(
+            url(addr, "/token"),
+            [
+                ("grant_type", "password"),
+                ("username", "alice"),
+                ("password", password),
+                ("client_secret", client_secret),
+                ("scope", "openid"),
+            ],
+        )
+        .basic_auth("client-1", &Secret::new(client_secret));
+        let basic_b64 = req.headers[0].1.trim_start_matches("Basic ").to_owned();
+        let resp = session.send("token request", req).await.unwrap();
+        let json = resp.json().unwrap();
+        // The caller gets the real values.
+        assert_eq!(json["access_token"], access_token);
+        assert_eq!(
+            resp.header("set-cookie").unwrap(),
+            format!("sid={cookie}; HttpOnly; SameSite=Lax")
+        );
+
+        let t = session.transcript();
+        let debug = format!("{t:?}");
+        let serialized = serde_json::to_string(&t).unwrap();
+        for secret in [
+            client_secret,
+            password,
+            access_token,
+            refresh_token,
+            cookie,
+            basic_b64.as_str(),
+            &form_encode(client_secret),
+            &form_encode(password),
+        ] {
+            assert!(!debug.contains(secret), "{secret} in {debug}");
+            assert!(!serialized.contains(secret), "{secret} in {serialized}");
+        }
+        // Evidence that is not secret stays.
+        let ex = &t[0];
+        assert!(
+            ex.request
+                .headers
+                .contains(&("authorization".into(), "Basic «redacted»".into()))
+        );
+        assert!(
+            ex.request
+                .body
+                .as_deref()
+                .unwrap()
+                .contains("grant_type=password&username=alice")
+        );
+        assert!(ex.request.body.as_deref().unwrap().contains("scope=openid"));
+        let body = &ex.response.as_ref().unwrap().body;
+        assert!(body.contains("\"token_type\":\"Bearer\""), "{body}");
+        assert!(body.contains("\"scope\":\"openid\""), "{body}");
+
+        // Learned later, redacted retroactively.
+        let id_token = "eyJhbGciOiJSUzI1NiJ9.later.learned";
+        assert!(!serde_json::to_string(&t).unwrap().contains(id_token));
+        redactor.add(id_token);
+        assert!(!format!("{:?}", session.transcript()).contains(id_token));
+    }
+
+    #[tokio::test]
+    async fn basic_auth_form_encodes_id_and_secret() {
+        let req = Request::get(Url::parse("http://x/").unwrap())
+            .header("Authorization", "Bearer old")
+            .basic_auth("a b:c%", &Secret::new("a b:c%"));
+        assert_eq!(req.headers.len(), 1);
+        let expected = format!("Basic {}", STANDARD.encode("a+b%3Ac%25:a+b%3Ac%25"));
+        assert_eq!(
+            req.headers[0],
+            ("authorization".to_owned(), expected.clone())
+        );
+
+        let app = Router::new().route(
+            "/echo",
+            get(|headers: HeaderMap| async move {
+                headers
+                    .get(header::AUTHORIZATION)
+                    .map(|v| v.to_str().unwrap().to_owned())
+                    .unwrap_or_default()
+            }),
+        );
+        let addr = serve(app).await;
+        let session = client_for(addr, Limits::default(), Arc::new(Redactor::default())).session();
+        let resp = session
+            .send(
+                "basic",
+                Request::get(url(addr, "/echo")).basic_auth("a b:c%", &Secret::new("a b:c%")),
+            )
+            .await
+            .unwrap();
+        assert_eq!(resp.text(), expected);
+        // The echo is recognised as the credential we sent.
+        let recorded = &session.transcript()[0];
+        assert_eq!(recorded.response.as_ref().unwrap().body, "Basic «redacted»");
+    }
+
+    #[tokio::test]
+    async fn form_and_json_bodies_are_sent_as_asked() {
+        let app = Router::new().route(
+            "/echo",
+            post(|headers: HeaderMap, body: String| async move {
+                let ct = headers
+                    .get(header::CONTENT_TYPE)
+                    .map(|v| v.to_str().unwrap().to_owned())
+                    .unwrap_or_default();
+                format!("{ct}|{body}")
+            }),
+        );
+        let addr = serve(app).await;
+        let session = client_for(addr, Limits::default(), Arc::new(Redactor::default())).session();
+        let resp = session
+            .send(
+                "form",
+                Request::post_form(url(addr, "/echo"), [("b", "1 2"), ("a", "&"), ("b", "3")]),
+            )
+            .await
+            .unwrap();
+        assert_eq!(
+            resp.text(),
+            "application/x-www-form-urlencoded|b=1+2&a=%26&b=3"
+        );
+        let resp = session
+            .send(
+                "json",
+                Request::post_json(url(addr, "/echo"), serde_json::json!({"k": "v"})),
+            )
+            .await
+            .unwrap();
+        assert_eq!(resp.text(), "application/json|{\"k\":\"v\"}");
+        let resp = session
+            .send(
+                "raw",
+                Request::new(Method::POST, url(addr, "/echo")).body(Body::Raw {
+                    content_type: "application/jwt".into(),
+                    bytes: b"a.b.c".to_vec(),
+                }),
+            )
+            .await
+            .unwrap();
+        assert_eq!(resp.text(), "application/jwt|a.b.c");
+    }
+
+    #[tokio::test]
+    async fn long_response_bodies_are_recorded_as_an_excerpt() {
+        let app = Router::new().route("/long", get(|| async { "é".repeat(5000) }));
+        let addr = serve(app).await;
+        let session = client_for(addr, Limits::default(), Arc::new(Redactor::default())).session();
+        let resp = session
+            .send("long", Request::get(url(addr, "/long")))
+            .await
+            .unwrap();
+        assert_eq!(resp.text().chars().count(), 5000);
+        let recorded = session.transcript()[0].response.clone().unwrap();
+        assert_eq!(recorded.body.chars().count(), EXCERPT_CHARS);
+        assert!(recorded.truncated);
+    }
+
+    #[test]
+    fn excerpt_redacts_a_secret_straddling_the_cut() {
+        let red = Redactor::new(vec!["straddling-secret-value".into()]);
+        let mut body = "x".repeat(EXCERPT_CHARS - 5).into_bytes();
+        body.extend_from_slice(b"straddling-secret-value and code=c0de-c0de");
+        body.extend(std::iter::repeat_n(b'y', 2 * 1024 * 1024));
+        let (text, cut) = redacted_excerpt(&red, &body);
+        assert!(cut);
+        assert_eq!(text.chars().count(), EXCERPT_CHARS - 5);
+        assert!(text.ends_with("xxxxx"));
+        assert!(!text.contains("strad"));
+        let (text, cut) = redacted_excerpt(&red, b"code=abc");
+        assert_eq!((text.as_str(), cut), ("code=«redacted»", false));
+    }
+
+    #[test]
+    fn debug_of_requests_and_responses_hides_secrets() {
+        let req = Request::post_form(
+            Url::parse("http://x/t?code=abcdefgh").unwrap(),
+            [("client_secret", "zzsecretzz")],
+        )
+        .bearer("tok-tok-tok");
+        let d = format!("{req:?}");
+        assert!(
+            !d.contains("zzsecretzz") && !d.contains("tok-tok") && !d.contains("abcdefgh"),
+            "{d}"
+        );
+        let resp = Response {
+            status: 200,
+            headers: vec![("set-cookie".into(), "sid=cookieval".into())],
+            body: b"{\"access_token\":\"zzz\"}".to_vec(),
+            final_url: Url::parse("http://x/").unwrap(),
+        };
+        let d = format!("{resp:?}");
+        assert!(!d.contains("cookieval") && !d.contains("zzz"), "{d}");
+    }
+
+    #[test]
+    fn response_helpers() {
+        let resp = Response {
+            status: 303,
+            headers: vec![
+                ("location".into(), "../cb?x=1".into()),
+                ("set-cookie".into(), "a=1".into()),
+                ("set-cookie".into(), "b=2".into()),
+            ],
+            body: b"{\"a\":1}".to_vec(),
+            final_url: Url::parse("https://as.example/oauth/authorize?y=2").unwrap(),
+        };
+        assert!(resp.is_redirect());
+        assert_eq!(
+            resp.location().unwrap().as_str(),
+            "https://as.example/cb?x=1"
+        );
+        assert_eq!(resp.header("Set-Cookie"), Some("a=1"));
+        assert_eq!(resp.header_all("SET-COOKIE"), vec!["a=1", "b=2"]);
+        assert_eq!(resp.json().unwrap()["a"], 1);
+        let not = Response {
+            status: 304,
+            ..resp.clone()
+        };
+        assert!(!not.is_redirect());
+    }
+}

@@ -1,0 +1,9 @@
+//! All HTTP the scanner sends goes through [`client::ScanClient`]; evidence is redacted by [`redact::Redactor`].
+
+pub mod client;
+pub mod redact;
+pub mod transcript;
+
+pub use client::{Body, HttpError, HttpSession, Limits, Method, Request, Response, ScanClient};
+pub use redact::{REDACTED, Redactor};
+pub use transcript::{Exchange, RecordedRequest, RecordedResponse};

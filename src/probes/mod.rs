@@ -1,0 +1,64 @@
+//! The probes: one module per check family, one async function per check. The check's
+//! metadata lives in `checks/<id>.md`; this table links each id to its probe.
+
+mod code;
+mod pkce;
+mod redirect_uri;
+mod state;
+mod token_endpoint;
+
+use futures::future::BoxFuture;
+
+use crate::engine::Cx;
+use crate::engine::context::{ProbeError, ProbeResult};
+
+type Probe = for<'a> fn(&'a Cx) -> BoxFuture<'a, ProbeResult>;
+
+pub static PROBES: &[(&str, Probe)] = &[
+    ("redirect-uri-exact-match", |cx| {
+        Box::pin(redirect_uri::exact_match(cx))
+    }),
+    ("redirect-uri-token-binding", |cx| {
+        Box::pin(redirect_uri::token_binding(cx))
+    }),
+    ("code-single-use", |cx| Box::pin(code::single_use(cx))),
+    ("state-echoed", |cx| Box::pin(state::echoed(cx))),
+    ("state-missing", |cx| Box::pin(state::missing(cx))),
+    ("token-endpoint-rejects-get", |cx| {
+        Box::pin(token_endpoint::rejects_get(cx))
+    }),
+    ("pkce-verifier-required", |cx| {
+        Box::pin(pkce::verifier_required(cx))
+    }),
+    ("pkce-verifier-checked", |cx| {
+        Box::pin(pkce::verifier_checked(cx))
+    }),
+    ("pkce-no-plain-downgrade", |cx| {
+        Box::pin(pkce::no_plain_downgrade(cx))
+    }),
+    ("pkce-required-public-client", |cx| {
+        Box::pin(pkce::required_public_client(cx))
+    }),
+];
+
+pub async fn run(id: &str, cx: &Cx) -> ProbeResult {
+    match PROBES.iter().find(|(probe_id, _)| *probe_id == id) {
+        Some((_, probe)) => probe(cx).await,
+        None => Err(ProbeError::Unexpected(format!(
+            "no probe is registered for `{id}`"
+        ))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn every_check_has_a_probe_and_every_probe_a_check() {
+        let catalog: Vec<&str> = crate::catalog::catalog()
+            .iter()
+            .map(|c| c.id.as_str())
+            .collect();
+        let probes: Vec<&str> = super::PROBES.iter().map(|(id, _)| *id).collect();
+        assert_eq!(catalog, probes, "same ids, same order");
+    }
+}

@@ -1,0 +1,109 @@
+//! The JSON report, schema version 1 (documented in the README). Its structs are the published
+//! model, kept apart from the engine's types so that refactoring never changes the output.
+
+use serde::Serialize;
+
+use crate::catalog::SpecRef;
+use crate::engine::{Report, Status};
+use crate::http::Exchange;
+
+pub const SCHEMA_VERSION: u32 = 1;
+
+#[derive(Serialize)]
+pub struct JsonReport<'a> {
+    pub schema_version: u32,
+    pub tool: Tool,
+    pub target: TargetInfo<'a>,
+    pub started_at: String,
+    pub duration_ms: u64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub preflight_error: Option<&'a str>,
+    pub summary: Summary,
+    pub results: Vec<JsonResult<'a>>,
+}
+
+#[derive(Serialize)]
+pub struct Tool {
+    pub name: &'static str,
+    pub version: &'static str,
+}
+
+#[derive(Serialize)]
+pub struct TargetInfo<'a> {
+    pub name: &'a str,
+    pub issuer: &'a str,
+}
+
+#[derive(Serialize)]
+pub struct Summary {
+    pub total: usize,
+    pub pass: usize,
+    pub fail: usize,
+    pub warn: usize,
+    pub skip: usize,
+    pub error: usize,
+}
+
+#[derive(Serialize)]
+pub struct JsonResult<'a> {
+    pub id: &'a str,
+    pub title: &'a str,
+    pub family: &'a str,
+    pub severity: &'static str,
+    pub status: &'static str,
+    pub message: &'a str,
+    pub references: &'a [SpecRef],
+    pub remediation: &'a str,
+    pub duration_ms: u64,
+    pub requests: usize,
+    pub evidence: &'a [Exchange],
+}
+
+pub fn model(report: &Report) -> JsonReport<'_> {
+    JsonReport {
+        schema_version: SCHEMA_VERSION,
+        tool: Tool {
+            name: "oauthprobe",
+            version: env!("CARGO_PKG_VERSION"),
+        },
+        target: TargetInfo {
+            name: &report.target_name,
+            issuer: &report.issuer,
+        },
+        started_at: super::rfc3339(report.started_at),
+        duration_ms: report.duration.as_millis() as u64,
+        preflight_error: report.preflight_error.as_deref(),
+        summary: Summary {
+            total: report.results.len(),
+            pass: report.count(Status::Pass),
+            fail: report.count(Status::Fail),
+            warn: report.count(Status::Warn),
+            skip: report.count(Status::Skip),
+            error: report.count(Status::Error),
+        },
+        results: report
+            .results
+            .iter()
+            .map(|r| JsonResult {
+                id: &r.meta.id,
+                title: &r.meta.title,
+                family: &r.meta.family,
+                severity: r.meta.severity.as_str(),
+                status: r.status.as_str(),
+                message: &r.message,
+                references: &r.meta.spec,
+                remediation: &r.meta.remediation,
+                duration_ms: r.duration_ms,
+                requests: r.requests,
+                evidence: &r.evidence,
+            })
+            .collect(),
+    }
+}
+
+pub fn render(report: &Report) -> String {
+    // Serialising plain structs of strings and numbers cannot fail.
+    let mut out = serde_json::to_string_pretty(&model(report)).unwrap_or_default();
+    out.push('\n');
+    out
+}

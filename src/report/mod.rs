@@ -1,0 +1,92 @@
+//! Report writers: a table for people, JSON for machines. Each writer turns the engine's
+//! `Report` into its own output model.
+
+pub mod json;
+pub mod table;
+
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use crate::engine::{Report, Severity, Status};
+use crate::exit::ExitStatus;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    Table,
+    Json,
+}
+
+impl Format {
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "table" => Some(Format::Table),
+            "json" => Some(Format::Json),
+            _ => None,
+        }
+    }
+}
+
+pub fn render(report: &Report, format: Format, color: bool) -> String {
+    match format {
+        Format::Table => table::render(report, color),
+        Format::Json => json::render(report),
+    }
+}
+
+/// 1 when a check failed at or above `fail_on`; else 3 when the scan is incomplete (the target
+/// could not be scanned, or a check could not decide); else 0.
+pub fn exit_status(report: &Report, fail_on: Severity) -> ExitStatus {
+    if report
+        .results
+        .iter()
+        .any(|r| r.status == Status::Fail && r.meta.severity >= fail_on)
+    {
+        ExitStatus::Failed
+    } else if report.preflight_error.is_some() || report.count(Status::Error) > 0 {
+        ExitStatus::Incomplete
+    } else {
+        ExitStatus::Ok
+    }
+}
+
+/// RFC 3339 in UTC, without pulling in a date crate.
+pub fn rfc3339(t: SystemTime) -> String {
+    let d = t.duration_since(UNIX_EPOCH).unwrap_or_default();
+    let secs = d.as_secs() as i64;
+    let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
+    // Howard Hinnant's days-to-civil.
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!(
+        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}.{:03}Z",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60,
+        d.subsec_millis()
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    #[test]
+    fn rfc3339_known_instants() {
+        assert_eq!(rfc3339(UNIX_EPOCH), "1970-01-01T00:00:00.000Z");
+        assert_eq!(
+            rfc3339(UNIX_EPOCH + Duration::from_millis(1_795_912_245_123)),
+            "2026-11-28T23:37:25.123Z"
+        );
+        assert_eq!(
+            rfc3339(UNIX_EPOCH + Duration::from_secs(951_782_400)),
+            "2000-02-29T00:00:00.000Z"
+        );
+    }
+}

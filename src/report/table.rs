@@ -1,0 +1,73 @@
+//! The terminal table: one row per check, then a summary line.
+
+use tabled::settings::object::Columns;
+use tabled::settings::{Modify, Style, Width};
+use tabled::{Table, Tabled};
+
+use crate::engine::{Report, Status};
+
+#[derive(Tabled)]
+struct Row {
+    #[tabled(rename = "CHECK")]
+    id: String,
+    #[tabled(rename = "STATUS")]
+    status: String,
+    #[tabled(rename = "SEVERITY")]
+    severity: String,
+    #[tabled(rename = "RESULT")]
+    message: String,
+}
+
+fn paint(status: Status, color: bool) -> String {
+    let text = status.as_str().to_uppercase();
+    if !color {
+        return text;
+    }
+    let code = match status {
+        Status::Pass => "32",
+        Status::Fail => "1;31",
+        Status::Warn => "33",
+        Status::Skip => "2",
+        Status::Error => "1;35",
+    };
+    format!("\x1b[{code}m{text}\x1b[0m")
+}
+
+pub fn render(report: &Report, color: bool) -> String {
+    let mut out = format!(
+        "oauthprobe {} · {} ({})\n",
+        env!("CARGO_PKG_VERSION"),
+        report.target_name,
+        report.issuer
+    );
+    if let Some(e) = &report.preflight_error {
+        out.push_str(&format!("\nThe target could not be scanned: {e}\n\n"));
+    }
+    let rows: Vec<Row> = report
+        .results
+        .iter()
+        .map(|r| Row {
+            id: r.meta.id.clone(),
+            status: paint(r.status, color),
+            severity: r.meta.severity.to_string(),
+            message: r.message.clone(),
+        })
+        .collect();
+    let mut table = Table::new(rows);
+    table
+        .with(Style::sharp())
+        .with(Modify::new(Columns::new(3..4)).with(Width::wrap(72).keep_words(true)));
+    out.push_str(&table.to_string());
+    out.push('\n');
+    let counts: Vec<String> = Status::ALL
+        .iter()
+        .map(|s| format!("{} {}", report.count(*s), s.as_str()))
+        .collect();
+    out.push_str(&format!(
+        "{} checks in {:.1}s: {}\n",
+        report.results.len(),
+        report.duration.as_secs_f64(),
+        counts.join(", ")
+    ));
+    out
+}
