@@ -63,10 +63,14 @@ pub fn render(report: &Report, color: bool) -> String {
         .iter()
         .map(|s| format!("{} {}", report.count(*s), s.as_str()))
         .collect();
+    let took = if report.duration.as_secs() == 0 {
+        format!("{} ms", report.duration.as_millis())
+    } else {
+        format!("{:.1} s", report.duration.as_secs_f64())
+    };
     out.push_str(&format!(
-        "{} checks in {:.1}s: {}\n",
+        "{} checks in {took}: {}\n",
         report.results.len(),
-        report.duration.as_secs_f64(),
         counts.join(", ")
     ));
     out

@@ -113,3 +113,160 @@ fn lab_serves_writes_its_target_file_and_stops_on_sigterm() {
     let status = child.wait().unwrap();
     assert_eq!(status.code(), Some(0), "a clean stop on SIGTERM");
 }
+
+#[test]
+fn demo_on_the_clean_lab_passes_and_exits_zero() {
+    let out = oauthprobe().args(["demo"]).output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{text}");
+    let n = oauthprobe::catalog::catalog().len();
+    assert!(
+        text.contains(&format!("{n} checks in")) && text.contains(&format!("{n} pass, 0 fail")),
+        "{text}"
+    );
+    assert!(
+        !text.contains("\x1b["),
+        "no colour when stdout is not a terminal"
+    );
+}
+
+#[test]
+fn demo_with_a_weakness_fails_and_exits_one() {
+    let out = oauthprobe()
+        .args(["demo", "--weak", "token-get", "--format", "json"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["schema_version"], 1);
+    assert_eq!(report["tool"]["name"], "oauthprobe");
+    assert_eq!(report["summary"]["fail"], 1);
+    let failed: Vec<&str> = report["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["status"] == "fail")
+        .map(|r| r["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(failed, ["token-endpoint-rejects-get"]);
+    for key in [
+        "id",
+        "title",
+        "severity",
+        "status",
+        "message",
+        "references",
+        "duration_ms",
+        "requests",
+        "evidence",
+    ] {
+        assert!(report["results"][0].get(key).is_some(), "results[].{key}");
+    }
+    // --fail-on above the failing check's severity (medium) exits 0.
+    let out = oauthprobe()
+        .args(["demo", "--weak", "token-get", "--fail-on", "high"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+}
+
+#[test]
+fn scan_config_errors_name_the_file_and_line_and_exit_two() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("target.toml");
+    std::fs::write(&path, "issuer = \"http://127.0.0.1:1\"\n[client]\nid = \"c\"\nsecret = \"s\"\nredirect_uri = \"::nope\"\n[login]\nusername = \"a\"\npassword = \"b\"\n").unwrap();
+    let out = oauthprobe()
+        .args(["scan", "--config"])
+        .arg(&path)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("target.toml:5") && err.contains("client.redirect_uri"),
+        "{err}"
+    );
+    let out = oauthprobe()
+        .args(["scan", "--config", "/nonexistent/t.toml"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let out = oauthprobe()
+        .args(["demo", "--only", "no-such-check"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("unknown check id `no-such-check`"));
+}
+
+#[test]
+fn scan_of_an_unreachable_target_exits_three() {
+    // Bind then drop a listener: nothing serves that port any more.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("target.toml");
+    std::fs::write(&path, format!("issuer = \"http://127.0.0.1:{port}\"\n[client]\nid = \"c\"\nsecret = \"s\"\nredirect_uri = \"http://127.0.0.1:{port}/cb\"\n[login]\nusername = \"a\"\npassword = \"b\"\n")).unwrap();
+    let out = oauthprobe()
+        .args(["scan", "--config"])
+        .arg(&path)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(3));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("could not be scanned"));
+}
+
+#[test]
+fn checks_lists_the_catalog_and_explains_a_check() {
+    let out = oauthprobe().args(["checks"]).output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    for c in oauthprobe::catalog::catalog() {
+        assert!(text.contains(c.id.as_str()), "{}", c.id);
+    }
+    let out = oauthprobe()
+        .args(["checks", "--format", "json"])
+        .output()
+        .unwrap();
+    let list: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        list.as_array().unwrap().len(),
+        oauthprobe::catalog::catalog().len()
+    );
+    assert!(list[0]["references"][0]["section"].is_string());
+    let out = oauthprobe()
+        .args(["checks", "explain", "code-single-use"])
+        .output()
+        .unwrap();
+    assert!(String::from_utf8_lossy(&out.stdout).contains("# code-single-use"));
+    assert_eq!(
+        oauthprobe()
+            .args(["checks", "explain", "nope"])
+            .output()
+            .unwrap()
+            .status
+            .code(),
+        Some(2)
+    );
+}
+
+#[test]
+fn readme_lists_every_check_and_weakness() {
+    let readme =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
+    for c in oauthprobe::catalog::catalog() {
+        assert!(
+            readme.contains(&format!("| `{}` |", c.id)),
+            "README's catalog table lacks {}",
+            c.id
+        );
+        for w in &c.lab_weaknesses {
+            assert!(
+                readme.contains(&format!("`{}`", w.name())),
+                "README lacks weakness {w}"
+            );
+        }
+    }
+}

@@ -2,4 +2,6 @@
 
 mod cli;
 mod common;
+mod hostile;
 mod lab;
+mod scan;

@@ -1,0 +1,131 @@
+//! Servers that misbehave on purpose: the scanner stays within the target's origins, bounds
+//! what it reads, and says what went wrong.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use axum::Router;
+use axum::http::{StatusCode, header};
+use axum::response::{Html, IntoResponse};
+use axum::routing::get;
+use oauthprobe::engine::{self, ScanOptions, Status};
+use oauthprobe::target::Target;
+
+/// A server on 127.0.0.1:0 that only counts the requests it gets.
+async fn bystander() -> (String, Arc<AtomicUsize>) {
+    let hits = Arc::new(AtomicUsize::new(0));
+    let counter = hits.clone();
+    let app = Router::new().fallback(move || {
+        counter.fetch_add(1, Ordering::SeqCst);
+        async { "bystander" }
+    });
+    (serve(app).await, hits)
+}
+
+async fn serve(app: Router) -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await.ok() });
+    format!("http://{addr}")
+}
+
+/// A fake authorization server whose /authorize is `authorize`.
+async fn fake_server(authorize: Router<()>) -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let meta = serde_json::json!({
+        "issuer": base, "authorization_endpoint": format!("{base}/authorize"), "token_endpoint": format!("{base}/token"),
+    });
+    let app = Router::new()
+        .route(
+            "/.well-known/oauth-authorization-server",
+            get(move || async move { axum::Json(meta) }),
+        )
+        .merge(authorize);
+    tokio::spawn(async move { axum::serve(listener, app).await.ok() });
+    base
+}
+
+fn target(issuer: &str) -> Target {
+    let text = format!(
+        "issuer = \"{issuer}\"\n[client]\nid = \"c\"\nsecret = \"s3cret-value\"\nredirect_uri = \"{issuer}/cb\"\n[login]\nusername = \"alice\"\npassword = \"pw-value\"\n"
+    );
+    Target::parse(std::path::Path::new("t.toml"), &text, &|_| None).unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_redirect_to_another_origin_is_read_not_followed() {
+    let (elsewhere, hits) = bystander().await;
+    let to = format!("{elsewhere}/steal");
+    let base = fake_server(Router::new().route(
+        "/authorize",
+        get(move || async move { (StatusCode::FOUND, [(header::LOCATION, to)]).into_response() }),
+    ))
+    .await;
+    let report = engine::scan(target(&base), ScanOptions::default())
+        .await
+        .unwrap();
+    let err = report
+        .preflight_error
+        .expect("no code, so the pre-flight fails");
+    assert!(
+        err.contains(&elsewhere) && err.contains("did not return a code"),
+        "{err}"
+    );
+    assert_eq!(
+        hits.load(Ordering::SeqCst),
+        0,
+        "nothing was sent to the other origin"
+    );
+    assert!(report.results.iter().all(|r| r.status == Status::Error));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_login_form_posting_elsewhere_is_refused_with_the_reason() {
+    let (elsewhere, hits) = bystander().await;
+    let page = format!(
+        "<title>Sign in</title><form method=post action=\"{elsewhere}/collect\"><input name=username><input type=password name=password><button>Sign in</button></form>"
+    );
+    let base =
+        fake_server(Router::new().route("/authorize", get(move || async move { Html(page) })))
+            .await;
+    let report = engine::scan(target(&base), ScanOptions::default())
+        .await
+        .unwrap();
+    let err = report.preflight_error.expect("login cannot proceed");
+    assert!(
+        err.contains("login failed at")
+            && err.contains("outside the target's origins")
+            && err.contains("\"Sign in\""),
+        "{err}"
+    );
+    assert_eq!(
+        hits.load(Ordering::SeqCst),
+        0,
+        "the password was not sent off the target's origin"
+    );
+    assert!(!err.contains("pw-value"));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_oversized_metadata_document_is_not_read_whole() {
+    let big = "x".repeat(3 << 20);
+    let app = Router::new().route(
+        "/.well-known/oauth-authorization-server",
+        get(move || async move { big }),
+    );
+    let base = serve(app).await;
+    let opts = ScanOptions {
+        limits: oauthprobe::http::Limits {
+            max_body_bytes: 1 << 20,
+            ..Default::default()
+        },
+        ..ScanOptions::default()
+    };
+    let report = engine::scan(target(&base), opts).await.unwrap();
+    let err = report.preflight_error.expect("no usable metadata");
+    assert!(
+        err.contains("no metadata found") && err.contains("1048576"),
+        "{err}"
+    );
+}

@@ -1,0 +1,237 @@
+//! The scanner against the lab: the clean lab passes everything, and each weakness fails
+//! exactly the checks the catalog says it trips (`lab_weaknesses` in checks/<id>.md).
+
+use std::collections::BTreeSet;
+use std::path::Path;
+
+use oauthprobe::catalog;
+use oauthprobe::engine::{self, Report, ScanOptions, Status};
+use oauthprobe::lab::{RunningLab, Weakness};
+use oauthprobe::target::Target;
+
+use crate::common::spawn_lab;
+
+pub fn target_of(lab: &RunningLab) -> Target {
+    Target::parse(Path::new("lab.toml"), &lab.target_file(), &|_| None)
+        .expect("the lab's target file parses")
+}
+
+async fn scan(weak: &[Weakness]) -> Report {
+    let lab = spawn_lab(weak).await;
+    engine::scan(target_of(&lab), ScanOptions::default())
+        .await
+        .expect("scan runs")
+}
+
+fn failing(report: &Report) -> BTreeSet<String> {
+    report
+        .results
+        .iter()
+        .filter(|r| r.status == Status::Fail)
+        .map(|r| r.meta.id.clone())
+        .collect()
+}
+
+fn summary(report: &Report) -> String {
+    report
+        .results
+        .iter()
+        .map(|r| format!("{}: {} ({})", r.meta.id, r.status, r.message))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn clean_lab_passes_every_check() {
+    let report = scan(&[]).await;
+    assert!(
+        report.preflight_error.is_none(),
+        "{:?}",
+        report.preflight_error
+    );
+    assert_eq!(report.results.len(), catalog::catalog().len());
+    for r in &report.results {
+        assert_eq!(r.status, Status::Pass, "{}: {}", r.meta.id, r.message);
+        assert!(
+            r.requests > 0 && !r.evidence.is_empty(),
+            "{} recorded its exchanges",
+            r.meta.id
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn each_weakness_fails_exactly_its_checks() {
+    for &w in Weakness::ALL {
+        let expected: BTreeSet<String> = catalog::tripped_by(w)
+            .into_iter()
+            .map(str::to_string)
+            .collect();
+        assert!(
+            !expected.is_empty(),
+            "weakness {w} is the lab_weakness of no check: nothing proves it"
+        );
+        let report = scan(&[w]).await;
+        assert_eq!(
+            failing(&report),
+            expected,
+            "weakness {w}:\n{}",
+            summary(&report)
+        );
+        for r in report
+            .results
+            .iter()
+            .filter(|r| !expected.contains(&r.meta.id))
+        {
+            assert_eq!(
+                r.status,
+                Status::Pass,
+                "weakness {w} must leave {} alone: {}",
+                r.meta.id,
+                r.message
+            );
+        }
+        for r in report
+            .results
+            .iter()
+            .filter(|r| expected.contains(&r.meta.id))
+        {
+            // Two signals for a token-issuing flaw: a 200 and an access_token in that response.
+            let tokens_issued = r.evidence.iter().any(|e| {
+                e.response.as_ref().is_some_and(|resp| {
+                    resp.status == 200 && resp.body.contains("\"access_token\"")
+                })
+            });
+            let issues_tokens = !matches!(
+                r.meta.id.as_str(),
+                "redirect-uri-exact-match" | "state-echoed"
+            );
+            assert!(
+                !issues_tokens || tokens_issued,
+                "{} fails with the issued tokens in its evidence",
+                r.meta.id
+            );
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn every_check_is_proven_both_ways() {
+    for meta in catalog::catalog() {
+        assert!(
+            !meta.lab_weaknesses.is_empty(),
+            "{} has no lab weakness that makes it fail",
+            meta.id
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn evidence_never_contains_a_secret() {
+    let lab = spawn_lab(&[Weakness::CodeReuse]).await;
+    let report = engine::scan(target_of(&lab), ScanOptions::default())
+        .await
+        .unwrap();
+    let json = oauthprobe::report::json::render(&report);
+    let table = oauthprobe::report::table::render(&report, false);
+    let mut secrets: Vec<String> = lab
+        .clients()
+        .iter()
+        .filter_map(|c| c.secret.clone())
+        .collect();
+    secrets.push(lab.user().password.clone());
+    for secret in &secrets {
+        assert!(
+            !json.contains(secret.as_str()) && !table.contains(secret.as_str()),
+            "a secret leaked into the report"
+        );
+    }
+    let parsed: serde_json::Value = serde_json::from_str(&json).unwrap();
+    let mut tokens_seen = 0;
+    for result in parsed["results"].as_array().unwrap() {
+        for ex in result["evidence"].as_array().unwrap() {
+            let body = ex["response"]["body"].as_str().unwrap_or("");
+            if let Ok(v) = serde_json::from_str::<serde_json::Value>(body) {
+                for key in ["access_token", "refresh_token", "id_token"] {
+                    if let Some(t) = v[key].as_str() {
+                        tokens_seen += 1;
+                        assert_eq!(t, "«redacted»", "{key} in evidence");
+                    }
+                }
+            }
+            for (name, value) in ex["request"]["headers"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|h| (h[0].as_str().unwrap(), h[1].as_str().unwrap()))
+            {
+                if name.eq_ignore_ascii_case("authorization") {
+                    assert!(value.ends_with("«redacted»"), "{value}");
+                }
+            }
+        }
+    }
+    assert!(
+        tokens_seen > 0,
+        "the evidence does show token responses (redacted)"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn only_and_skip_select_checks_and_requirements_skip() {
+    let lab = spawn_lab(&[]).await;
+    let opts = ScanOptions {
+        only: vec![
+            "code-single-use".into(),
+            "pkce-required-public-client".into(),
+        ],
+        ..ScanOptions::default()
+    };
+    let mut target = target_of(&lab);
+    target.public_client = None;
+    let report = engine::scan(target, opts).await.unwrap();
+    let got: Vec<(&str, Status)> = report
+        .results
+        .iter()
+        .map(|r| (r.meta.id.as_str(), r.status))
+        .collect();
+    assert_eq!(
+        got,
+        [
+            ("code-single-use", Status::Pass),
+            ("pkce-required-public-client", Status::Skip)
+        ]
+    );
+    assert!(report.results[1].message.contains("[public_client]"));
+    assert!(
+        engine::select(&["nope".into()], &[])
+            .unwrap_err()
+            .contains("unknown check id `nope`")
+    );
+    let skipped = engine::select(&[], &["code-single-use".into()]).unwrap();
+    assert_eq!(skipped.len(), catalog::catalog().len() - 1);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_wrong_password_is_a_preflight_error_naming_the_page() {
+    let lab = spawn_lab(&[]).await;
+    let text = lab.target_file().replace(
+        &format!("password = \"{}\"", lab.user().password),
+        "password = \"not-the-password\"",
+    );
+    let target = Target::parse(Path::new("lab.toml"), &text, &|_| None).unwrap();
+    let report = engine::scan(target, ScanOptions::default()).await.unwrap();
+    let err = report.preflight_error.clone().expect("pre-flight fails");
+    assert!(
+        err.contains("login failed at") && err.contains("/login") && err.contains("HTTP 401"),
+        "{err}"
+    );
+    assert!(
+        report.results.iter().all(|r| r.status == Status::Error),
+        "no check is passed without being run"
+    );
+    assert_eq!(
+        oauthprobe::report::exit_status(&report, oauthprobe::engine::Severity::Low),
+        oauthprobe::exit::ExitStatus::Incomplete
+    );
+}
