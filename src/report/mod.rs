@@ -82,7 +82,7 @@ mod tests {
         assert_eq!(rfc3339(UNIX_EPOCH), "1970-01-01T00:00:00.000Z");
         assert_eq!(
             rfc3339(UNIX_EPOCH + Duration::from_millis(1_795_912_245_123)),
-            "2026-11-28T23:37:25.123Z"
+            "2026-11-29T00:30:45.123Z"
         );
         assert_eq!(
             rfc3339(UNIX_EPOCH + Duration::from_secs(951_782_400)),
