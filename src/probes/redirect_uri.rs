@@ -61,12 +61,14 @@ pub fn variants(registered: &str, url: &Url) -> Vec<Variant> {
             uri: format!("http://{}", &registered["https://".len()..]),
         });
     }
-    // RFC 8252 §7.3: for loopback IP redirect URIs the port may vary, so it is not a variant.
-    let loopback_ip = host
-        .trim_matches(['[', ']'])
-        .parse::<IpAddr>()
-        .is_ok_and(|ip| ip.is_loopback());
-    if !loopback_ip {
+    // RFC 8252 §7.3 and RFC 9700 §4.1.3: servers must let the port of a loopback redirect URI
+    // (an IP literal, or `localhost`) vary for native apps, so another port is no variant there.
+    let loopback = host.eq_ignore_ascii_case("localhost")
+        || host
+            .trim_matches(['[', ']'])
+            .parse::<IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback());
+    if !loopback {
         let other = if url.port_or_known_default() == Some(8443) {
             9443
         } else {
@@ -216,6 +218,19 @@ mod tests {
             v.iter()
                 .any(|v| v.uri == "http://127.0.0.1:5000/cb?x=1&oauthprobe=1")
         );
+    }
+
+    #[test]
+    fn localhost_keeps_its_port_free_too() {
+        let r = "http://localhost:5000/cb";
+        assert!(
+            variants(r, &Url::parse(r).unwrap())
+                .iter()
+                .all(|v| v.name != "another port")
+        );
+        let r = "https://app.example.com:8443/cb";
+        let v = variants(r, &Url::parse(r).unwrap());
+        assert!(v.iter().any(|v| v.uri == "https://app.example.com:9443/cb"));
     }
 
     #[test]
