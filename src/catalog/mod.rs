@@ -78,6 +78,8 @@ pub struct CheckMeta {
     pub requires: Vec<Requirement>,
     #[serde(serialize_with = "weakness_names")]
     pub lab_weaknesses: Vec<Weakness>,
+    /// Runs alone: its probe makes the server revoke grants that other checks' codes may share.
+    pub exclusive: bool,
     /// The document after the front matter (Markdown).
     #[serde(skip)]
     pub body: &'static str,
@@ -99,6 +101,8 @@ struct FrontMatter {
     lab_weaknesses: Vec<String>,
     #[serde(default)]
     requires: Vec<Requirement>,
+    #[serde(default)]
+    exclusive: bool,
     spec: Vec<SpecRef>,
 }
 
@@ -136,6 +140,7 @@ pub fn parse_document(file_id: &str, text: &'static str) -> Result<CheckMeta, St
         remediation: fm.remediation,
         spec: fm.spec,
         requires: fm.requires,
+        exclusive: fm.exclusive,
         lab_weaknesses,
         body,
     })

@@ -125,8 +125,15 @@ pub async fn scan(target: Target, opts: ScanOptions) -> Result<Report, String> {
         );
         let permit_source = semaphore.clone();
         let timeout = opts.check_timeout;
+        // A check that makes the server revoke whole grants (a code replay) takes every permit,
+        // so no other check's code dies with it.
+        let permits = if meta.exclusive {
+            opts.concurrency.max(1) as u32
+        } else {
+            1
+        };
         let handle = tokio::spawn(async move {
-            let _permit = permit_source.acquire_owned().await;
+            let _permit = permit_source.acquire_many_owned(permits).await;
             let start = Instant::now();
             let outcome = match tokio::time::timeout(timeout, probes::run(&meta.id, &cx)).await {
                 Ok(Ok(outcome)) => outcome,

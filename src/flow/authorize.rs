@@ -233,6 +233,7 @@ impl UserAgent<'_> {
         registered: &Url,
         consent: Consent,
     ) -> Result<AuthOutcome, FlowError> {
+        let _one_flow_per_jar = self.http.navigation_lock().await;
         let mut next = Request::get(request.url(endpoint));
         let mut sent_password = false;
         let mut sent_username = false;

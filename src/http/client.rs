@@ -433,6 +433,7 @@ impl ScanClient {
                 jar,
                 transcript: Mutex::new(Vec::new()),
                 sent: AtomicUsize::new(0),
+                navigation: Arc::new(tokio::sync::Mutex::new(())),
             }),
         }
     }
@@ -444,12 +445,20 @@ struct SessionInner {
     jar: Arc<Jar>,
     transcript: Mutex<Vec<Exchange>>,
     sent: AtomicUsize,
+    /// Held through one browser-like flow: servers rotate session cookies at each login or
+    /// consent, so two flows interleaved on one jar would break each other.
+    navigation: Arc<tokio::sync::Mutex<()>>,
 }
 
 impl HttpSession {
     /// Whether a request to `url` would be sent (http/https and an allowed origin).
     pub fn is_allowed(&self, url: &Url) -> bool {
         self.inner.shared.is_allowed(url)
+    }
+
+    /// Waits until no other flow is walking pages with this cookie jar.
+    pub async fn navigation_lock(&self) -> tokio::sync::OwnedMutexGuard<()> {
+        self.inner.navigation.clone().lock_owned().await
     }
 
     /// The same cookie jar (so a login carries over) with a fresh transcript and request count:
@@ -462,6 +471,7 @@ impl HttpSession {
                 jar: self.inner.jar.clone(),
                 transcript: Mutex::new(Vec::new()),
                 sent: AtomicUsize::new(0),
+                navigation: self.inner.navigation.clone(),
             }),
         }
     }

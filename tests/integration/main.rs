@@ -4,4 +4,5 @@ mod cli;
 mod common;
 mod hostile;
 mod lab;
+mod oidc_provider;
 mod scan;
