@@ -671,7 +671,8 @@ struct TokenError {
     status: StatusCode,
     error: &'static str,
     description: String,
-    /// RFC 6749 §5.2: a failed Basic authentication answers 401 with a challenge.
+    /// RFC 6749 §5.2: a failed Basic authentication answers 401 with a challenge; HTTP
+    /// (RFC 9110 §15.5.2) wants the challenge on every 401, so the lab always sends it then.
     basic_challenge: bool,
 }
 
@@ -711,7 +712,7 @@ impl IntoResponse for TokenError {
             )
                 .into_response(),
         );
-        if self.basic_challenge {
+        if self.basic_challenge || self.status == StatusCode::UNAUTHORIZED {
             resp.headers_mut().insert(
                 header::WWW_AUTHENTICATE,
                 HeaderValue::from_static("Basic realm=\"oauthprobe lab\", charset=\"UTF-8\""),

@@ -1,8 +1,10 @@
 //! One integration-test binary (one link step on 2 cores).
 
+mod browser;
 mod cli;
 mod common;
 mod hostile;
 mod lab;
 mod oidc_provider;
 mod scan;
+mod webdriver;
