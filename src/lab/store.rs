@@ -120,3 +120,12 @@ impl Store {
         self.access_tokens.retain(|_, t| t.expires > now);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn codes_live_at_most_a_minute() {
+        // The bound, and well inside RFC 6749 §4.1.2's ten-minute maximum.
+        assert!(super::CODE_LIFETIME <= std::time::Duration::from_secs(60));
+    }
+}

@@ -78,6 +78,11 @@ async fn each_weakness_fails_exactly_its_checks() {
             "weakness {w}:\n{}",
             summary(&report)
         );
+        assert_eq!(
+            oauthprobe::report::exit_status(&report, oauthprobe::engine::Severity::Low),
+            oauthprobe::exit::ExitStatus::Failed,
+            "weakness {w} exits 1"
+        );
         for r in report
             .results
             .iter()
