@@ -16,6 +16,15 @@ pub struct Variant {
 
 const ATTACKER: &str = "attacker.example";
 
+/// The registered URI with one more path segment: a prefix match would still accept it.
+fn with_path_suffix(registered: &str) -> String {
+    if registered.ends_with('/') {
+        format!("{registered}oauthprobe")
+    } else {
+        format!("{registered}/oauthprobe")
+    }
+}
+
 /// The redirect_uri variants an exact-match server refuses (RFC 9700 §4.1.3).
 pub fn variants(registered: &str, url: &Url) -> Vec<Variant> {
     let scheme = url.scheme();
@@ -29,11 +38,7 @@ pub fn variants(registered: &str, url: &Url) -> Vec<Variant> {
         },
         Variant {
             name: "path suffix",
-            uri: if registered.ends_with('/') {
-                format!("{registered}oauthprobe")
-            } else {
-                format!("{registered}/oauthprobe")
-            },
+            uri: with_path_suffix(registered),
         },
         Variant {
             name: "/../ traversal",
@@ -141,11 +146,7 @@ pub async fn exact_match(cx: &Cx) -> ProbeResult {
 pub async fn token_binding(cx: &Cx) -> ProbeResult {
     let client = cx.client();
     let issued = cx.fresh_code(client).await?;
-    let other = if client.redirect_uri.ends_with('/') {
-        format!("{}oauthprobe", client.redirect_uri)
-    } else {
-        format!("{}/oauthprobe", client.redirect_uri)
-    };
+    let other = with_path_suffix(&client.redirect_uri);
     let wrong = cx
         .redeem(
             "redeem with a different redirect_uri",
