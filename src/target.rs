@@ -160,6 +160,11 @@ struct LoginFile {
     approve_button: Option<String>,
 }
 
+/// The 1-based line of a byte offset in a file's text (toml gives spans, people read lines).
+pub(crate) fn line_of(text: &str, offset: usize) -> usize {
+    text[..offset.min(text.len())].matches('\n').count() + 1
+}
+
 struct Ctx<'a> {
     path: &'a Path,
     text: &'a str,
@@ -167,10 +172,7 @@ struct Ctx<'a> {
 
 impl Ctx<'_> {
     fn line_of(&self, offset: usize) -> usize {
-        self.text[..offset.min(self.text.len())]
-            .matches('\n')
-            .count()
-            + 1
+        line_of(self.text, offset)
     }
 
     fn err<T>(&self, span: std::ops::Range<usize>, message: String) -> Result<T, ConfigError> {
@@ -201,7 +203,6 @@ impl Ctx<'_> {
         key: &str,
         inline: &Option<Spanned<String>>,
         env: &Option<Spanned<String>>,
-        table_span: std::ops::Range<usize>,
         env_lookup: &dyn Fn(&str) -> Option<String>,
     ) -> Result<Option<Secret>, ConfigError> {
         match (inline, env) {
@@ -220,10 +221,7 @@ impl Ctx<'_> {
                     ),
                 ),
             },
-            (None, None) => {
-                let _ = table_span;
-                Ok(None)
-            }
+            (None, None) => Ok(None),
         }
     }
 
@@ -253,14 +251,7 @@ impl Ctx<'_> {
                 }
             },
         };
-        let secret = self.secret(
-            table,
-            "secret",
-            &c.secret,
-            &c.secret_env,
-            file.span(),
-            env_lookup,
-        )?;
+        let secret = self.secret(table, "secret", &c.secret, &c.secret_env, env_lookup)?;
         if auth_method != AuthMethod::None && secret.is_none() {
             return self.err(
                 file.span(),
@@ -362,7 +353,6 @@ impl Target {
                 "password",
                 &l.password,
                 &l.password_env,
-                file.login.span(),
                 env_lookup,
             )?
             .map_or_else(

@@ -17,6 +17,8 @@ use super::pages::{escape, html};
 use super::server::{Lab, Params, cookie};
 use super::{DEMO_CLIENT_ID, LabClient};
 use crate::crypto::{b64url_decode, pkce_pair, random_token};
+// RFC 6749 §2.3.1: id and secret are form-urlencoded before Basic encoding.
+use crate::http::redact::form_encode;
 
 const APP_COOKIE: &str = "app_session";
 const SCOPE: &str = "openid profile email";
@@ -298,9 +300,4 @@ async fn exchange(app: &App, code: &str, login: &PendingLogin) -> Result<Respons
             expires = tokens["expires_in"].as_u64().unwrap_or(0),
         ),
     ))
-}
-
-/// RFC 6749 §2.3.1: id and secret are form-urlencoded before Basic encoding.
-fn form_encode(s: &str) -> String {
-    url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
 }

@@ -103,7 +103,7 @@ impl Registry {
         };
         let text =
             std::fs::read_to_string(path).map_err(|e| err(None, format!("cannot read: {e}")))?;
-        let line_of = |offset: usize| text[..offset.min(text.len())].matches('\n').count() + 1;
+        let line_of = |offset: usize| crate::target::line_of(&text, offset);
         let file: RegistryFile = toml::from_str(&text).map_err(|e| {
             err(
                 e.span().map(|s| line_of(s.start)),

@@ -9,6 +9,14 @@ fn oauthprobe() -> Command {
     cmd
 }
 
+/// Runs `oauthprobe ARGS FILE`, FILE being `name` in a fresh temp dir holding `contents`.
+fn run_with_file(args: &[&str], name: &str, contents: &str) -> std::process::Output {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join(name);
+    std::fs::write(&path, contents).unwrap();
+    oauthprobe().args(args).arg(&path).output().unwrap()
+}
+
 #[test]
 fn unknown_weakness_is_a_usage_error() {
     let out = oauthprobe()
@@ -39,14 +47,11 @@ fn list_weak_names_every_weakness() {
 
 #[test]
 fn bad_clients_file_names_the_file_and_line() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("clients.toml");
-    std::fs::write(&path, "[user]\nusername = \"bob\"\n\n[[client]]\nid = \"x\"\nauth_method = \"magic\"\nredirect_uris = [\"http://127.0.0.1/cb\"]\n").unwrap();
-    let out = oauthprobe()
-        .args(["lab", "--port", "0", "--clients"])
-        .arg(&path)
-        .output()
-        .unwrap();
+    let out = run_with_file(
+        &["lab", "--port", "0", "--clients"],
+        "clients.toml",
+        "[user]\nusername = \"bob\"\n\n[[client]]\nid = \"x\"\nauth_method = \"magic\"\nredirect_uris = [\"http://127.0.0.1/cb\"]\n",
+    );
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(
@@ -172,14 +177,11 @@ fn demo_with_a_weakness_fails_and_exits_one() {
 
 #[test]
 fn scan_config_errors_name_the_file_and_line_and_exit_two() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("target.toml");
-    std::fs::write(&path, "issuer = \"http://127.0.0.1:1\"\n[client]\nid = \"c\"\nsecret = \"s\"\nredirect_uri = \"::nope\"\n[login]\nusername = \"a\"\npassword = \"b\"\n").unwrap();
-    let out = oauthprobe()
-        .args(["scan", "--config"])
-        .arg(&path)
-        .output()
-        .unwrap();
+    let out = run_with_file(
+        &["scan", "--config"],
+        "target.toml",
+        "issuer = \"http://127.0.0.1:1\"\n[client]\nid = \"c\"\nsecret = \"s\"\nredirect_uri = \"::nope\"\n[login]\nusername = \"a\"\npassword = \"b\"\n",
+    );
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(
@@ -207,14 +209,13 @@ fn scan_of_an_unreachable_target_exits_three() {
         .local_addr()
         .unwrap()
         .port();
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("target.toml");
-    std::fs::write(&path, format!("issuer = \"http://127.0.0.1:{port}\"\n[client]\nid = \"c\"\nsecret = \"s\"\nredirect_uri = \"http://127.0.0.1:{port}/cb\"\n[login]\nusername = \"a\"\npassword = \"b\"\n")).unwrap();
-    let out = oauthprobe()
-        .args(["scan", "--config"])
-        .arg(&path)
-        .output()
-        .unwrap();
+    let out = run_with_file(
+        &["scan", "--config"],
+        "target.toml",
+        &format!(
+            "issuer = \"http://127.0.0.1:{port}\"\n[client]\nid = \"c\"\nsecret = \"s\"\nredirect_uri = \"http://127.0.0.1:{port}/cb\"\n[login]\nusername = \"a\"\npassword = \"b\"\n"
+        ),
+    );
     assert_eq!(out.status.code(), Some(3));
     assert!(String::from_utf8_lossy(&out.stderr).contains("could not be scanned"));
 }
