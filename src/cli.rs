@@ -37,6 +37,27 @@ pub enum Command {
     Checks(ChecksArgs),
     /// Run the lab: an authorization server and demo client on 127.0.0.1, secure by default.
     Lab(LabArgs),
+    /// Write a starter target file from a server's metadata.
+    Init(InitArgs),
+}
+
+#[derive(Args)]
+pub struct InitArgs {
+    /// The server's issuer URL; its metadata is read from the well-known URLs under it.
+    #[arg(long, value_name = "URL")]
+    pub issuer: String,
+    /// Write the target file here instead of standard output (an existing file is kept unless --force).
+    #[arg(long, short = 'o', value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// Replace FILE if it exists.
+    #[arg(long)]
+    pub force: bool,
+    /// Seconds before the metadata request is abandoned.
+    #[arg(long, default_value_t = 10)]
+    pub timeout: u64,
+    /// Accept invalid TLS certificates (only for a test server you control).
+    #[arg(long)]
+    pub insecure: bool,
 }
 
 #[derive(Args, Clone)]
@@ -126,6 +147,9 @@ pub struct LabArgs {
     /// Delay every response by this many milliseconds (to stand in for a remote server).
     #[arg(long, value_name = "N", default_value_t = 0)]
     pub latency_ms: u64,
+    /// Serve a login page whose form is built by JavaScript (only `[login] mode = "browser"` gets past it).
+    #[arg(long)]
+    pub scripted_login: bool,
 }
 
 pub fn main() -> ExitCode {
@@ -156,6 +180,7 @@ pub fn main() -> ExitCode {
             Command::Scan(args) => run_scan(args).await,
             Command::Demo(args) => run_demo(args).await,
             Command::Checks(args) => run_checks(args),
+            Command::Init(args) => run_init(args).await,
         }
     });
     status.into()
@@ -311,6 +336,58 @@ fn usage_error(message: impl std::fmt::Display) -> ExitStatus {
     ExitStatus::Usage
 }
 
+async fn run_init(args: InitArgs) -> ExitStatus {
+    let issuer = match url::Url::parse(&args.issuer) {
+        Ok(u) if u.scheme() == "http" || u.scheme() == "https" => u,
+        Ok(u) => {
+            return usage_error(format!(
+                "--issuer {}: scheme `{}` is not http or https",
+                args.issuer,
+                u.scheme()
+            ));
+        }
+        Err(e) => return usage_error(format!("--issuer {}: not a URL ({e})", args.issuer)),
+    };
+    if let Some(path) = &args.output
+        && path.exists()
+        && !args.force
+    {
+        return usage_error(format!(
+            "{}: the file exists; pass --force to replace it",
+            path.display()
+        ));
+    }
+    let limits = Limits {
+        timeout: Duration::from_secs(args.timeout.max(1)),
+        ..Limits::default()
+    };
+    let (metadata_url, metadata) =
+        match crate::init::fetch_metadata(&issuer, limits, args.insecure).await {
+            Ok(found) => found,
+            Err(e) => {
+                eprintln!("error: {e}");
+                return ExitStatus::Incomplete;
+            }
+        };
+    let text = crate::init::render(&issuer, &metadata_url, &metadata);
+    match &args.output {
+        Some(path) => {
+            if let Err(e) = std::fs::write(path, &text) {
+                return usage_error(format!(
+                    "{}: cannot write the target file: {e}",
+                    path.display()
+                ));
+            }
+            eprintln!(
+                "target file written to {} from {metadata_url}; fill in the lines marked CHANGE ME",
+                path.display()
+            );
+        }
+        None => print!("{text}"),
+    }
+    ExitStatus::Ok
+}
+
 async fn run_lab(args: LabArgs) -> ExitStatus {
     if args.list_weak {
         let width = Weakness::ALL
@@ -339,7 +416,8 @@ async fn run_lab(args: LabArgs) -> ExitStatus {
         weaknesses,
         latency: Duration::from_millis(args.latency_ms),
         registry,
-        code_lifetime: None,
+        scripted_login: args.scripted_login,
+        ..LabOptions::default()
     };
     let running = match lab::start(opts).await {
         Ok(r) => r,

@@ -8,6 +8,7 @@ pub mod engine;
 pub mod exit;
 pub mod flow;
 pub mod http;
+pub mod init;
 pub mod lab;
 pub mod probes;
 pub mod report;

@@ -76,11 +76,47 @@ pub struct LoginHints {
     pub approve_button: Option<String>,
 }
 
+/// How the scanner gets through the server's login and consent for each authorization request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LoginMode {
+    /// Reads the server's HTML pages and submits their forms itself (the default).
+    Form,
+    /// Drives headless Chromium through chromedriver, for pages built by JavaScript.
+    Browser(BrowserSettings),
+    /// Runs the user's program once per authorization request (`sh -c COMMAND`).
+    Command(String),
+    /// Prints the authorization URL and reads the URL the browser ended at from stdin.
+    Manual,
+}
+
+impl LoginMode {
+    pub fn name(&self) -> &'static str {
+        match self {
+            LoginMode::Form => "form",
+            LoginMode::Browser(_) => "browser",
+            LoginMode::Command(_) => "command",
+            LoginMode::Manual => "manual",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct BrowserSettings {
+    /// Chromium's binary; `None`: /usr/bin/chromium or `chromium` on PATH.
+    pub chromium: Option<PathBuf>,
+    /// chromedriver's binary; `None`: /usr/bin/chromedriver or `chromedriver` on PATH.
+    pub chromedriver: Option<PathBuf>,
+}
+
 #[derive(Debug, Clone)]
 pub struct Login {
+    pub mode: LoginMode,
     pub username: String,
+    /// Empty when the mode does not need it (command and manual logins sign in on their own).
     pub password: Secret,
     pub hints: LoginHints,
+    /// Origins besides the issuer's and its endpoints' where login pages live (a separate SSO host).
+    pub extra_origins: Vec<Url>,
 }
 
 #[derive(Debug, Clone)]
@@ -151,6 +187,12 @@ struct ClientFile {
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct LoginFile {
+    mode: Option<Spanned<String>>,
+    command: Option<Spanned<String>>,
+    chromium: Option<String>,
+    chromedriver: Option<String>,
+    #[serde(default)]
+    origins: Vec<Spanned<String>>,
     username: Spanned<String>,
     password: Option<Spanned<String>>,
     password_env: Option<Spanned<String>>,
@@ -222,6 +264,40 @@ impl Ctx<'_> {
                 ),
             },
             (None, None) => Ok(None),
+        }
+    }
+
+    fn login_mode(&self, file: &Spanned<LoginFile>) -> Result<LoginMode, ConfigError> {
+        let l = file.get_ref();
+        let mode_name = l.mode.as_ref().map_or("form", |m| m.get_ref().as_str());
+        let mode_span = l.mode.as_ref().map_or(file.span(), |m| m.span());
+        if let (Some(cmd), false) = (&l.command, mode_name == "command") {
+            return self.err(
+                cmd.span(),
+                format!("`login.command` is set but `login.mode` is `{mode_name}`; set mode = \"command\""),
+            );
+        }
+        match mode_name {
+            "form" => Ok(LoginMode::Form),
+            "browser" => Ok(LoginMode::Browser(BrowserSettings {
+                chromium: l.chromium.as_ref().map(PathBuf::from),
+                chromedriver: l.chromedriver.as_ref().map(PathBuf::from),
+            })),
+            "command" => match &l.command {
+                Some(cmd) if !cmd.get_ref().trim().is_empty() => {
+                    Ok(LoginMode::Command(cmd.get_ref().clone()))
+                }
+                Some(cmd) => self.err(cmd.span(), "`login.command` is empty".into()),
+                None => self.err(
+                    mode_span,
+                    "`login.mode` is `command` but `login.command` is missing".into(),
+                ),
+            },
+            "manual" => Ok(LoginMode::Manual),
+            other => self.err(
+                mode_span,
+                format!("`login.mode` is `{other}`; expected form, browser, command or manual"),
+            ),
         }
     }
 
@@ -347,23 +423,30 @@ impl Target {
             .map(|c| ctx.client("public_client", c, AuthMethod::None, env_lookup))
             .transpose()?;
         let l = file.login.get_ref();
-        let password = ctx
-            .secret(
-                "login",
-                "password",
-                &l.password,
-                &l.password_env,
-                env_lookup,
-            )?
-            .map_or_else(
-                || {
-                    ctx.err(
-                        file.login.span(),
-                        "`[login]` has neither `password` nor `password_env`".into(),
-                    )
-                },
-                Ok,
-            )?;
+        let mode = ctx.login_mode(&file.login)?;
+        let password = ctx.secret(
+            "login",
+            "password",
+            &l.password,
+            &l.password_env,
+            env_lookup,
+        )?;
+        let password = match (password, &mode) {
+            (Some(p), _) => p,
+            // The user's program or the user at the terminal signs in; the scanner needs no password.
+            (None, LoginMode::Command(_) | LoginMode::Manual) => Secret::new(String::new()),
+            (None, _) => {
+                return ctx.err(
+                    file.login.span(),
+                    "`[login]` has neither `password` nor `password_env`".into(),
+                );
+            }
+        };
+        let extra_origins = l
+            .origins
+            .iter()
+            .map(|o| ctx.url("login.origins", o))
+            .collect::<Result<Vec<_>, _>>()?;
         Ok(Target {
             name: file.name.unwrap_or_else(|| issuer.to_string()),
             issuer,
@@ -372,8 +455,10 @@ impl Target {
             second_client,
             public_client,
             login: Login {
+                mode,
                 username: l.username.get_ref().clone(),
                 password,
+                extra_origins,
                 hints: LoginHints {
                     username_field: l.username_field.clone(),
                     password_field: l.password_field.clone(),

@@ -5,8 +5,9 @@ use std::sync::Arc;
 
 use url::Url;
 
-use crate::flow::authorize::{AuthOutcome, AuthRequest, Consent, FlowError, UserAgent};
+use crate::flow::authorize::{AuthOutcome, AuthRequest, Consent, FlowError};
 use crate::flow::discovery::Discovered;
+use crate::flow::login::Navigator;
 use crate::flow::token::{self, TokenResponse};
 use crate::http::{HttpError, HttpSession, Request};
 use crate::target::{Client, Target};
@@ -27,6 +28,8 @@ pub struct Cx {
     pub target: Arc<Target>,
     pub server: Arc<Discovered>,
     pub http: HttpSession,
+    /// Carries authorization requests through login and consent, in the target's login mode.
+    pub navigator: Arc<Navigator>,
 }
 
 /// A code obtained for a request, with the request that got it.
@@ -36,11 +39,17 @@ pub struct IssuedCode {
 }
 
 impl Cx {
-    pub fn new(target: Arc<Target>, server: Arc<Discovered>, http: HttpSession) -> Self {
+    pub fn new(
+        target: Arc<Target>,
+        server: Arc<Discovered>,
+        http: HttpSession,
+        navigator: Arc<Navigator>,
+    ) -> Self {
         Cx {
             target,
             server,
             http,
+            navigator,
         }
     }
 
@@ -64,12 +73,10 @@ impl Cx {
         request: &AuthRequest,
         consent: Consent,
     ) -> Result<AuthOutcome, ProbeError> {
-        let agent = UserAgent {
-            http: &self.http,
-            login: &self.target.login,
-        };
-        let outcome = agent
+        let outcome = self
+            .navigator
             .authorize(
+                &self.http,
                 step,
                 &self.server.endpoints.authorization,
                 request,

@@ -13,8 +13,9 @@ pub use context::Cx;
 pub use outcome::{CheckResult, Outcome, Severity, Status};
 
 use crate::catalog::{self, CheckMeta, Requirement};
-use crate::flow::authorize::{AuthRequest, Consent, UserAgent};
+use crate::flow::authorize::{AuthRequest, Consent};
 use crate::flow::discovery::{self, Discovered};
+use crate::flow::login::Navigator;
 use crate::http::{Limits, Redactor, ScanClient};
 use crate::probes;
 use crate::target::Target;
@@ -90,13 +91,18 @@ pub async fn scan(target: Target, opts: ScanOptions) -> Result<Report, String> {
     ]
     .into_iter()
     .flatten()
+    .chain(&target.login.extra_origins)
     {
         origins.push(url.origin());
     }
+    let navigator = Arc::new(Navigator::new(&target.login, host_names(&origins)));
+    let check_timeout = navigator
+        .check_timeout_floor()
+        .map_or(opts.check_timeout, |floor| floor.max(opts.check_timeout));
     let client = ScanClient::new(origins, opts.limits, opts.insecure_tls, redactor)
         .map_err(|e| format!("cannot set up the HTTP client: {e}"))?;
     let target = Arc::new(target);
-    let preflight = preflight(&client, &target).await;
+    let preflight = preflight(&client, &target, &navigator).await;
     let (discovered, login_session, preflight_error) = match preflight {
         Ok((d, s)) => (Some(Arc::new(d)), Some(s), None),
         Err(e) => (None, None, Some(e)),
@@ -122,9 +128,10 @@ pub async fn scan(target: Target, opts: ScanOptions) -> Result<Report, String> {
             target.clone(),
             discovered.clone(),
             session.with_fresh_transcript(),
+            navigator.clone(),
         );
         let permit_source = semaphore.clone();
-        let timeout = opts.check_timeout;
+        let timeout = check_timeout;
         // A check that makes the server revoke whole grants (a code replay) takes every permit,
         // so no other check's code dies with it.
         let permits = if meta.exclusive {
@@ -187,6 +194,7 @@ pub async fn scan(target: Target, opts: ScanOptions) -> Result<Report, String> {
             evidence,
         });
     }
+    navigator.close().await;
     Ok(Report {
         target_name: target.name.clone(),
         issuer: target.issuer.as_str().trim_end_matches('/').to_string(),
@@ -195,6 +203,20 @@ pub async fn scan(target: Target, opts: ScanOptions) -> Result<Report, String> {
         preflight_error,
         results,
     })
+}
+
+/// The hosts of the origins (what the browser login mode may resolve).
+fn host_names(origins: &[url::Origin]) -> Vec<String> {
+    let mut hosts: Vec<String> = origins
+        .iter()
+        .filter_map(|o| match o {
+            url::Origin::Tuple(_, host, _) => Some(host.to_string()),
+            url::Origin::Opaque(_) => None,
+        })
+        .collect();
+    hosts.sort();
+    hosts.dedup();
+    hosts
 }
 
 fn missing_requirement(meta: &CheckMeta, target: &Target) -> Option<String> {
@@ -211,6 +233,7 @@ fn missing_requirement(meta: &CheckMeta, target: &Target) -> Option<String> {
 async fn preflight(
     client: &ScanClient,
     target: &Target,
+    navigator: &Navigator,
 ) -> Result<(Discovered, crate::http::HttpSession), String> {
     let session = client.session();
     let discovered = discovery::discover(&session, target).await?;
@@ -227,14 +250,12 @@ async fn preflight(
     {
         // RFC 8414 §3: the issuer's own metadata says where its endpoints are.
         client.allow_origin(url.origin());
+        navigator.allow_hosts(&host_names(&[url.origin()]));
     }
-    let agent = UserAgent {
-        http: &session,
-        login: &target.login,
-    };
     let request = AuthRequest::for_client(&target.client);
-    let outcome = agent
+    let outcome = navigator
         .authorize(
+            &session,
             "pre-flight: sign in and obtain a code",
             &ep.authorization,
             &request,

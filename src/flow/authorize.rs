@@ -98,7 +98,8 @@ pub enum AuthOutcome {
     },
     /// The server showed a page of its own and went no further.
     Page {
-        status: u16,
+        /// `None` when the page was reported by a login command, the browser or the user.
+        status: Option<u16>,
         url: Url,
         title: Option<String>,
     },
@@ -141,7 +142,8 @@ impl AuthOutcome {
                 )
             }
             AuthOutcome::Page { status, url, title } => format!(
-                "showed its own page (HTTP {status} at {}{}{})",
+                "showed its own page ({}at {}{}{})",
+                status.map(|s| format!("HTTP {s} ")).unwrap_or_default(),
                 url.origin().ascii_serialization(),
                 url.path(),
                 title
@@ -166,12 +168,15 @@ pub enum FlowError {
     },
     #[error("the authorization flow went around in circles: more than {0} steps")]
     TooManySteps(usize),
+    /// The login command, the browser or the user at the terminal could not complete a step.
+    #[error("{via}: {why}")]
+    Delegated { via: &'static str, why: String },
 }
 
 const MAX_STEPS: usize = 16;
 
 /// The parameters of a redirect: its query, then its fragment (for a server that answers there).
-fn response_params(url: &Url) -> HashMap<String, String> {
+pub(crate) fn response_params(url: &Url) -> HashMap<String, String> {
     let mut out: HashMap<String, String> = HashMap::new();
     if let Some(fragment) = url.fragment() {
         for (k, v) in url::form_urlencoded::parse(fragment.as_bytes()) {
@@ -192,7 +197,7 @@ fn base(url: &Url) -> String {
 }
 
 /// A Location the user agent must not follow: the client's, or anyone else's.
-fn leaves_the_server(
+pub(crate) fn leaves_the_server(
     http: &HttpSession,
     location: &Url,
     request: &AuthRequest,
@@ -243,7 +248,7 @@ impl UserAgent<'_> {
             if resp.is_redirect() {
                 let Some(location) = resp.location() else {
                     return Ok(AuthOutcome::Page {
-                        status: resp.status,
+                        status: Some(resp.status),
                         url,
                         title: None,
                     });
@@ -303,7 +308,7 @@ impl UserAgent<'_> {
                     };
                     let Some(button) = button else {
                         return Ok(AuthOutcome::Page {
-                            status: resp.status,
+                            status: Some(resp.status),
                             url,
                             title,
                         });
@@ -314,7 +319,7 @@ impl UserAgent<'_> {
                 }
                 PageKind::Other => {
                     return Ok(AuthOutcome::Page {
-                        status: resp.status,
+                        status: Some(resp.status),
                         url,
                         title,
                     });
@@ -354,7 +359,7 @@ impl UserAgent<'_> {
 }
 
 /// A button that refuses consent, when the page offers one.
-fn deny_button(form: &forms::HtmlForm) -> Option<forms::Button> {
+pub(crate) fn deny_button(form: &forms::HtmlForm) -> Option<forms::Button> {
     const DENY: &[&str] = &[
         "deny", "cancel", "reject", "decline", "refuse", "no", "disallow",
     ];

@@ -2,6 +2,10 @@
 //! and consents, authorization requests and token requests.
 
 pub mod authorize;
+pub mod browser;
+pub mod command;
 pub mod discovery;
 pub mod forms;
+pub mod login;
+pub mod manual;
 pub mod token;

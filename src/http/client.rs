@@ -601,6 +601,7 @@ impl HttpSession {
             request: recorded,
             response,
             error: result.as_ref().err().map(|e| e.to_string()),
+            via: None,
             elapsed_ms,
         };
         self.inner
@@ -615,6 +616,30 @@ impl HttpSession {
             body: partial.body,
             final_url: req.url,
         })
+    }
+
+    /// Records a navigation the scanner did not send itself (a login command, the browser, the
+    /// user at the terminal), with what it reported, so that the evidence shows every step.
+    pub fn record_delegated(&self, step: &str, url: &Url, via: &str, elapsed_ms: u64) {
+        let redactor = &self.inner.shared.redactor;
+        let exchange = Exchange {
+            step: redactor.redact(step),
+            request: RecordedRequest {
+                method: "GET".to_string(),
+                url: redactor.redact_url(url),
+                headers: Vec::new(),
+                body: None,
+            },
+            response: None,
+            error: None,
+            via: Some(redactor.redact(via)),
+            elapsed_ms,
+        };
+        self.inner
+            .transcript
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(exchange);
     }
 
     /// Every exchange recorded so far, in order (shared by clones of this session). Re-redacted

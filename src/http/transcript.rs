@@ -31,5 +31,9 @@ pub struct Exchange {
     /// Why there is no response (timeout, connection refused, body too large).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// Set when the scanner did not send this request itself: who did (the login command, the
+    /// browser, the user at the terminal) and where it ended, as they reported it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub via: Option<String>,
     pub elapsed_ms: u64,
 }

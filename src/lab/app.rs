@@ -166,6 +166,9 @@ async fn callback(
     headers: HeaderMap,
     RawQuery(query): RawQuery,
 ) -> Response {
+    app.lab
+        .callback_hits
+        .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     let p = Params::parse(query.as_deref().unwrap_or(""));
     // One use per sign-in: take the pending login out whatever happens next.
     let login = cookie(&headers, APP_COOKIE)

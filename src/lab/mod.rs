@@ -208,6 +208,8 @@ pub struct LabOptions {
     pub registry: Option<Registry>,
     /// How long a code stays redeemable; `None` is the lab's 60 s. Tests set zero to see expiry.
     pub code_lifetime: Option<Duration>,
+    /// The login page carries no form; a script builds it (only a real browser can sign in).
+    pub scripted_login: bool,
 }
 
 /// A lab serving on 127.0.0.1 until `shutdown` (or drop).
@@ -219,9 +221,16 @@ pub struct RunningLab {
     addr: SocketAddr,
     stop: Option<oneshot::Sender<()>>,
     task: Option<tokio::task::JoinHandle<()>>,
+    callback_hits: Arc<std::sync::atomic::AtomicUsize>,
 }
 
 impl RunningLab {
+    /// How many requests reached the demo app's redirect_uri (`/app/callback`).
+    pub fn callback_hits(&self) -> usize {
+        self.callback_hits
+            .load(std::sync::atomic::Ordering::Relaxed)
+    }
+
     pub fn base_url(&self) -> &Url {
         &self.base_url
     }
@@ -320,12 +329,15 @@ pub async fn start(opts: LabOptions) -> std::io::Result<RunningLab> {
         .registry
         .unwrap_or_else(Registry::generated)
         .resolve(&issuer);
-    let state = Arc::new(server::Lab::new(
+    let mut lab = server::Lab::new(
         issuer.clone(),
         registry.clone(),
         opts.weaknesses.clone(),
         opts.code_lifetime.unwrap_or(store::CODE_LIFETIME),
-    ));
+    );
+    lab.scripted_login = opts.scripted_login;
+    let callback_hits = lab.callback_hits.clone();
+    let state = Arc::new(lab);
     let router = server::router(state, opts.latency);
     let (stop, stopped) = oneshot::channel::<()>();
     let task = tokio::spawn(async move {
@@ -343,5 +355,6 @@ pub async fn start(opts: LabOptions) -> std::io::Result<RunningLab> {
         addr,
         stop: Some(stop),
         task: Some(task),
+        callback_hits,
     })
 }

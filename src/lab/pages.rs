@@ -95,6 +95,74 @@ pub fn login(request_id: &str, client_name: &str, failed: bool) -> Response {
     )
 }
 
+/// The same sign-in as [`login`], but the page holds only data: `/assets/login.js` builds the
+/// form a moment after load, as single-page login apps do. A client that reads HTML finds no form.
+pub fn scripted_login(request_id: &str, client_name: &str, failed: bool) -> Response {
+    html(
+        if failed {
+            StatusCode::UNAUTHORIZED
+        } else {
+            StatusCode::OK
+        },
+        "Sign in - oauthprobe lab",
+        &format!(
+            "<h1>Sign in</h1><p class=\"muted\">to continue to <strong>{client}</strong></p>\
+             <div id=\"login-app\" data-request-id=\"{rid}\" data-failed=\"{failed}\">Loading…</div>\
+             <script src=\"/assets/login.js\"></script>",
+            client = escape(client_name),
+            rid = escape(request_id),
+        ),
+    )
+}
+
+const LOGIN_SCRIPT: &str = r#"'use strict';
+function field(form, label, attrs) {
+  const l = document.createElement('label');
+  l.textContent = label;
+  l.htmlFor = attrs.id;
+  const input = document.createElement('input');
+  for (const [k, v] of Object.entries(attrs)) input.setAttribute(k, v);
+  form.append(l, input);
+}
+function build() {
+  const app = document.getElementById('login-app');
+  const form = document.createElement('form');
+  form.id = 'login-form';
+  form.method = 'post';
+  form.action = '/login';
+  const rid = document.createElement('input');
+  rid.type = 'hidden';
+  rid.name = 'request_id';
+  rid.value = app.dataset.requestId;
+  form.append(rid);
+  field(form, 'Username', { id: 'username', name: 'username', type: 'text', autocomplete: 'username', required: '' });
+  field(form, 'Password', { id: 'password', name: 'password', type: 'password', autocomplete: 'current-password', required: '' });
+  const button = document.createElement('button');
+  button.id = 'login';
+  button.type = 'submit';
+  button.textContent = 'Sign in';
+  form.append(button);
+  app.replaceChildren(form);
+  if (app.dataset.failed === 'true') {
+    const p = document.createElement('p');
+    p.id = 'login-error';
+    p.className = 'error';
+    p.textContent = 'Wrong username or password.';
+    app.prepend(p);
+  }
+}
+window.addEventListener('load', () => setTimeout(build, 150));
+"#;
+
+pub async fn login_script() -> Response {
+    let mut resp = LOGIN_SCRIPT.into_response();
+    resp.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/javascript; charset=utf-8"),
+    );
+    resp
+}
+
 pub fn consent(
     request_id: &str,
     csrf: &str,

@@ -29,6 +29,10 @@ pub struct Lab {
     pub weak: Weaknesses,
     pub signer: Signer,
     code_lifetime: Duration,
+    /// The login form is built by a script (to prove the browser login mode).
+    pub scripted_login: bool,
+    /// Requests that reached the demo app's callback: a scanner must never send one.
+    pub callback_hits: Arc<std::sync::atomic::AtomicUsize>,
     store: Mutex<Store>,
     requests_since_sweep: std::sync::atomic::AtomicU32,
 }
@@ -45,9 +49,20 @@ impl Lab {
             registry,
             weak,
             code_lifetime,
+            scripted_login: false,
+            callback_hits: Default::default(),
             signer: Signer::generate(),
             store: Mutex::new(Store::default()),
             requests_since_sweep: Default::default(),
+        }
+    }
+
+    fn login_page(&self, request_id: &str, client_id: &str, failed: bool) -> Response {
+        let client_name = self.client_name(client_id);
+        if self.scripted_login {
+            pages::scripted_login(request_id, &client_name, failed)
+        } else {
+            pages::login(request_id, &client_name, failed)
         }
     }
 
@@ -115,6 +130,7 @@ pub fn router(lab: Arc<Lab>, latency: Duration) -> Router {
         .route("/userinfo", any(userinfo))
         .route("/revoke", any(revoke))
         .route("/", get(home))
+        .route("/assets/login.js", get(pages::login_script))
         .fallback(not_found)
         .with_state(lab.clone())
         .nest("/app", super::app::router(lab));
@@ -285,7 +301,7 @@ async fn authorize(
         .insert(request_id.clone(), request.clone());
     match session {
         Some((_, s)) => lab.consent_page(&request_id, &request, &s),
-        None => pages::login(&request_id, &lab.client_name(&request.client_id), false),
+        None => lab.login_page(&request_id, &request.client_id, false),
     }
 }
 
@@ -560,7 +576,7 @@ async fn login(
             user.password.as_bytes(),
         );
     if !ok {
-        return pages::login(&request_id, &lab.client_name(&request.client_id), true);
+        return lab.login_page(&request_id, &request.client_id, true);
     }
     let session_id = random_token(24);
     lab.store().sessions.insert(
@@ -599,7 +615,7 @@ async fn consent(
         };
         return match session {
             Some((_, s)) => lab.consent_page(request_id, &request, &s),
-            None => pages::login(request_id, &lab.client_name(&request.client_id), false),
+            None => lab.login_page(request_id, &request.client_id, false),
         };
     }
     if method != Method::POST {

@@ -187,6 +187,12 @@ async fn approve_flow(
         path == "/app/callback",
         "approving landed on {path}, expected /app/callback"
     );
+    // The counter the login-mode tests rely on to prove the scanner never calls back.
+    ensure!(
+        lab.callback_hits() == 1,
+        "the lab counted {} callback requests, expected 1",
+        lab.callback_hits()
+    );
     let user = lab.user();
     ensure!(
         name == user.name,

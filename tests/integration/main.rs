@@ -5,6 +5,7 @@ mod cli;
 mod common;
 mod hostile;
 mod lab;
+mod login_modes;
 mod oidc_provider;
 mod scan;
 mod webdriver;
