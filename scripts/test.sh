@@ -10,8 +10,8 @@ export DEBIAN_FRONTEND=noninteractive
 
 section() { printf '\n== %s ==\n' "$*"; }
 
-# Debian packages the tests use, as "command:package".
-needed=(chromium:chromium chromedriver:chromium-driver wrk:wrk)
+# Debian packages the tests use, as "command:package" (python3 runs the login-command test program).
+needed=(chromium:chromium chromedriver:chromium-driver wrk:wrk python3:python3)
 
 section "test dependencies"
 missing=()

@@ -4,6 +4,7 @@ mod browser;
 mod cli;
 mod common;
 mod hostile;
+mod init;
 mod lab;
 mod login_modes;
 mod oidc_provider;

@@ -227,3 +227,83 @@ async fn scan_verdicts_match_the_reference_server() {
     }
     drop(provider);
 }
+
+/// `oauthprobe init` against a server we did not write: the endpoints and the advertised PKCE
+/// methods come from its metadata, and the file, filled in, names the same server.
+#[tokio::test(flavor = "multi_thread")]
+async fn init_reads_the_reference_servers_metadata() {
+    const INIT_TEST: &str = "oidc_provider::init_reads_the_reference_servers_metadata";
+    let node = match prerequisites() {
+        Ok(node) => node,
+        Err(why) if ci() => panic!("oidc-provider unavailable under CI=true ({INIT_TEST}: {why})"),
+        Err(why) => {
+            eprintln!("skipping {INIT_TEST}: {why}");
+            return;
+        }
+    };
+    let dir = tempfile::tempdir().expect("temp dir");
+    let provider_file = dir.path().join("oidc-provider.toml");
+    let provider = start_provider(&node, dir.path(), &provider_file);
+    let metadata: serde_json::Value = reqwest::Client::builder()
+        .no_proxy()
+        .build()
+        .unwrap()
+        .get(format!("{}/.well-known/openid-configuration", provider.url))
+        .send()
+        .await
+        .expect("metadata")
+        .json()
+        .await
+        .expect("metadata is JSON");
+
+    let init_file = dir.path().join("init.toml");
+    let mut cmd = crate::init::init_command(&provider.url, &init_file);
+    let out = tokio::task::spawn_blocking(move || cmd.output().unwrap())
+        .await
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = std::fs::read_to_string(&init_file).unwrap();
+    for key in [
+        "authorization_endpoint",
+        "token_endpoint",
+        "jwks_uri",
+        "userinfo_endpoint",
+    ] {
+        let url = metadata[key].as_str().expect("advertised");
+        assert!(
+            text.contains(&format!("\"{url}\"")),
+            "{key} {url} missing:\n{text}"
+        );
+    }
+    assert!(
+        text.contains("#   code_challenge_methods_supported: S256"),
+        "{text}"
+    );
+    assert!(text.contains("#   grant_types_supported: "), "{text}");
+
+    let written = Target::load(&provider_file).unwrap();
+    let filled = text
+        .replace(
+            "\"oauthprobe-confidential\"",
+            &format!("\"{}\"", written.client.id),
+        )
+        .replace(
+            "\"http://127.0.0.1/oauthprobe/callback\"",
+            &format!("\"{}\"", written.client.redirect_uri),
+        )
+        .replace("\"CHANGE-ME\"", &format!("\"{}\"", written.login.username));
+    let target = Target::parse(&init_file, &filled, &|name| match name {
+        "OAUTHPROBE_CLIENT_SECRET" => Some(BASIC_SECRET.to_string()),
+        "OAUTHPROBE_PASSWORD" => Some(PASSWORD.to_string()),
+        _ => None,
+    })
+    .expect("the filled-in file parses");
+    assert_eq!(target.issuer, written.issuer);
+    assert_eq!(target.client.auth_method, written.client.auth_method);
+    drop(provider);
+}
