@@ -586,6 +586,51 @@ password_env = "LAB_PW"
     }
 
     #[test]
+    fn login_modes_parse_and_their_errors_name_the_line() {
+        let t = parse(&GOOD.replace("[login]\n", "[login]\nmode = \"browser\"\n")).unwrap();
+        assert_eq!(t.login.mode.name(), "browser");
+
+        let cmd = GOOD
+            .replace(
+                "[login]\n",
+                "[login]\nmode = \"command\"\ncommand = \"./login.sh\"\n",
+            )
+            .replace("password_env = \"LAB_PW\"\n", "");
+        let t = parse(&cmd).unwrap();
+        assert_eq!(t.login.mode, LoginMode::Command("./login.sh".into()));
+        assert!(t.login.password.expose().is_empty(), "no password needed");
+
+        let e = parse(&GOOD.replace("[login]\n", "[login]\nmode = \"command\"\n"))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.starts_with("t.toml:13:") && e.contains("`login.command` is missing"),
+            "{e}"
+        );
+
+        let e = parse(&GOOD.replace("[login]\n", "[login]\nmode = \"sso\"\n"))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.starts_with("t.toml:13:") && e.contains("form, browser, command or manual"),
+            "{e}"
+        );
+
+        let e = parse(&GOOD.replace("[login]\n", "[login]\ncommand = \"x\"\n"))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("set mode = \"command\""), "{e}");
+
+        let e = parse(&GOOD.replace("[login]\n", "[login]\norigins = [\"sso\"]\n"))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.starts_with("t.toml:13:") && e.contains("login.origins"),
+            "{e}"
+        );
+    }
+
+    #[test]
     fn rendered_spec_parses_back() {
         let spec = TargetSpec {
             name: "lab",
