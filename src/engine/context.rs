@@ -27,7 +27,12 @@ pub struct Cx {
     pub target: Arc<Target>,
     pub server: Arc<Discovered>,
     pub http: HttpSession,
+    /// How long a slow check waits for a code to expire (`--code-wait`).
+    pub code_wait: std::time::Duration,
 }
+
+/// RFC 6749 §4.1.2 recommends ten minutes at most; a code alive after this wait outlived it.
+pub const DEFAULT_CODE_WAIT: std::time::Duration = std::time::Duration::from_secs(610);
 
 /// A code obtained for a request, with the request that got it.
 pub struct IssuedCode {
@@ -41,6 +46,7 @@ impl Cx {
             target,
             server,
             http,
+            code_wait: DEFAULT_CODE_WAIT,
         }
     }
 

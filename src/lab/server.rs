@@ -645,7 +645,11 @@ async fn consent(
             state.as_deref(),
         );
     }
-    let code = random_token(32);
+    let code = if lab.weak(Weakness::CodeLowEntropy) {
+        random_token(6)
+    } else {
+        random_token(32)
+    };
     let redirect_uri = request.redirect_uri.clone();
     lab.store().codes.insert(
         code.clone(),
@@ -903,20 +907,52 @@ impl Lab {
         body
     }
 
-    fn redeem_code(&self, client: &LabClient, p: &Params) -> Result<Value, TokenError> {
-        let code = p
+    /// The stored code a presented one names: compared whole, as it must be.
+    fn find_code(&self, store: &Store, presented: &str) -> Option<String> {
+        const PREFIX: usize = 16;
+        if self.weak(Weakness::CodePrefixMatch) && presented.len() >= PREFIX {
+            return store
+                .codes
+                .keys()
+                .find(|k| k.len() >= PREFIX && k[..PREFIX] == presented[..PREFIX])
+                .cloned();
+        }
+        store
+            .codes
+            .contains_key(presented)
+            .then(|| presented.to_string())
+    }
+
+    /// Whether a code is known and not yet redeemed (the racy pre-check of `code-race`).
+    fn code_unused(&self, presented: &str) -> bool {
+        let store = self.store();
+        self.find_code(&store, presented)
+            .and_then(|k| store.codes.get(&k))
+            .is_some_and(|c| c.redeemed_as.is_none())
+    }
+
+    /// `skip_replay_check` stands for a redemption whose "used" check ran earlier, unlocked.
+    fn redeem_code(
+        &self,
+        client: &LabClient,
+        p: &Params,
+        skip_replay_check: bool,
+    ) -> Result<Value, TokenError> {
+        let presented = p
             .non_empty("code")
             .ok_or_else(|| TokenError::new("invalid_request", "code is missing"))?;
         let mut store = self.store();
         let invalid = |d: &str| TokenError::new("invalid_grant", d.to_string());
-        let Some(grant) = store.codes.get(code).cloned() else {
+        let Some(code) = self.find_code(&store, presented) else {
             return Err(invalid("the code is unknown or expired"));
         };
-        if grant.issued.elapsed() >= self.code_lifetime {
+        let code = code.as_str();
+        let grant = store.codes[code].clone();
+        if grant.issued.elapsed() >= self.code_lifetime && !self.weak(Weakness::CodeNeverExpires) {
             return Err(invalid("the code has expired"));
         }
         // RFC 6749 §4.1.3: the code was issued to this client.
-        if grant.request.client_id != client.id {
+        if grant.request.client_id != client.id && !self.weak(Weakness::CodeClientUnbound) {
             return Err(invalid("the code was issued to another client"));
         }
         let r = &grant.request;
@@ -965,7 +1001,7 @@ impl Lab {
                 }
             }
         }
-        if let Some(previous) = grant.redeemed_as {
+        if let Some(previous) = grant.redeemed_as.filter(|_| !skip_replay_check) {
             if !self.weak(Weakness::CodeReuse) {
                 // RFC 6749 §4.1.2: a replayed code SHOULD revoke what it issued.
                 store.revoke_grant(previous);
@@ -1051,13 +1087,20 @@ async fn token(
         Ok(p) => p,
         Err(resp) => return resp,
     };
+    // `code-race`: "is it used?" is asked first, and the code marked used only after a pause.
+    let racy = lab.weak(Weakness::CodeRace)
+        && p.get("grant_type") == Some("authorization_code")
+        && p.non_empty("code").is_some_and(|c| lab.code_unused(c));
+    if racy {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
     let result = (|| {
         let grant_type = p
             .non_empty("grant_type")
             .ok_or_else(|| TokenError::new("invalid_request", "grant_type is missing"))?;
         let client = lab.authenticate_client(&headers, &p)?;
         match grant_type {
-            "authorization_code" => lab.redeem_code(client, &p),
+            "authorization_code" => lab.redeem_code(client, &p, racy),
             "refresh_token" => lab.refresh(client, &p),
             // RFC 9700 §2.4: the password grant MUST NOT be used.
             other => Err(TokenError::new(

@@ -44,6 +44,16 @@ weaknesses! {
         "code_challenge_method=plain is accepted, and an S256 challenge is also satisfied by the challenge itself",
     PkceNotRequired => "pkce-not-required":
         "codes are issued without a PKCE challenge, to confidential and public clients alike",
+    CodeClientUnbound => "code-client-unbound":
+        "the token endpoint redeems a code for any authenticated client, not only the one it was issued to",
+    CodeNeverExpires => "code-never-expires":
+        "authorization codes never expire",
+    CodeLowEntropy => "code-low-entropy":
+        "authorization codes carry 48 random bits",
+    CodePrefixMatch => "code-prefix-match":
+        "a code is looked up by its first 16 characters, so an altered code still matches",
+    CodeRace => "code-race":
+        "a code is marked as used only after its tokens are made, so parallel redemptions all succeed",
 }
 
 impl fmt::Display for Weakness {

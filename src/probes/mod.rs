@@ -39,6 +39,17 @@ pub static PROBES: &[(&str, Probe)] = &[
     ("pkce-required-public-client", |cx| {
         Box::pin(pkce::required_public_client(cx))
     }),
+    ("code-bound-to-client", |cx| {
+        Box::pin(code::bound_to_client(cx))
+    }),
+    ("code-expires", |cx| Box::pin(code::expires(cx))),
+    ("code-unguessable", |cx| Box::pin(code::unguessable(cx))),
+    ("code-unknown-refused", |cx| {
+        Box::pin(code::unknown_refused(cx))
+    }),
+    ("code-single-use-concurrent", |cx| {
+        Box::pin(code::single_use_concurrent(cx))
+    }),
 ];
 
 pub async fn run(id: &str, cx: &Cx) -> ProbeResult {

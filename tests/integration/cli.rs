@@ -263,7 +263,7 @@ fn readme_lists_every_check_and_weakness() {
             "README's catalog table lacks {}",
             c.id
         );
-        for w in &c.lab_weaknesses {
+        for w in c.lab_weaknesses.iter().chain(&c.lab_warnings) {
             assert!(
                 readme.contains(&format!("`{}`", w.name())),
                 "README lacks weakness {w}"
