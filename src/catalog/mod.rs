@@ -34,6 +34,15 @@ documents![
     "code-unguessable",
     "code-unknown-refused",
     "code-single-use-concurrent",
+    "redirect-uri-unknown-client-not-redirected",
+    "redirect-uri-error-not-redirected",
+    "redirect-uri-fragment-refused",
+    "redirect-uri-duplicate-refused",
+    "redirect-uri-not-normalised",
+    "redirect-uri-query-exact",
+    "redirect-uri-path-exact",
+    "redirect-uri-subdomain-refused",
+    "redirect-uri-userinfo-refused",
 ];
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

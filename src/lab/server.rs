@@ -169,6 +169,27 @@ impl Params {
     }
 }
 
+/// `%XX` escapes decoded to bytes (a `redirect-uri-normalised` flaw, never a secure path).
+fn percent_decode(s: &str) -> String {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = |b: u8| (b as char).to_digit(16);
+        match (bytes[i], bytes.get(i + 1), bytes.get(i + 2)) {
+            (b'%', Some(&h), Some(&l)) if hex(h).is_some() && hex(l).is_some() => {
+                out.push((hex(h).unwrap_or(0) * 16 + hex(l).unwrap_or(0)) as u8);
+                i += 3;
+            }
+            (b, _, _) => {
+                out.push(b);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
 fn is_form(headers: &HeaderMap) -> bool {
     headers
         .get(header::CONTENT_TYPE)
@@ -318,11 +339,77 @@ impl Lab {
                 .iter()
                 .any(|r| uri.starts_with(r.as_str()));
         }
-        client.redirect_uris.iter().any(|r| r == uri)
+        client
+            .redirect_uris
+            .iter()
+            .any(|r| r == uri || self.redirect_uri_loosely_matches(r, uri))
+    }
+
+    /// The flawed comparisons the redirect-uri weaknesses switch on, one per weakness.
+    fn redirect_uri_loosely_matches(&self, registered: &str, uri: &str) -> bool {
+        let without_query = |u: &str| {
+            let (rest, fragment) = u.split_once('#').map_or((u, None), |(a, f)| (a, Some(f)));
+            (
+                rest.split('?').next().unwrap_or("").to_string(),
+                fragment.map(str::to_string),
+            )
+        };
+        if self.weak(Weakness::RedirectUriQueryIgnored)
+            && without_query(uri) == without_query(registered)
+        {
+            return true;
+        }
+        if self.weak(Weakness::RedirectUriFragmentIgnored)
+            && uri.split('#').next() == Some(registered)
+        {
+            return true;
+        }
+        if self.weak(Weakness::RedirectUriCaseInsensitive) && uri.eq_ignore_ascii_case(registered) {
+            return true;
+        }
+        if self.weak(Weakness::RedirectUriNormalised) {
+            let normal = |u: &str| Url::parse(&percent_decode(u)).map(|u| u.to_string()).ok();
+            if normal(uri).is_some() && normal(uri) == normal(registered) {
+                return true;
+            }
+        }
+        let (Ok(r), Ok(u)) = (Url::parse(registered), Url::parse(uri)) else {
+            return false;
+        };
+        let same_rest = r.scheme() == u.scheme()
+            && r.port_or_known_default() == u.port_or_known_default()
+            && r.path() == u.path()
+            && r.query() == u.query()
+            && r.fragment() == u.fragment();
+        if self.weak(Weakness::RedirectUriHostPrefix) && same_rest {
+            let (rh, uh) = (r.host_str().unwrap_or(""), u.host_str().unwrap_or(""));
+            if uh.starts_with(&format!("{rh}.")) || uh.ends_with(&format!(".{rh}")) {
+                return true;
+            }
+        }
+        if self.weak(Weakness::RedirectUriUserinfo) {
+            let origin = format!(
+                "{}://{}{}",
+                r.scheme(),
+                r.host_str().unwrap_or(""),
+                r.port().map(|p| format!(":{p}")).unwrap_or_default()
+            );
+            if uri.starts_with(&origin)
+                && r.path() == u.path()
+                && r.query() == u.query()
+                && r.fragment() == u.fragment()
+            {
+                return true;
+            }
+        }
+        false
     }
 
     fn validate_authorization(&self, p: &Params) -> Result<PendingAuthorization, AuthError> {
         for name in ["client_id", "redirect_uri"] {
+            if name == "redirect_uri" && self.weak(Weakness::RedirectUriDuplicateLast) {
+                continue;
+            }
             if p.is_repeated(name) {
                 return Err(AuthError::Page(format!(
                     "The parameter `{name}` was sent more than once."
@@ -332,11 +419,29 @@ impl Lab {
         let client_id = p
             .non_empty("client_id")
             .ok_or_else(|| AuthError::Page("The request has no client_id.".into()))?;
-        let client = self
-            .client(client_id)
-            .ok_or_else(|| AuthError::Page(format!("Unknown client `{client_id}`.")))?;
-        let (redirect_uri, redirect_uri_sent) = match p.non_empty("redirect_uri") {
+        let Some(client) = self.client(client_id) else {
+            if let Some(uri) = p
+                .non_empty("redirect_uri")
+                .filter(|_| self.weak(Weakness::UnknownClientRedirects))
+            {
+                return Err(AuthError::Redirect {
+                    redirect_uri: uri.to_string(),
+                    state: p.get("state").map(str::to_string),
+                    error: "unauthorized_client",
+                    description: format!("unknown client `{client_id}`"),
+                });
+            }
+            return Err(AuthError::Page(format!("Unknown client `{client_id}`.")));
+        };
+        // `redirect-uri-checked-late`: an unregistered redirect_uri is refused only after the
+        // other parameters, whose errors go to it.
+        let mut unregistered = false;
+        let (mut redirect_uri, redirect_uri_sent) = match p.non_empty("redirect_uri") {
             Some(uri) if self.redirect_uri_allowed(client, uri) => (uri.to_string(), true),
+            Some(uri) if self.weak(Weakness::RedirectUriCheckedLate) => {
+                unregistered = true;
+                (uri.to_string(), true)
+            }
             Some(_) => {
                 return Err(AuthError::Page(
                     "The redirect_uri is not registered for this client.".into(),
@@ -350,6 +455,11 @@ impl Lab {
                 ));
             }
         };
+        if self.weak(Weakness::RedirectUriDuplicateLast) {
+            if let Some((_, last)) = p.0.iter().rev().find(|(k, _)| k == "redirect_uri") {
+                redirect_uri = last.clone();
+            }
+        }
         let state = p.get("state").map(str::to_string);
         let fail = |error: &'static str, description: String| AuthError::Redirect {
             redirect_uri: redirect_uri.clone(),
@@ -441,6 +551,11 @@ impl Lab {
                 })
             }
         };
+        if unregistered {
+            return Err(AuthError::Page(
+                "The redirect_uri is not registered for this client.".into(),
+            ));
+        }
         Ok(PendingAuthorization {
             client_id: client.id.clone(),
             redirect_uri,

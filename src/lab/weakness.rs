@@ -54,6 +54,24 @@ weaknesses! {
         "a code is looked up by its first 16 characters, so an altered code still matches",
     CodeRace => "code-race":
         "a code is marked as used only after its tokens are made, so parallel redemptions all succeed",
+    UnknownClientRedirects => "unknown-client-redirects":
+        "an unknown client_id is answered with an error redirect to the redirect_uri of the request",
+    RedirectUriCheckedLate => "redirect-uri-checked-late":
+        "response_type and scope are checked before the redirect_uri, and their errors redirected to it unchecked",
+    RedirectUriFragmentIgnored => "redirect-uri-fragment-ignored":
+        "a redirect_uri is compared without its fragment, and redirected to with it",
+    RedirectUriDuplicateLast => "redirect-uri-duplicate-last":
+        "a repeated redirect_uri is allowed: the first is checked, the last is redirected to",
+    RedirectUriNormalised => "redirect-uri-normalised":
+        "a redirect_uri is percent-decoded and its dot segments removed before the comparison, and redirected to as sent",
+    RedirectUriQueryIgnored => "redirect-uri-query-ignored":
+        "a redirect_uri is compared without its query",
+    RedirectUriCaseInsensitive => "redirect-uri-case-insensitive":
+        "a redirect_uri is compared ignoring upper and lower case",
+    RedirectUriHostPrefix => "redirect-uri-host-prefix":
+        "a redirect_uri host that extends the registered host by a label (before or after it) is accepted",
+    RedirectUriUserinfo => "redirect-uri-userinfo":
+        "a redirect_uri is accepted when its text starts with the registered scheme, host and port and its path matches",
 }
 
 impl fmt::Display for Weakness {

@@ -50,6 +50,33 @@ pub static PROBES: &[(&str, Probe)] = &[
     ("code-single-use-concurrent", |cx| {
         Box::pin(code::single_use_concurrent(cx))
     }),
+    ("redirect-uri-unknown-client-not-redirected", |cx| {
+        Box::pin(redirect_uri::unknown_client_not_redirected(cx))
+    }),
+    ("redirect-uri-error-not-redirected", |cx| {
+        Box::pin(redirect_uri::error_not_redirected(cx))
+    }),
+    ("redirect-uri-fragment-refused", |cx| {
+        Box::pin(redirect_uri::fragment_refused(cx))
+    }),
+    ("redirect-uri-duplicate-refused", |cx| {
+        Box::pin(redirect_uri::duplicate_refused(cx))
+    }),
+    ("redirect-uri-not-normalised", |cx| {
+        Box::pin(redirect_uri::not_normalised(cx))
+    }),
+    ("redirect-uri-query-exact", |cx| {
+        Box::pin(redirect_uri::query_exact(cx))
+    }),
+    ("redirect-uri-path-exact", |cx| {
+        Box::pin(redirect_uri::path_exact(cx))
+    }),
+    ("redirect-uri-subdomain-refused", |cx| {
+        Box::pin(redirect_uri::subdomain_refused(cx))
+    }),
+    ("redirect-uri-userinfo-refused", |cx| {
+        Box::pin(redirect_uri::userinfo_refused(cx))
+    }),
 ];
 
 pub async fn run(id: &str, cx: &Cx) -> ProbeResult {

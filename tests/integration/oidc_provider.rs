@@ -39,6 +39,15 @@ const EXPECTED: &[(&str, Status)] = &[
     ("code-unguessable", Status::Pass),
     ("code-unknown-refused", Status::Pass),
     ("code-single-use-concurrent", Status::Pass),
+    ("redirect-uri-unknown-client-not-redirected", Status::Pass),
+    ("redirect-uri-error-not-redirected", Status::Pass),
+    ("redirect-uri-fragment-refused", Status::Pass),
+    ("redirect-uri-duplicate-refused", Status::Pass),
+    ("redirect-uri-not-normalised", Status::Pass),
+    ("redirect-uri-query-exact", Status::Pass),
+    ("redirect-uri-path-exact", Status::Pass),
+    ("redirect-uri-subdomain-refused", Status::Pass),
+    ("redirect-uri-userinfo-refused", Status::Pass),
 ];
 
 /// The default concurrency: oidc-provider rotates its session cookie at the end of every

@@ -58,6 +58,15 @@ const FAIL_WITHOUT_TOKENS: &[&str] = &[
     "redirect-uri-exact-match",
     "state-echoed",
     "code-unguessable",
+    "redirect-uri-unknown-client-not-redirected",
+    "redirect-uri-error-not-redirected",
+    "redirect-uri-fragment-refused",
+    "redirect-uri-duplicate-refused",
+    "redirect-uri-not-normalised",
+    "redirect-uri-query-exact",
+    "redirect-uri-path-exact",
+    "redirect-uri-subdomain-refused",
+    "redirect-uri-userinfo-refused",
 ];
 
 fn summary(report: &Report) -> String {
