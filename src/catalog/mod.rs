@@ -43,6 +43,21 @@ documents![
     "redirect-uri-path-exact",
     "redirect-uri-subdomain-refused",
     "redirect-uri-userinfo-refused",
+    "redirect-uri-required-when-several",
+    "iss-present",
+    "iss-matches-issuer",
+    "iss-advertised",
+    "authz-unknown-param-ignored",
+    "authz-response-type-checked",
+    "authz-implicit-refused",
+    "authz-duplicate-param-refused",
+    "authz-unknown-scope-not-granted",
+    "state-long-echoed",
+    "state-echoed-on-denial",
+    "pkce-verifier-without-challenge-refused",
+    "pkce-s256-advertised",
+    "pkce-unknown-method-refused",
+    "pkce-default-method-not-plain",
 ];
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

@@ -23,6 +23,22 @@ use crate::target::AuthMethod;
 
 pub const SESSION_COOKIE: &str = "lab_session";
 
+/// Authorization request parameters the lab knows (the `unknown-param-refused` weakness refuses others).
+const KNOWN_PARAMS: &[&str] = &[
+    "response_type",
+    "client_id",
+    "redirect_uri",
+    "scope",
+    "state",
+    "nonce",
+    "code_challenge",
+    "code_challenge_method",
+    "response_mode",
+    "prompt",
+    "login_hint",
+    "max_age",
+];
+
 pub struct Lab {
     pub issuer: String,
     pub registry: Registry,
@@ -81,7 +97,7 @@ impl Lab {
         if self.weak(Weakness::PkcePlain) {
             pkce_methods.push("plain");
         }
-        json!({
+        let mut doc = json!({
             "issuer": self.issuer,
             "authorization_endpoint": self.endpoint("/authorize"),
             "token_endpoint": self.endpoint("/token"),
@@ -99,7 +115,16 @@ impl Lab {
             "id_token_signing_alg_values_supported": ["ES256"],
             "claims_supported": ["sub", "name", "email", "email_verified", "preferred_username"],
             "authorization_response_iss_parameter_supported": true,
-        })
+        });
+        if self.weak(Weakness::IssNotSupported) || self.weak(Weakness::IssUnadvertised) {
+            doc.as_object_mut()
+                .map(|o| o.remove("authorization_response_iss_parameter_supported"));
+        }
+        if self.weak(Weakness::PkceMetadataMissing) {
+            doc.as_object_mut()
+                .map(|o| o.remove("code_challenge_methods_supported"));
+        }
+        doc
     }
 }
 
@@ -448,6 +473,10 @@ impl Lab {
                 ));
             }
             None if client.redirect_uris.len() == 1 => (client.redirect_uris[0].clone(), false),
+            None if self.weak(Weakness::RedirectUriDefaultLast) => (
+                client.redirect_uris[client.redirect_uris.len() - 1].clone(),
+                false,
+            ),
             None => {
                 return Err(AuthError::Page(
                     "The request has no redirect_uri, and this client has several registered."
@@ -467,15 +496,32 @@ impl Lab {
             error,
             description,
         };
-        if let Some(name) = p.repeated() {
+        if let Some(name) = p
+            .repeated()
+            .filter(|_| !self.weak(Weakness::DuplicateParamsAccepted))
+        {
             return Err(fail(
                 "invalid_request",
                 format!("the parameter `{name}` was sent more than once"),
             ));
         }
+        if self.weak(Weakness::UnknownParamRefused) {
+            if let Some((name, _)) =
+                p.0.iter()
+                    .find(|(k, _)| !KNOWN_PARAMS.contains(&k.as_str()))
+            {
+                return Err(fail(
+                    "invalid_request",
+                    format!("unknown parameter `{name}`"),
+                ));
+            }
+        }
+        let mut implicit = false;
         match p.non_empty("response_type") {
+            _ if self.weak(Weakness::ResponseTypeUnchecked) => {}
             None => return Err(fail("invalid_request", "response_type is missing".into())),
             Some("code") => {}
+            Some("token") if self.weak(Weakness::ImplicitGrant) => implicit = true,
             // RFC 9700 §2.1.2: the implicit grant SHOULD NOT be used; the lab does not offer it.
             Some(other) => {
                 return Err(fail(
@@ -497,7 +543,11 @@ impl Lab {
             .filter(|s| !s.is_empty())
             .map(str::to_string)
             .collect();
-        if let Some(unknown) = scopes.iter().find(|s| !SCOPES.contains(&s.as_str())) {
+        if let Some(unknown) = scopes
+            .iter()
+            .find(|s| !SCOPES.contains(&s.as_str()))
+            .filter(|_| !self.weak(Weakness::ScopeUnchecked))
+        {
             return Err(fail("invalid_scope", format!("unknown scope `{unknown}`")));
         }
         let pkce = match (
@@ -510,7 +560,12 @@ impl Lab {
                     "code_challenge_method without code_challenge".into(),
                 ));
             }
-            (None, None) if self.weak(Weakness::PkceNotRequired) => None,
+            (None, None) if self.weak(Weakness::PkceNotRequired) || implicit => None,
+            (None, None)
+                if self.weak(Weakness::PkceDowngrade) && client.auth_method != AuthMethod::None =>
+            {
+                None
+            }
             // OAuth 2.1 §4.1.1: PKCE for every client.
             (None, None) => {
                 return Err(fail(
@@ -524,6 +579,9 @@ impl Lab {
                     // RFC 7636 §4.3: an absent method means `plain`.
                     Some("plain") | None if self.weak(Weakness::PkcePlain) => {
                         ChallengeMethod::Plain
+                    }
+                    Some(m) if m != "plain" && self.weak(Weakness::PkceMethodUnchecked) => {
+                        ChallengeMethod::S256
                     }
                     Some(m) => {
                         return Err(fail(
@@ -564,6 +622,7 @@ impl Lab {
             state,
             nonce: p.get("nonce").map(str::to_string),
             pkce,
+            implicit,
             created: Instant::now(),
         })
     }
@@ -588,12 +647,69 @@ impl Lab {
             for (k, v) in params {
                 q.append_pair(k, v);
             }
-            if let Some(state) = state.filter(|_| !self.weak(Weakness::StateDropped)) {
-                q.append_pair("state", state);
+            let error = params.iter().find(|(k, _)| *k == "error").map(|(_, v)| *v);
+            let state = state
+                .filter(|_| !self.weak(Weakness::StateDropped))
+                .filter(|_| {
+                    !(error == Some("access_denied") && self.weak(Weakness::StateDroppedOnDenial))
+                });
+            if let Some(state) = state {
+                if self.weak(Weakness::StateTruncated) {
+                    q.append_pair("state", &state.chars().take(1024).collect::<String>());
+                } else {
+                    q.append_pair("state", state);
+                }
             }
-            q.append_pair("iss", &self.issuer);
+            let iss = !(self.weak(Weakness::IssNotSupported)
+                || (error.is_some() && self.weak(Weakness::IssMissingOnError)));
+            if iss && self.weak(Weakness::IssMismatch) {
+                q.append_pair("iss", &format!("{}/", self.issuer));
+            } else if iss {
+                q.append_pair("iss", &self.issuer);
+            }
         }
         redirect(status, url.as_str())
+    }
+
+    /// `implicit-grant`: an access token in the fragment, as RFC 6749 §4.2.2 had it.
+    fn implicit_response(&self, request: PendingAuthorization, username: &str) -> Response {
+        let access_token = random_token(32);
+        let mut store = self.store();
+        let grant = store.new_grant(Grant {
+            client_id: request.client_id.clone(),
+            username: username.to_string(),
+            scopes: request.scopes.clone(),
+            revoked: false,
+        });
+        store.access_tokens.insert(
+            access_token.clone(),
+            AccessToken {
+                grant,
+                scopes: request.scopes.clone(),
+                expires: Instant::now() + ACCESS_TOKEN_LIFETIME,
+                revoked: false,
+            },
+        );
+        let mut fragment = url::form_urlencoded::Serializer::new(String::new());
+        fragment
+            .append_pair("access_token", &access_token)
+            .append_pair("token_type", "Bearer")
+            .append_pair("expires_in", &ACCESS_TOKEN_LIFETIME.as_secs().to_string());
+        if let Some(state) = &request.state {
+            fragment.append_pair("state", state);
+        }
+        fragment.append_pair("iss", &self.issuer);
+        let mut url = match Url::parse(&request.redirect_uri) {
+            Ok(u) => u,
+            Err(_) => {
+                return pages::error_page(
+                    StatusCode::BAD_REQUEST,
+                    "The redirect_uri is not a valid URL.",
+                );
+            }
+        };
+        url.set_fragment(Some(&fragment.finish()));
+        redirect(StatusCode::SEE_OTHER, url.as_str())
     }
 
     fn session(&self, headers: &HeaderMap) -> Option<(String, Session)> {
@@ -759,6 +875,9 @@ async fn consent(
             ],
             state.as_deref(),
         );
+    }
+    if request.implicit {
+        return lab.implicit_response(request, &session.username);
     }
     let code = if lab.weak(Weakness::CodeLowEntropy) {
         random_token(6)
@@ -1089,6 +1208,7 @@ impl Lab {
         match (&r.pkce, p.get("code_verifier")) {
             (None, None) => {}
             // RFC 9700 §2.1.1: a verifier without a challenge in the authorization request is refused.
+            (None, Some(_)) if self.weak(Weakness::PkceDowngrade) => {}
             (None, Some(_)) => {
                 return Err(invalid(
                     "code_verifier sent, but the authorization request had no code_challenge",

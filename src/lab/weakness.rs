@@ -72,6 +72,36 @@ weaknesses! {
         "a redirect_uri host that extends the registered host by a label (before or after it) is accepted",
     RedirectUriUserinfo => "redirect-uri-userinfo":
         "a redirect_uri is accepted when its text starts with the registered scheme, host and port and its path matches",
+    RedirectUriDefaultLast => "redirect-uri-default-last":
+        "a request without redirect_uri from a client with several registered is sent to the last one",
+    IssMissingOnError => "iss-missing-on-error":
+        "error responses from the authorization endpoint carry no iss, though the metadata says they do",
+    IssNotSupported => "iss-not-supported":
+        "authorization responses carry no iss, and the metadata does not claim RFC 9207 support",
+    IssMismatch => "iss-mismatch":
+        "the iss of authorization responses is the issuer with a trailing slash",
+    IssUnadvertised => "iss-unadvertised":
+        "authorization responses carry iss, but the metadata does not set authorization_response_iss_parameter_supported",
+    UnknownParamRefused => "unknown-param-refused":
+        "an authorization request with a parameter the lab does not know is refused with invalid_request",
+    ResponseTypeUnchecked => "response-type-unchecked":
+        "any response_type, or none, is answered with a code",
+    ImplicitGrant => "implicit-grant":
+        "response_type=token returns an access token in the redirect's fragment",
+    DuplicateParamsAccepted => "duplicate-params-accepted":
+        "repeated authorization request parameters (other than client_id and redirect_uri) are accepted, the first one used",
+    ScopeUnchecked => "scope-unchecked":
+        "unknown scopes are accepted and granted",
+    StateTruncated => "state-truncated":
+        "the state is cut to 1024 characters in authorization responses",
+    StateDroppedOnDenial => "state-dropped-on-denial":
+        "the state is left out when the user denies consent",
+    PkceDowngrade => "pkce-downgrade":
+        "confidential clients get codes without a PKCE challenge, and the token endpoint then accepts any code_verifier",
+    PkceMetadataMissing => "pkce-metadata-missing":
+        "the metadata has no code_challenge_methods_supported",
+    PkceMethodUnchecked => "pkce-method-unchecked":
+        "an unknown code_challenge_method is accepted and treated as S256",
 }
 
 impl fmt::Display for Weakness {

@@ -1,7 +1,9 @@
 //! The probes: one module per check family, one async function per check. The check's
 //! metadata lives in `checks/<id>.md`; this table links each id to its probe.
 
+mod authz;
 mod code;
+mod iss;
 mod pkce;
 mod redirect_uri;
 mod state;
@@ -76,6 +78,45 @@ pub static PROBES: &[(&str, Probe)] = &[
     }),
     ("redirect-uri-userinfo-refused", |cx| {
         Box::pin(redirect_uri::userinfo_refused(cx))
+    }),
+    ("redirect-uri-required-when-several", |cx| {
+        Box::pin(redirect_uri::required_when_several(cx))
+    }),
+    ("iss-present", |cx| Box::pin(iss::present(cx))),
+    ("iss-matches-issuer", |cx| Box::pin(iss::matches_issuer(cx))),
+    ("iss-advertised", |cx| {
+        Box::pin(iss::advertised_when_sent(cx))
+    }),
+    ("authz-unknown-param-ignored", |cx| {
+        Box::pin(authz::unknown_param_ignored(cx))
+    }),
+    ("authz-response-type-checked", |cx| {
+        Box::pin(authz::response_type_checked(cx))
+    }),
+    ("authz-implicit-refused", |cx| {
+        Box::pin(authz::implicit_refused(cx))
+    }),
+    ("authz-duplicate-param-refused", |cx| {
+        Box::pin(authz::duplicate_param_refused(cx))
+    }),
+    ("authz-unknown-scope-not-granted", |cx| {
+        Box::pin(authz::unknown_scope_not_granted(cx))
+    }),
+    ("state-long-echoed", |cx| Box::pin(state::long_echoed(cx))),
+    ("state-echoed-on-denial", |cx| {
+        Box::pin(state::echoed_on_denial(cx))
+    }),
+    ("pkce-verifier-without-challenge-refused", |cx| {
+        Box::pin(pkce::verifier_without_challenge_refused(cx))
+    }),
+    ("pkce-s256-advertised", |cx| {
+        Box::pin(pkce::s256_advertised(cx))
+    }),
+    ("pkce-unknown-method-refused", |cx| {
+        Box::pin(pkce::unknown_method_refused(cx))
+    }),
+    ("pkce-default-method-not-plain", |cx| {
+        Box::pin(pkce::default_method_not_plain(cx))
     }),
 ];
 

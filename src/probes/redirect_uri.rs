@@ -443,6 +443,53 @@ pub async fn userinfo_refused(cx: &Cx) -> ProbeResult {
     Ok(tally.verdict("redirect_uris whose host is foreign behind a userinfo"))
 }
 
+/// OAuth 2.1 §4.1.1: redirect_uri is REQUIRED when several are registered; the server must not pick one.
+pub async fn required_when_several(cx: &Cx) -> ProbeResult {
+    let mut clients = vec![cx.client()];
+    clients.extend(cx.target.second_client.as_ref());
+    let mut warnings = Vec::new();
+    let mut notes = Vec::new();
+    for client in clients {
+        let request = cx.request_for(client).remove("redirect_uri");
+        let outcome = cx
+            .authorize(
+                &format!("{}: authorization request without redirect_uri", client.id),
+                client,
+                &request,
+                Consent::Approve,
+            )
+            .await?;
+        match &outcome {
+            AuthOutcome::Redirect { location, .. } if outcome.code().is_some() => {
+                if sent_to(location, &client.redirect_uri) {
+                    notes.push(format!(
+                        "client `{}`: a code went to its redirect_uri (allowed when it is the only one registered)",
+                        client.id
+                    ));
+                } else {
+                    let mut to = location.clone();
+                    to.set_query(None);
+                    to.set_fragment(None);
+                    warnings.push(format!(
+                        "client `{}`: a request without redirect_uri got a code at {to}, not at the target file's {}: the client has several redirect URIs and the server chose one",
+                        client.id, client.redirect_uri
+                    ));
+                }
+            }
+            _ => notes.push(format!(
+                "client `{}`: refused without redirect_uri; the server {}",
+                client.id,
+                outcome.describe()
+            )),
+        }
+    }
+    Ok(if warnings.is_empty() {
+        Outcome::pass(notes.join("; "))
+    } else {
+        Outcome::warn(warnings.join("; "))
+    })
+}
+
 /// RFC 6749 §4.1.3: the token request's redirect_uri must equal the authorization request's.
 pub async fn token_binding(cx: &Cx) -> ProbeResult {
     let client = cx.client();

@@ -48,6 +48,22 @@ const EXPECTED: &[(&str, Status)] = &[
     ("redirect-uri-path-exact", Status::Pass),
     ("redirect-uri-subdomain-refused", Status::Pass),
     ("redirect-uri-userinfo-refused", Status::Pass),
+    ("redirect-uri-required-when-several", Status::Pass),
+    ("iss-present", Status::Pass),
+    ("iss-matches-issuer", Status::Pass),
+    ("iss-advertised", Status::Pass),
+    ("authz-unknown-param-ignored", Status::Pass),
+    ("authz-response-type-checked", Status::Pass),
+    ("authz-implicit-refused", Status::Pass),
+    ("authz-duplicate-param-refused", Status::Pass),
+    ("authz-unknown-scope-not-granted", Status::Pass),
+    ("state-long-echoed", Status::Pass),
+    // The scanner's login already granted consent, so oidc-provider asks for none: nothing to deny.
+    ("state-echoed-on-denial", Status::Skip),
+    ("pkce-verifier-without-challenge-refused", Status::Pass),
+    ("pkce-s256-advertised", Status::Pass),
+    ("pkce-unknown-method-refused", Status::Pass),
+    ("pkce-default-method-not-plain", Status::Pass),
 ];
 
 /// The default concurrency: oidc-provider rotates its session cookie at the end of every

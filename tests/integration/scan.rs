@@ -67,6 +67,14 @@ const FAIL_WITHOUT_TOKENS: &[&str] = &[
     "redirect-uri-path-exact",
     "redirect-uri-subdomain-refused",
     "redirect-uri-userinfo-refused",
+    "iss-present",
+    "iss-matches-issuer",
+    "iss-advertised",
+    "authz-unknown-param-ignored",
+    "authz-response-type-checked",
+    "state-long-echoed",
+    "state-echoed-on-denial",
+    "pkce-unknown-method-refused",
 ];
 
 fn summary(report: &Report) -> String {

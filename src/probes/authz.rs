@@ -1,0 +1,197 @@
+//! The authorization endpoint's handling of its parameters: response_type, scope, unknown and
+//! repeated parameters, and the implicit grant.
+
+use crate::engine::Outcome;
+use crate::engine::context::{Cx, ProbeError, ProbeResult};
+use crate::flow::authorize::Consent;
+
+/// RFC 6749 §3.1: "The authorization server MUST ignore unrecognized request parameters."
+pub async fn unknown_param_ignored(cx: &Cx) -> ProbeResult {
+    let client = cx.client();
+    let request = cx
+        .request_for(client)
+        .set("oauthprobe_extension", "oauthprobe");
+    let outcome = cx
+        .authorize(
+            "authorization request with an unknown parameter",
+            client,
+            &request,
+            Consent::Approve,
+        )
+        .await?;
+    if outcome.code().is_some() {
+        return Ok(Outcome::pass(
+            "a request with the unknown parameter oauthprobe_extension got a code",
+        ));
+    }
+    let control = cx
+        .authorize(
+            "control: the same request without it",
+            client,
+            &cx.request_for(client),
+            Consent::Approve,
+        )
+        .await?;
+    if control.code().is_none() {
+        return Err(ProbeError::Unexpected(format!(
+            "neither request got a code: with the unknown parameter the server {}; without it, it {}",
+            outcome.describe(),
+            control.describe()
+        )));
+    }
+    Ok(Outcome::fail(format!(
+        "the unknown parameter oauthprobe_extension made the request fail (the server {}), while the same request without it got a code",
+        outcome.describe()
+    )))
+}
+
+/// RFC 6749 §3.1.1: a missing or unknown response_type is an error, never a code.
+pub async fn response_type_checked(cx: &Cx) -> ProbeResult {
+    let client = cx.client();
+    let mut findings = Vec::new();
+    let mut notes = Vec::new();
+    for (what, request) in [
+        (
+            "response_type=oauthprobe_unknown",
+            cx.request_for(client)
+                .set("response_type", "oauthprobe_unknown"),
+        ),
+        (
+            "no response_type",
+            cx.request_for(client).remove("response_type"),
+        ),
+    ] {
+        let outcome = cx
+            .authorize(
+                &format!("authorization request with {what}"),
+                client,
+                &request,
+                Consent::Approve,
+            )
+            .await?;
+        if outcome.code().is_some() {
+            findings.push(format!("a request with {what} got a code"));
+        } else {
+            notes.push(format!("{what}: the server {}", outcome.describe()));
+        }
+    }
+    Ok(if findings.is_empty() {
+        Outcome::pass(notes.join("; "))
+    } else {
+        Outcome::fail(findings.join("; "))
+    })
+}
+
+/// RFC 9700 §2.1.2: access tokens should not come back in the authorization response.
+pub async fn implicit_refused(cx: &Cx) -> ProbeResult {
+    let client = cx.client();
+    let request = cx.request_for(client).set("response_type", "token");
+    let outcome = cx
+        .authorize(
+            "authorization request with response_type=token",
+            client,
+            &request,
+            Consent::Approve,
+        )
+        .await?;
+    Ok(
+        match outcome.param("access_token").filter(|t| !t.is_empty()) {
+            Some(token) => {
+                cx.http.redactor().add(token);
+                Outcome::warn(format!(
+                    "response_type=token returned an access token in the authorization response ({}): the implicit grant is offered",
+                    outcome.describe()
+                ))
+            }
+            None => Outcome::pass(format!(
+                "response_type=token returned no access token: the server {}",
+                outcome.describe()
+            )),
+        },
+    )
+}
+
+/// RFC 6749 §3.1: no parameter twice; a server that accepts a repeated state has to guess.
+pub async fn duplicate_param_refused(cx: &Cx) -> ProbeResult {
+    let client = cx.client();
+    let mut request = cx.request_for(client);
+    let first = request.get("state").unwrap_or_default().to_string();
+    request
+        .params
+        .push(("state".into(), format!("{first}-oauthprobe-second")));
+    let outcome = cx
+        .authorize(
+            "authorization request with state twice",
+            client,
+            &request,
+            Consent::Approve,
+        )
+        .await?;
+    Ok(if outcome.code().is_some() {
+        let which = match outcome.param("state") {
+            Some(s) if s == first => "the first state came back".to_string(),
+            Some(s) if s.ends_with("-oauthprobe-second") => {
+                "the second state came back".to_string()
+            }
+            Some(_) => "another state came back".to_string(),
+            None => "no state came back".to_string(),
+        };
+        Outcome::warn(format!(
+            "a request with state twice got a code ({which}) instead of invalid_request"
+        ))
+    } else {
+        Outcome::pass(format!(
+            "a request with state twice was refused: the server {}",
+            outcome.describe()
+        ))
+    })
+}
+
+const UNKNOWN_SCOPE: &str = "oauthprobe-unknown-scope";
+
+/// RFC 6749 §3.3: an unknown scope is refused, or dropped and the granted scope returned.
+pub async fn unknown_scope_not_granted(cx: &Cx) -> ProbeResult {
+    let client = cx.client();
+    let scope = format!("{} {UNKNOWN_SCOPE}", client.scope);
+    let request = cx.request_for(client).set("scope", &scope);
+    let outcome = cx
+        .authorize(
+            "authorization request with an unknown scope",
+            client,
+            &request,
+            Consent::Approve,
+        )
+        .await?;
+    let Some(code) = outcome.code().map(str::to_string) else {
+        return Ok(Outcome::pass(format!(
+            "the unknown scope was refused: the server {}",
+            outcome.describe()
+        )));
+    };
+    let resp = cx
+        .redeem(
+            "redeem the code",
+            client,
+            &code,
+            request.redirect_uri(),
+            request.verifier.as_deref(),
+        )
+        .await?;
+    if !resp.issued() {
+        return Ok(Outcome::pass(format!(
+            "a code was issued but not redeemed ({})",
+            resp.describe()
+        )));
+    }
+    Ok(match resp.field("scope") {
+        Some(granted) if granted.split(' ').any(|s| s == UNKNOWN_SCOPE) => Outcome::warn(format!(
+            "the token response grants the unknown scope `{UNKNOWN_SCOPE}` (scope `{granted}`)"
+        )),
+        Some(granted) => Outcome::pass(format!(
+            "the unknown scope was dropped, and the token response says so (scope `{granted}`)"
+        )),
+        None => Outcome::warn(format!(
+            "tokens were issued with no scope in the response, which per RFC 6749 §5.1 means the requested scope, unknown `{UNKNOWN_SCOPE}` included, was granted"
+        )),
+    })
+}
