@@ -58,6 +58,8 @@ documents![
     "pkce-s256-advertised",
     "pkce-unknown-method-refused",
     "pkce-default-method-not-plain",
+    "redirect-uri-token-required",
+    "authz-endpoint-no-fragment",
 ];
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

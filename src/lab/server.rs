@@ -120,6 +120,9 @@ impl Lab {
             doc.as_object_mut()
                 .map(|o| o.remove("authorization_response_iss_parameter_supported"));
         }
+        if self.weak(Weakness::AuthzEndpointFragment) {
+            doc["authorization_endpoint"] = json!(format!("{}#lab", self.endpoint("/authorize")));
+        }
         if self.weak(Weakness::PkceMetadataMissing) {
             doc.as_object_mut()
                 .map(|o| o.remove("code_challenge_methods_supported"));
@@ -1193,7 +1196,7 @@ impl Lab {
         match p.get("redirect_uri") {
             _ if self.weak(Weakness::RedirectUriTokenUnchecked) => {}
             Some(uri) if uri == r.redirect_uri => {}
-            None if !r.redirect_uri_sent => {}
+            None if !r.redirect_uri_sent || self.weak(Weakness::RedirectUriTokenOptional) => {}
             None => {
                 return Err(invalid(
                     "redirect_uri is required: the authorization request had one",

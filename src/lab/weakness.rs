@@ -102,6 +102,10 @@ weaknesses! {
         "the metadata has no code_challenge_methods_supported",
     PkceMethodUnchecked => "pkce-method-unchecked":
         "an unknown code_challenge_method is accepted and treated as S256",
+    RedirectUriTokenOptional => "redirect-uri-token-optional":
+        "the token endpoint redeems a code without redirect_uri even when the authorization request had one",
+    AuthzEndpointFragment => "authz-endpoint-fragment":
+        "the metadata's authorization_endpoint has a fragment",
 }
 
 impl fmt::Display for Weakness {

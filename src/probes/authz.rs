@@ -195,3 +195,36 @@ pub async fn unknown_scope_not_granted(cx: &Cx) -> ProbeResult {
         )),
     })
 }
+
+/// RFC 6749 §3.1: "The endpoint URI MUST NOT include a fragment component."
+pub async fn endpoint_no_fragment(cx: &Cx) -> ProbeResult {
+    let Some(url) = cx.server.metadata_url.clone() else {
+        return Ok(Outcome::pass(
+            "the authorization endpoint comes from the target file, not from metadata",
+        ));
+    };
+    // Read the metadata again so that the report holds the document the verdict rests on.
+    let resp = cx
+        .http
+        .send("read the metadata", crate::http::Request::get(url))
+        .await?;
+    let published = resp
+        .json()
+        .and_then(|m| m["authorization_endpoint"].as_str().map(str::to_string));
+    let Some(endpoint) = published else {
+        return Err(ProbeError::Unexpected(
+            "the metadata, read again, has no authorization_endpoint".to_string(),
+        ));
+    };
+    Ok(match url::Url::parse(&endpoint) {
+        Ok(u) if u.fragment().is_some() => Outcome::fail(format!(
+            "the metadata's authorization_endpoint `{endpoint}` has a fragment"
+        )),
+        Ok(_) => Outcome::pass(format!(
+            "the metadata's authorization_endpoint `{endpoint}` has no fragment"
+        )),
+        Err(e) => Err(ProbeError::Unexpected(format!(
+            "the metadata's authorization_endpoint `{endpoint}` is not a URL: {e}"
+        )))?,
+    })
+}

@@ -118,6 +118,12 @@ pub static PROBES: &[(&str, Probe)] = &[
     ("pkce-default-method-not-plain", |cx| {
         Box::pin(pkce::default_method_not_plain(cx))
     }),
+    ("redirect-uri-token-required", |cx| {
+        Box::pin(redirect_uri::token_required(cx))
+    }),
+    ("authz-endpoint-no-fragment", |cx| {
+        Box::pin(authz::endpoint_no_fragment(cx))
+    }),
 ];
 
 pub async fn run(id: &str, cx: &Cx) -> ProbeResult {

@@ -531,6 +531,39 @@ pub async fn token_binding(cx: &Cx) -> ProbeResult {
     }))
 }
 
+/// RFC 6749 §4.1.3: a redirect_uri sent in the authorization request must be sent again.
+pub async fn token_required(cx: &Cx) -> ProbeResult {
+    let client = cx.client();
+    let issued = cx.fresh_code(client).await?;
+    let without = cx
+        .redeem(
+            "redeem without redirect_uri",
+            client,
+            &issued.code,
+            None,
+            issued.request.verifier.as_deref(),
+        )
+        .await?;
+    if without.issued() {
+        return Ok(Outcome::fail(format!(
+            "a code requested with redirect_uri {} was redeemed without redirect_uri: HTTP 200 with an access_token",
+            client.redirect_uri
+        )));
+    }
+    let control = cx
+        .redeem_properly("control: redeem with the redirect_uri", client, &issued)
+        .await?;
+    Ok(Outcome::pass(format!(
+        "the redemption without redirect_uri was refused ({}); {}",
+        without.describe(),
+        if control.issued() {
+            "the same code then redeemed with it"
+        } else {
+            "the code was then unusable with it too (a failed attempt may consume it)"
+        }
+    )))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

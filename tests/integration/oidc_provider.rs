@@ -64,6 +64,10 @@ const EXPECTED: &[(&str, Status)] = &[
     ("pkce-s256-advertised", Status::Pass),
     ("pkce-unknown-method-refused", Status::Pass),
     ("pkce-default-method-not-plain", Status::Pass),
+    // allowOmittingSingleRegisteredRedirectUri (default true) fills in the client's only
+    // redirect URI, against RFC 6749 §4.1.3; see reports/oidc-provider.md.
+    ("redirect-uri-token-required", Status::Fail),
+    ("authz-endpoint-no-fragment", Status::Pass),
 ];
 
 /// The default concurrency: oidc-provider rotates its session cookie at the end of every

@@ -75,6 +75,7 @@ const FAIL_WITHOUT_TOKENS: &[&str] = &[
     "state-long-echoed",
     "state-echoed-on-denial",
     "pkce-unknown-method-refused",
+    "authz-endpoint-no-fragment",
 ];
 
 fn summary(report: &Report) -> String {
