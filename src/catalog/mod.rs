@@ -60,6 +60,7 @@ documents![
     "pkce-default-method-not-plain",
     "redirect-uri-token-required",
     "authz-endpoint-no-fragment",
+    "authz-login-not-307",
 ];
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

@@ -806,10 +806,13 @@ async fn login(
             created: Instant::now(),
         },
     );
-    let mut resp = redirect(
-        StatusCode::SEE_OTHER,
-        &format!("/consent?request_id={request_id}"),
-    );
+    // RFC 9700 §4.12: 303, so that the browser does not post the password again.
+    let status = if lab.weak(Weakness::Login307) {
+        StatusCode::TEMPORARY_REDIRECT
+    } else {
+        StatusCode::SEE_OTHER
+    };
+    let mut resp = redirect(status, &format!("/consent?request_id={request_id}"));
     let cookie = format!("{SESSION_COOKIE}={session_id}; Path=/; HttpOnly; SameSite=Lax");
     if let Ok(v) = HeaderValue::from_str(&cookie) {
         resp.headers_mut().insert(header::SET_COOKIE, v);

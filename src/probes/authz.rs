@@ -3,7 +3,8 @@
 
 use crate::engine::Outcome;
 use crate::engine::context::{Cx, ProbeError, ProbeResult};
-use crate::flow::authorize::Consent;
+use crate::flow::authorize::{Consent, UserAgent};
+use crate::http::redact::REDACTED;
 
 /// RFC 6749 §3.1: "The authorization server MUST ignore unrecognized request parameters."
 pub async fn unknown_param_ignored(cx: &Cx) -> ProbeResult {
@@ -226,5 +227,74 @@ pub async fn endpoint_no_fragment(cx: &Cx) -> ProbeResult {
         Err(e) => Err(ProbeError::Unexpected(format!(
             "the metadata's authorization_endpoint `{endpoint}` is not a URL: {e}"
         )))?,
+    })
+}
+
+/// RFC 9700 §4.12: the answer to a POST that carried the password is never a 307 (303 SHOULD).
+pub async fn login_not_307(cx: &Cx) -> ProbeResult {
+    let client = cx.client();
+    // A browser that has not signed in yet, so that the server shows its sign-in form.
+    let fresh = cx.http.with_fresh_jar();
+    let agent = UserAgent {
+        http: &fresh,
+        login: &cx.target.login,
+    };
+    let before = cx.http.transcript().len();
+    let request = cx.request_for(client);
+    let outcome = agent
+        .authorize(
+            "sign in from a browser without a session",
+            &cx.server.endpoints.authorization,
+            &request,
+            &client.redirect_url,
+            Consent::Approve,
+        )
+        .await?;
+    if let Some(code) = outcome.code() {
+        cx.http.redactor().add(code);
+    }
+    // The password is recorded as «redacted»: the POSTs that carry it are the sign-in posts.
+    let posts: Vec<(String, Option<u16>)> = cx.http.transcript()[before..]
+        .iter()
+        .filter(|e| e.request.method == "POST")
+        .filter(|e| {
+            e.request
+                .body
+                .as_deref()
+                .is_some_and(|b| b.contains(REDACTED))
+        })
+        .map(|e| (e.request.url.clone(), e.response.as_ref().map(|r| r.status)))
+        .collect();
+    if posts.is_empty() {
+        return Err(ProbeError::Unexpected(format!(
+            "no form carrying the password was posted: the server {}",
+            outcome.describe()
+        )));
+    }
+    let seen: Vec<String> = posts
+        .iter()
+        .map(|(url, status)| match status {
+            Some(s) => format!("HTTP {s} to the POST to {url}"),
+            None => format!("no answer to the POST to {url}"),
+        })
+        .collect();
+    Ok(if posts.iter().any(|(_, s)| *s == Some(307)) {
+        Outcome::fail(format!(
+            "the sign-in POST that carried the password was answered with a 307 redirect, which makes the browser post the password to the next URL ({})",
+            seen.join("; ")
+        ))
+    } else if let Some((_, Some(s))) = posts
+        .iter()
+        .find(|(_, s)| matches!(s, Some(301 | 302 | 308)))
+    {
+        Outcome::warn(format!(
+            "the sign-in POST was answered with HTTP {s}, not 303 (RFC 9700 §4.12 SHOULD) ({})",
+            seen.join("; ")
+        ))
+    } else {
+        Outcome::pass(format!(
+            "no sign-in POST was answered with a 307 ({})",
+            seen.join("; ")
+        ))
     })
 }

@@ -124,6 +124,9 @@ pub static PROBES: &[(&str, Probe)] = &[
     ("authz-endpoint-no-fragment", |cx| {
         Box::pin(authz::endpoint_no_fragment(cx))
     }),
+    ("authz-login-not-307", |cx| {
+        Box::pin(authz::login_not_307(cx))
+    }),
 ];
 
 pub async fn run(id: &str, cx: &Cx) -> ProbeResult {

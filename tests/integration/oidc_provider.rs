@@ -68,6 +68,7 @@ const EXPECTED: &[(&str, Status)] = &[
     // redirect URI, against RFC 6749 §4.1.3; see reports/oidc-provider.md.
     ("redirect-uri-token-required", Status::Fail),
     ("authz-endpoint-no-fragment", Status::Pass),
+    ("authz-login-not-307", Status::Pass),
 ];
 
 /// The default concurrency: oidc-provider rotates its session cookie at the end of every

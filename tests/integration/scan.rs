@@ -76,6 +76,7 @@ const FAIL_WITHOUT_TOKENS: &[&str] = &[
     "state-echoed-on-denial",
     "pkce-unknown-method-refused",
     "authz-endpoint-no-fragment",
+    "authz-login-not-307",
 ];
 
 fn summary(report: &Report) -> String {
