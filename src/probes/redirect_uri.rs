@@ -203,13 +203,22 @@ pub async fn unknown_client_not_redirected(cx: &Cx) -> ProbeResult {
             "a foreign redirect_uri",
             format!("{}://{ATTACKER}{}", p.scheme, p.path),
         ),
+        variant(
+            "the registered redirect_uri, no client_id",
+            client.redirect_uri.clone(),
+        ),
     ];
     let tally = try_variants(cx, client, variants, |r, v| {
-        r.set("client_id", &unknown).set("redirect_uri", &v.uri)
+        let r = r.set("redirect_uri", &v.uri);
+        if v.name.ends_with("no client_id") {
+            r.remove("client_id")
+        } else {
+            r.set("client_id", &unknown)
+        }
     })
     .await?;
     Ok(tally.verdict(&format!(
-        "redirect_uris sent with the unknown client_id `{unknown}`"
+        "redirect_uris sent with the unknown client_id `{unknown}` or without client_id"
     )))
 }
 
