@@ -61,6 +61,7 @@ documents![
     "redirect-uri-token-required",
     "authz-endpoint-no-fragment",
     "authz-login-not-307",
+    "pkce-verifier-bound-to-code",
 ];
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

@@ -1229,7 +1229,18 @@ impl Lab {
                         "code_verifier is malformed (RFC 7636 §4.1)",
                     ));
                 }
+                let any_challenge = self.weak(Weakness::PkceVerifierAnyChallenge) && {
+                    let derived = s256_challenge(verifier);
+                    store.codes.values().any(|c| {
+                        c.redeemed_as.is_none()
+                            && c.request
+                                .pkce
+                                .as_ref()
+                                .is_some_and(|p| p.challenge == derived)
+                    })
+                };
                 let ok = self.weak(Weakness::PkceVerifierUnchecked)
+                    || any_challenge
                     || match pkce.method {
                         ChallengeMethod::S256 => {
                             s256_challenge(verifier) == pkce.challenge

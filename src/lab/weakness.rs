@@ -106,6 +106,8 @@ weaknesses! {
         "the token endpoint redeems a code without redirect_uri even when the authorization request had one",
     AuthzEndpointFragment => "authz-endpoint-fragment":
         "the metadata's authorization_endpoint has a fragment",
+    PkceVerifierAnyChallenge => "pkce-verifier-any-challenge":
+        "a code_verifier is accepted when it matches the challenge of any code not yet redeemed, not only its own code's",
     Login307 => "login-307":
         "the sign-in form's POST is answered with a 307 redirect, which makes browsers post the password again",
 }

@@ -127,6 +127,9 @@ pub static PROBES: &[(&str, Probe)] = &[
     ("authz-login-not-307", |cx| {
         Box::pin(authz::login_not_307(cx))
     }),
+    ("pkce-verifier-bound-to-code", |cx| {
+        Box::pin(pkce::verifier_bound_to_code(cx))
+    }),
 ];
 
 pub async fn run(id: &str, cx: &Cx) -> ProbeResult {

@@ -325,3 +325,35 @@ pub async fn default_method_not_plain(cx: &Cx) -> ProbeResult {
         ))
     })
 }
+
+/// RFC 7636 §4.6: the verifier is checked against this code's challenge, not any challenge.
+pub async fn verifier_bound_to_code(cx: &Cx) -> ProbeResult {
+    let client = cx.client();
+    let first = cx.fresh_code(client).await?;
+    let second = cx
+        .obtain_code(
+            "obtain a second code, with another challenge",
+            client,
+            cx.request_for(client),
+        )
+        .await?;
+    let resp = cx
+        .redeem(
+            "redeem the first code with the second code's verifier",
+            client,
+            &first.code,
+            first.request.redirect_uri(),
+            second.request.verifier.as_deref(),
+        )
+        .await?;
+    if resp.issued() {
+        return Ok(Outcome::fail(
+            "a code was redeemed with the code_verifier of another pending code: HTTP 200 with an access_token",
+        ));
+    }
+    Ok(Outcome::pass(format!(
+        "the other code's verifier was refused ({}); {}",
+        resp.describe(),
+        control(cx, &first).await?
+    )))
+}

@@ -69,6 +69,7 @@ const EXPECTED: &[(&str, Status)] = &[
     ("redirect-uri-token-required", Status::Fail),
     ("authz-endpoint-no-fragment", Status::Pass),
     ("authz-login-not-307", Status::Pass),
+    ("pkce-verifier-bound-to-code", Status::Pass),
 ];
 
 /// The default concurrency: oidc-provider rotates its session cookie at the end of every
