@@ -19,8 +19,8 @@ pub fn target_of(lab: &RunningLab) -> Target {
 
 /// The slow checks run against a lab whose codes live `LAB_CODE_LIFETIME`, and wait a little
 /// longer than that: the same verdicts as a ten-minute wait on a real server, in seconds.
-const LAB_CODE_LIFETIME: Duration = Duration::from_secs(2);
-const SLOW_CODE_WAIT: Duration = Duration::from_millis(2500);
+const LAB_CODE_LIFETIME: Duration = Duration::from_secs(4);
+const SLOW_CODE_WAIT: Duration = Duration::from_millis(4500);
 
 /// Scans a lab with `weak` switched on; `slow` also runs the slow checks.
 async fn scan_with(weak: &[Weakness], slow: bool) -> Report {
