@@ -62,6 +62,7 @@ documents![
     "authz-endpoint-no-fragment",
     "authz-login-not-307",
     "pkce-verifier-bound-to-code",
+    "code-bound-to-public-client",
 ];
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

@@ -1192,7 +1192,10 @@ impl Lab {
             return Err(invalid("the code has expired"));
         }
         // RFC 6749 §4.1.3: the code was issued to this client.
-        if grant.request.client_id != client.id && !self.weak(Weakness::CodeClientUnbound) {
+        let unbound = self.weak(Weakness::CodeClientUnbound)
+            || (client.auth_method == AuthMethod::None
+                && self.weak(Weakness::PublicClientCodeUnbound));
+        if grant.request.client_id != client.id && !unbound {
             return Err(invalid("the code was issued to another client"));
         }
         let r = &grant.request;

@@ -108,6 +108,8 @@ weaknesses! {
         "the metadata's authorization_endpoint has a fragment",
     PkceVerifierAnyChallenge => "pkce-verifier-any-challenge":
         "a code_verifier is accepted when it matches the challenge of any code not yet redeemed, not only its own code's",
+    PublicClientCodeUnbound => "public-client-code-unbound":
+        "a public client (no client authentication) can redeem a code issued to any client",
     Login307 => "login-307":
         "the sign-in form's POST is answered with a 307 redirect, which makes browsers post the password again",
 }

@@ -119,6 +119,21 @@ pub async fn bound_to_client(cx: &Cx) -> ProbeResult {
             crate::catalog::Requirement::SecondClient.missing_reason(),
         ));
     };
+    redeemed_only_by_its_client(cx, other).await
+}
+
+/// RFC 6749 §4.1.3: "if the client is public, ensure that the code was issued to client_id".
+pub async fn bound_to_public_client(cx: &Cx) -> ProbeResult {
+    let Some(public) = &cx.target.public_client else {
+        return Ok(Outcome::skip(
+            crate::catalog::Requirement::PublicClient.missing_reason(),
+        ));
+    };
+    redeemed_only_by_its_client(cx, public).await
+}
+
+/// Obtains a code for `[client]` and tries to redeem it as `other`.
+async fn redeemed_only_by_its_client(cx: &Cx, other: &crate::target::Client) -> ProbeResult {
     let client = cx.client();
     let issued = cx.fresh_code(client).await?;
     let stolen = cx
@@ -135,8 +150,14 @@ pub async fn bound_to_client(cx: &Cx) -> ProbeResult {
         .await?;
     if stolen.issued() {
         return Ok(Outcome::fail(format!(
-            "a code issued to client `{}` was redeemed by client `{}` with its own credentials: HTTP 200 with an access_token",
-            client.id, other.id
+            "a code issued to client `{}` was redeemed by client `{}` ({}): HTTP 200 with an access_token",
+            client.id,
+            other.id,
+            if other.secret.is_some() {
+                "with its own credentials"
+            } else {
+                "a public client, by its client_id"
+            }
         )));
     }
     let control = cx

@@ -130,6 +130,9 @@ pub static PROBES: &[(&str, Probe)] = &[
     ("pkce-verifier-bound-to-code", |cx| {
         Box::pin(pkce::verifier_bound_to_code(cx))
     }),
+    ("code-bound-to-public-client", |cx| {
+        Box::pin(code::bound_to_public_client(cx))
+    }),
 ];
 
 pub async fn run(id: &str, cx: &Cx) -> ProbeResult {
