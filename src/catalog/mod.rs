@@ -63,6 +63,7 @@ documents![
     "authz-login-not-307",
     "pkce-verifier-bound-to-code",
     "code-bound-to-public-client",
+    "redirect-uri-token-exact",
 ];
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

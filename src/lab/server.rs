@@ -1202,6 +1202,9 @@ impl Lab {
         match p.get("redirect_uri") {
             _ if self.weak(Weakness::RedirectUriTokenUnchecked) => {}
             Some(uri) if uri == r.redirect_uri => {}
+            Some(uri)
+                if self.weak(Weakness::RedirectUriTokenQueryIgnored)
+                    && uri.split('?').next() == r.redirect_uri.split('?').next() => {}
             None if !r.redirect_uri_sent || self.weak(Weakness::RedirectUriTokenOptional) => {}
             None => {
                 return Err(invalid(

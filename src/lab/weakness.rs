@@ -110,6 +110,8 @@ weaknesses! {
         "a code_verifier is accepted when it matches the challenge of any code not yet redeemed, not only its own code's",
     PublicClientCodeUnbound => "public-client-code-unbound":
         "a public client (no client authentication) can redeem a code issued to any client",
+    RedirectUriTokenQueryIgnored => "redirect-uri-token-query-ignored":
+        "the token endpoint compares redirect_uri with the authorization request's without the query",
     Login307 => "login-307":
         "the sign-in form's POST is answered with a 307 redirect, which makes browsers post the password again",
 }

@@ -133,6 +133,9 @@ pub static PROBES: &[(&str, Probe)] = &[
     ("code-bound-to-public-client", |cx| {
         Box::pin(code::bound_to_public_client(cx))
     }),
+    ("redirect-uri-token-exact", |cx| {
+        Box::pin(redirect_uri::token_exact(cx))
+    }),
 ];
 
 pub async fn run(id: &str, cx: &Cx) -> ProbeResult {

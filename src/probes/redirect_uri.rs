@@ -573,6 +573,50 @@ pub async fn token_required(cx: &Cx) -> ProbeResult {
     )))
 }
 
+/// RFC 6749 §4.1.3: the token request's redirect_uri is identical, query included.
+pub async fn token_exact(cx: &Cx) -> ProbeResult {
+    let client = cx.client();
+    let issued = cx.fresh_code(client).await?;
+    let Some(other) = query_variants(&client.redirect_url)
+        .into_iter()
+        .next()
+        .map(|v| v.uri)
+    else {
+        return Err(ProbeError::Unexpected("no query variant".to_string()));
+    };
+    let wrong = cx
+        .redeem(
+            "redeem with the redirect_uri plus a query parameter",
+            client,
+            &issued.code,
+            Some(&other),
+            issued.request.verifier.as_deref(),
+        )
+        .await?;
+    if wrong.issued() {
+        return Ok(Outcome::fail(format!(
+            "a code issued for {} was redeemed with redirect_uri {other}: HTTP 200 with an access_token",
+            client.redirect_uri
+        )));
+    }
+    let control = cx
+        .redeem_properly(
+            "control: redeem with the right redirect_uri",
+            client,
+            &issued,
+        )
+        .await?;
+    Ok(Outcome::pass(format!(
+        "the redirect_uri with an added query was refused ({}); {}",
+        wrong.describe(),
+        if control.issued() {
+            "the same code then redeemed with the right one"
+        } else {
+            "the code was then unusable with the right one too (a failed attempt may consume it)"
+        }
+    )))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

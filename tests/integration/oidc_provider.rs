@@ -71,6 +71,7 @@ const EXPECTED: &[(&str, Status)] = &[
     ("authz-login-not-307", Status::Pass),
     ("pkce-verifier-bound-to-code", Status::Pass),
     ("code-bound-to-public-client", Status::Pass),
+    ("redirect-uri-token-exact", Status::Pass),
 ];
 
 /// The default concurrency: oidc-provider rotates its session cookie at the end of every
