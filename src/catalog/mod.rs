@@ -64,6 +64,7 @@ documents![
     "pkce-verifier-bound-to-code",
     "code-bound-to-public-client",
     "redirect-uri-token-exact",
+    "pkce-verifier-required-public-client",
 ];
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

@@ -1227,6 +1227,9 @@ impl Lab {
                 ));
             }
             (Some(_), None) if self.weak(Weakness::PkceOptional) => {}
+            (Some(_), None)
+                if client.auth_method == AuthMethod::None
+                    && self.weak(Weakness::PkceOptionalPublic) => {}
             (Some(_), None) => return Err(invalid("code_verifier is required")),
             (Some(pkce), Some(verifier)) => {
                 if !is_valid_pkce_value(verifier) {

@@ -112,6 +112,8 @@ weaknesses! {
         "a public client (no client authentication) can redeem a code issued to any client",
     RedirectUriTokenQueryIgnored => "redirect-uri-token-query-ignored":
         "the token endpoint compares redirect_uri with the authorization request's without the query",
+    PkceOptionalPublic => "pkce-optional-public":
+        "a public client's code issued with a PKCE challenge is redeemed without a code_verifier",
     Login307 => "login-307":
         "the sign-in form's POST is answered with a 307 redirect, which makes browsers post the password again",
 }

@@ -136,6 +136,9 @@ pub static PROBES: &[(&str, Probe)] = &[
     ("redirect-uri-token-exact", |cx| {
         Box::pin(redirect_uri::token_exact(cx))
     }),
+    ("pkce-verifier-required-public-client", |cx| {
+        Box::pin(pkce::verifier_required_public_client(cx))
+    }),
 ];
 
 pub async fn run(id: &str, cx: &Cx) -> ProbeResult {

@@ -357,3 +357,43 @@ pub async fn verifier_bound_to_code(cx: &Cx) -> ProbeResult {
         control(cx, &first).await?
     )))
 }
+
+/// RFC 9700 §2.1.1: for a public client, the verifier is the only proof; it cannot be left out.
+pub async fn verifier_required_public_client(cx: &Cx) -> ProbeResult {
+    let Some(public) = &cx.target.public_client else {
+        return Ok(Outcome::skip(
+            crate::catalog::Requirement::PublicClient.missing_reason(),
+        ));
+    };
+    let issued = cx.fresh_code(public).await?;
+    let resp = cx
+        .redeem(
+            "public client: redeem without code_verifier",
+            public,
+            &issued.code,
+            issued.request.redirect_uri(),
+            None,
+        )
+        .await?;
+    if resp.issued() {
+        return Ok(Outcome::fail(
+            "a public client's code issued with an S256 challenge was redeemed without code_verifier: HTTP 200 with an access_token",
+        ));
+    }
+    let control = cx
+        .redeem_properly(
+            "public client: control, redeem with the right verifier",
+            public,
+            &issued,
+        )
+        .await?;
+    Ok(Outcome::pass(format!(
+        "refused without code_verifier ({}); {}",
+        resp.describe(),
+        if control.issued() {
+            "the same code then redeemed with the right verifier"
+        } else {
+            "the code was then unusable even with the right verifier (a failed attempt may consume it)"
+        }
+    )))
+}

@@ -72,6 +72,7 @@ const EXPECTED: &[(&str, Status)] = &[
     ("pkce-verifier-bound-to-code", Status::Pass),
     ("code-bound-to-public-client", Status::Pass),
     ("redirect-uri-token-exact", Status::Pass),
+    ("pkce-verifier-required-public-client", Status::Pass),
 ];
 
 /// The default concurrency: oidc-provider rotates its session cookie at the end of every
