@@ -89,6 +89,12 @@ pub struct OutputArgs {
     /// Accept invalid TLS certificates (only for a test server you control).
     #[arg(long)]
     pub insecure: bool,
+    /// Also run the slow checks (code expiry waits --code-wait seconds).
+    #[arg(long)]
+    pub slow: bool,
+    /// Seconds the code-expiry check waits before redeeming its code (with --slow).
+    #[arg(long, value_name = "SECONDS", default_value_t = 610)]
+    pub code_wait: u64,
     /// Colour in the table: auto, always or never.
     #[arg(long, default_value = "auto", value_parser = ["auto", "always", "never"])]
     pub color: String,
@@ -196,6 +202,8 @@ fn scan_options(o: &OutputArgs) -> ScanOptions {
             max_body_bytes: o.max_body,
         },
         insecure_tls: o.insecure,
+        slow: o.slow,
+        code_wait: Duration::from_secs(o.code_wait),
         ..ScanOptions::default()
     }
 }

@@ -29,6 +29,42 @@ documents![
     "pkce-verifier-checked",
     "pkce-no-plain-downgrade",
     "pkce-required-public-client",
+    "code-bound-to-client",
+    "code-expires",
+    "code-unguessable",
+    "code-unknown-refused",
+    "code-single-use-concurrent",
+    "redirect-uri-unknown-client-not-redirected",
+    "redirect-uri-error-not-redirected",
+    "redirect-uri-fragment-refused",
+    "redirect-uri-duplicate-refused",
+    "redirect-uri-not-normalised",
+    "redirect-uri-query-exact",
+    "redirect-uri-path-exact",
+    "redirect-uri-subdomain-refused",
+    "redirect-uri-userinfo-refused",
+    "redirect-uri-required-when-several",
+    "iss-present",
+    "iss-matches-issuer",
+    "iss-advertised",
+    "authz-unknown-param-ignored",
+    "authz-response-type-checked",
+    "authz-implicit-refused",
+    "authz-duplicate-param-refused",
+    "authz-unknown-scope-not-granted",
+    "state-long-echoed",
+    "state-echoed-on-denial",
+    "pkce-verifier-without-challenge-refused",
+    "pkce-s256-advertised",
+    "pkce-unknown-method-refused",
+    "pkce-default-method-not-plain",
+    "redirect-uri-token-required",
+    "authz-endpoint-no-fragment",
+    "authz-login-not-307",
+    "pkce-verifier-bound-to-code",
+    "code-bound-to-public-client",
+    "redirect-uri-token-exact",
+    "pkce-verifier-required-public-client",
 ];
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -78,6 +114,11 @@ pub struct CheckMeta {
     pub requires: Vec<Requirement>,
     #[serde(serialize_with = "weakness_names")]
     pub lab_weaknesses: Vec<Weakness>,
+    /// Lab weaknesses that must make this check warn: a SHOULD or a best practice they break.
+    #[serde(serialize_with = "weakness_names")]
+    pub lab_warnings: Vec<Weakness>,
+    /// Waits minutes on a real server: runs only with `--slow`.
+    pub slow: bool,
     /// Runs alone: its probe makes the server revoke grants that other checks' codes may share.
     pub exclusive: bool,
     /// The document after the front matter (Markdown).
@@ -99,6 +140,10 @@ struct FrontMatter {
     remediation: String,
     #[serde(default)]
     lab_weaknesses: Vec<String>,
+    #[serde(default)]
+    lab_warnings: Vec<String>,
+    #[serde(default)]
+    slow: bool,
     #[serde(default)]
     requires: Vec<Requirement>,
     #[serde(default)]
@@ -123,12 +168,15 @@ pub fn parse_document(file_id: &str, text: &'static str) -> Result<CheckMeta, St
     }
     let severity = Severity::parse(&fm.severity)
         .ok_or_else(|| format!("checks/{file_id}.md: unknown severity `{}`", fm.severity))?;
-    let lab_weaknesses = fm
-        .lab_weaknesses
-        .iter()
-        .map(|w| w.parse::<Weakness>())
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(|e| format!("checks/{file_id}.md: {e}"))?;
+    let weaknesses = |names: &[String]| {
+        names
+            .iter()
+            .map(|w| w.parse::<Weakness>())
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| format!("checks/{file_id}.md: {e}"))
+    };
+    let lab_weaknesses = weaknesses(&fm.lab_weaknesses)?;
+    let lab_warnings = weaknesses(&fm.lab_warnings)?;
     if fm.spec.is_empty() {
         return Err(format!("checks/{file_id}.md: no [[spec]] reference"));
     }
@@ -142,6 +190,8 @@ pub fn parse_document(file_id: &str, text: &'static str) -> Result<CheckMeta, St
         requires: fm.requires,
         exclusive: fm.exclusive,
         lab_weaknesses,
+        lab_warnings,
+        slow: fm.slow,
         body,
     })
 }
@@ -169,6 +219,15 @@ pub fn tripped_by(w: Weakness) -> Vec<&'static str> {
     catalog()
         .iter()
         .filter(|c| c.lab_weaknesses.contains(&w))
+        .map(|c| c.id.as_str())
+        .collect()
+}
+
+/// The checks that a lab weakness must make warn.
+pub fn warned_by(w: Weakness) -> Vec<&'static str> {
+    catalog()
+        .iter()
+        .filter(|c| c.lab_warnings.contains(&w))
         .map(|c| c.id.as_str())
         .collect()
 }

@@ -30,7 +30,12 @@ pub struct Cx {
     pub http: HttpSession,
     /// Carries authorization requests through login and consent, in the target's login mode.
     pub navigator: Arc<Navigator>,
+    /// How long a slow check waits for a code to expire (`--code-wait`).
+    pub code_wait: std::time::Duration,
 }
+
+/// RFC 6749 §4.1.2 recommends ten minutes at most; a code alive after this wait outlived it.
+pub const DEFAULT_CODE_WAIT: std::time::Duration = std::time::Duration::from_secs(610);
 
 /// A code obtained for a request, with the request that got it.
 pub struct IssuedCode {
@@ -50,6 +55,7 @@ impl Cx {
             server,
             http,
             navigator,
+            code_wait: DEFAULT_CODE_WAIT,
         }
     }
 

@@ -29,6 +29,10 @@ pub struct ScanOptions {
     pub insecure_tls: bool,
     /// A check still running after this is ended with an error.
     pub check_timeout: Duration,
+    /// Run the slow checks too (they wait minutes on a real server).
+    pub slow: bool,
+    /// How long the code-expiry check waits before redeeming its code.
+    pub code_wait: Duration,
 }
 
 impl Default for ScanOptions {
@@ -40,6 +44,8 @@ impl Default for ScanOptions {
             limits: Limits::default(),
             insecure_tls: false,
             check_timeout: Duration::from_secs(120),
+            slow: false,
+            code_wait: context::DEFAULT_CODE_WAIT,
         }
     }
 }
@@ -124,14 +130,32 @@ pub async fn scan(target: Target, opts: ScanOptions) -> Result<Report, String> {
             ));
             continue;
         }
-        let cx = Cx::new(
+        if meta.slow && !opts.slow {
+            let reason = format!(
+                "a slow check (it waits {} s for a code to expire): run with --slow to include it",
+                opts.code_wait.as_secs()
+            );
+            tasks.push((
+                meta,
+                Some(tokio::spawn(async move {
+                    (Outcome::skip(reason), 0, Vec::new(), 0)
+                })),
+            ));
+            continue;
+        }
+        let mut cx = Cx::new(
             target.clone(),
             discovered.clone(),
             session.with_fresh_transcript(),
             navigator.clone(),
         );
+        cx.code_wait = opts.code_wait;
         let permit_source = semaphore.clone();
-        let timeout = check_timeout;
+        let timeout = if meta.slow {
+            check_timeout + opts.code_wait
+        } else {
+            check_timeout
+        };
         // A check that makes the server revoke whole grants (a code replay) takes every permit,
         // so no other check's code dies with it.
         let permits = if meta.exclusive {

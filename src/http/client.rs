@@ -431,8 +431,8 @@ impl ScanClient {
                 shared: self.shared.clone(),
                 client,
                 jar,
-                transcript: Mutex::new(Vec::new()),
-                sent: AtomicUsize::new(0),
+                transcript: Default::default(),
+                sent: Default::default(),
                 navigation: Arc::new(tokio::sync::Mutex::new(())),
             }),
         }
@@ -443,8 +443,9 @@ struct SessionInner {
     shared: Arc<Shared>,
     client: reqwest::Client,
     jar: Arc<Jar>,
-    transcript: Mutex<Vec<Exchange>>,
-    sent: AtomicUsize,
+    /// Shared with [`HttpSession::with_fresh_jar`] sessions, so a check's evidence stays in one place.
+    transcript: Arc<Mutex<Vec<Exchange>>>,
+    sent: Arc<AtomicUsize>,
     /// Held through one browser-like flow: servers rotate session cookies at each login or
     /// consent, so two flows interleaved on one jar would break each other.
     navigation: Arc<tokio::sync::Mutex<()>>,
@@ -469,9 +470,30 @@ impl HttpSession {
                 shared: self.inner.shared.clone(),
                 client: self.inner.client.clone(),
                 jar: self.inner.jar.clone(),
-                transcript: Mutex::new(Vec::new()),
-                sent: AtomicUsize::new(0),
+                transcript: Default::default(),
+                sent: Default::default(),
                 navigation: self.inner.navigation.clone(),
+            }),
+        }
+    }
+
+    /// A new, empty cookie jar (a browser that has not signed in) that records into this
+    /// session's transcript and request count.
+    pub fn with_fresh_jar(&self) -> HttpSession {
+        let jar = Arc::new(Jar::default());
+        let client = self
+            .inner
+            .shared
+            .build_client(jar.clone())
+            .expect("client configuration was validated by ScanClient::new");
+        HttpSession {
+            inner: Arc::new(SessionInner {
+                shared: self.inner.shared.clone(),
+                client,
+                jar,
+                transcript: self.inner.transcript.clone(),
+                sent: self.inner.sent.clone(),
+                navigation: Arc::new(tokio::sync::Mutex::new(())),
             }),
         }
     }

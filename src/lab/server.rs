@@ -23,6 +23,22 @@ use crate::target::AuthMethod;
 
 pub const SESSION_COOKIE: &str = "lab_session";
 
+/// Authorization request parameters the lab knows (the `unknown-param-refused` weakness refuses others).
+const KNOWN_PARAMS: &[&str] = &[
+    "response_type",
+    "client_id",
+    "redirect_uri",
+    "scope",
+    "state",
+    "nonce",
+    "code_challenge",
+    "code_challenge_method",
+    "response_mode",
+    "prompt",
+    "login_hint",
+    "max_age",
+];
+
 pub struct Lab {
     pub issuer: String,
     pub registry: Registry,
@@ -96,7 +112,7 @@ impl Lab {
         if self.weak(Weakness::PkcePlain) {
             pkce_methods.push("plain");
         }
-        json!({
+        let mut doc = json!({
             "issuer": self.issuer,
             "authorization_endpoint": self.endpoint("/authorize"),
             "token_endpoint": self.endpoint("/token"),
@@ -114,7 +130,19 @@ impl Lab {
             "id_token_signing_alg_values_supported": ["ES256"],
             "claims_supported": ["sub", "name", "email", "email_verified", "preferred_username"],
             "authorization_response_iss_parameter_supported": true,
-        })
+        });
+        if self.weak(Weakness::IssNotSupported) || self.weak(Weakness::IssUnadvertised) {
+            doc.as_object_mut()
+                .map(|o| o.remove("authorization_response_iss_parameter_supported"));
+        }
+        if self.weak(Weakness::AuthzEndpointFragment) {
+            doc["authorization_endpoint"] = json!(format!("{}#lab", self.endpoint("/authorize")));
+        }
+        if self.weak(Weakness::PkceMetadataMissing) {
+            doc.as_object_mut()
+                .map(|o| o.remove("code_challenge_methods_supported"));
+        }
+        doc
     }
 }
 
@@ -183,6 +211,27 @@ impl Params {
     pub fn is_repeated(&self, name: &str) -> bool {
         self.0.iter().filter(|(k, _)| k == name).count() > 1
     }
+}
+
+/// `%XX` escapes decoded to bytes (a `redirect-uri-normalised` flaw, never a secure path).
+fn percent_decode(s: &str) -> String {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = |b: u8| (b as char).to_digit(16);
+        match (bytes[i], bytes.get(i + 1), bytes.get(i + 2)) {
+            (b'%', Some(&h), Some(&l)) if hex(h).is_some() && hex(l).is_some() => {
+                out.push((hex(h).unwrap_or(0) * 16 + hex(l).unwrap_or(0)) as u8);
+                i += 3;
+            }
+            (b, _, _) => {
+                out.push(b);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
 }
 
 fn is_form(headers: &HeaderMap) -> bool {
@@ -334,11 +383,77 @@ impl Lab {
                 .iter()
                 .any(|r| uri.starts_with(r.as_str()));
         }
-        client.redirect_uris.iter().any(|r| r == uri)
+        client
+            .redirect_uris
+            .iter()
+            .any(|r| r == uri || self.redirect_uri_loosely_matches(r, uri))
+    }
+
+    /// The flawed comparisons the redirect-uri weaknesses switch on, one per weakness.
+    fn redirect_uri_loosely_matches(&self, registered: &str, uri: &str) -> bool {
+        let without_query = |u: &str| {
+            let (rest, fragment) = u.split_once('#').map_or((u, None), |(a, f)| (a, Some(f)));
+            (
+                rest.split('?').next().unwrap_or("").to_string(),
+                fragment.map(str::to_string),
+            )
+        };
+        if self.weak(Weakness::RedirectUriQueryIgnored)
+            && without_query(uri) == without_query(registered)
+        {
+            return true;
+        }
+        if self.weak(Weakness::RedirectUriFragmentIgnored)
+            && uri.split('#').next() == Some(registered)
+        {
+            return true;
+        }
+        if self.weak(Weakness::RedirectUriCaseInsensitive) && uri.eq_ignore_ascii_case(registered) {
+            return true;
+        }
+        if self.weak(Weakness::RedirectUriNormalised) {
+            let normal = |u: &str| Url::parse(&percent_decode(u)).map(|u| u.to_string()).ok();
+            if normal(uri).is_some() && normal(uri) == normal(registered) {
+                return true;
+            }
+        }
+        let (Ok(r), Ok(u)) = (Url::parse(registered), Url::parse(uri)) else {
+            return false;
+        };
+        let same_rest = r.scheme() == u.scheme()
+            && r.port_or_known_default() == u.port_or_known_default()
+            && r.path() == u.path()
+            && r.query() == u.query()
+            && r.fragment() == u.fragment();
+        if self.weak(Weakness::RedirectUriHostPrefix) && same_rest {
+            let (rh, uh) = (r.host_str().unwrap_or(""), u.host_str().unwrap_or(""));
+            if uh.starts_with(&format!("{rh}.")) || uh.ends_with(&format!(".{rh}")) {
+                return true;
+            }
+        }
+        if self.weak(Weakness::RedirectUriUserinfo) {
+            let origin = format!(
+                "{}://{}{}",
+                r.scheme(),
+                r.host_str().unwrap_or(""),
+                r.port().map(|p| format!(":{p}")).unwrap_or_default()
+            );
+            if uri.starts_with(&origin)
+                && r.path() == u.path()
+                && r.query() == u.query()
+                && r.fragment() == u.fragment()
+            {
+                return true;
+            }
+        }
+        false
     }
 
     fn validate_authorization(&self, p: &Params) -> Result<PendingAuthorization, AuthError> {
         for name in ["client_id", "redirect_uri"] {
+            if name == "redirect_uri" && self.weak(Weakness::RedirectUriDuplicateLast) {
+                continue;
+            }
             if p.is_repeated(name) {
                 return Err(AuthError::Page(format!(
                     "The parameter `{name}` was sent more than once."
@@ -348,17 +463,39 @@ impl Lab {
         let client_id = p
             .non_empty("client_id")
             .ok_or_else(|| AuthError::Page("The request has no client_id.".into()))?;
-        let client = self
-            .client(client_id)
-            .ok_or_else(|| AuthError::Page(format!("Unknown client `{client_id}`.")))?;
-        let (redirect_uri, redirect_uri_sent) = match p.non_empty("redirect_uri") {
+        let Some(client) = self.client(client_id) else {
+            if let Some(uri) = p
+                .non_empty("redirect_uri")
+                .filter(|_| self.weak(Weakness::UnknownClientRedirects))
+            {
+                return Err(AuthError::Redirect {
+                    redirect_uri: uri.to_string(),
+                    state: p.get("state").map(str::to_string),
+                    error: "unauthorized_client",
+                    description: format!("unknown client `{client_id}`"),
+                });
+            }
+            return Err(AuthError::Page(format!("Unknown client `{client_id}`.")));
+        };
+        // `redirect-uri-checked-late`: an unregistered redirect_uri is refused only after the
+        // other parameters, whose errors go to it.
+        let mut unregistered = false;
+        let (mut redirect_uri, redirect_uri_sent) = match p.non_empty("redirect_uri") {
             Some(uri) if self.redirect_uri_allowed(client, uri) => (uri.to_string(), true),
+            Some(uri) if self.weak(Weakness::RedirectUriCheckedLate) => {
+                unregistered = true;
+                (uri.to_string(), true)
+            }
             Some(_) => {
                 return Err(AuthError::Page(
                     "The redirect_uri is not registered for this client.".into(),
                 ));
             }
             None if client.redirect_uris.len() == 1 => (client.redirect_uris[0].clone(), false),
+            None if self.weak(Weakness::RedirectUriDefaultLast) => (
+                client.redirect_uris[client.redirect_uris.len() - 1].clone(),
+                false,
+            ),
             None => {
                 return Err(AuthError::Page(
                     "The request has no redirect_uri, and this client has several registered."
@@ -366,6 +503,11 @@ impl Lab {
                 ));
             }
         };
+        if self.weak(Weakness::RedirectUriDuplicateLast) {
+            if let Some((_, last)) = p.0.iter().rev().find(|(k, _)| k == "redirect_uri") {
+                redirect_uri = last.clone();
+            }
+        }
         let state = p.get("state").map(str::to_string);
         let fail = |error: &'static str, description: String| AuthError::Redirect {
             redirect_uri: redirect_uri.clone(),
@@ -373,15 +515,32 @@ impl Lab {
             error,
             description,
         };
-        if let Some(name) = p.repeated() {
+        if let Some(name) = p
+            .repeated()
+            .filter(|_| !self.weak(Weakness::DuplicateParamsAccepted))
+        {
             return Err(fail(
                 "invalid_request",
                 format!("the parameter `{name}` was sent more than once"),
             ));
         }
+        if self.weak(Weakness::UnknownParamRefused) {
+            if let Some((name, _)) =
+                p.0.iter()
+                    .find(|(k, _)| !KNOWN_PARAMS.contains(&k.as_str()))
+            {
+                return Err(fail(
+                    "invalid_request",
+                    format!("unknown parameter `{name}`"),
+                ));
+            }
+        }
+        let mut implicit = false;
         match p.non_empty("response_type") {
+            _ if self.weak(Weakness::ResponseTypeUnchecked) => {}
             None => return Err(fail("invalid_request", "response_type is missing".into())),
             Some("code") => {}
+            Some("token") if self.weak(Weakness::ImplicitGrant) => implicit = true,
             // RFC 9700 §2.1.2: the implicit grant SHOULD NOT be used; the lab does not offer it.
             Some(other) => {
                 return Err(fail(
@@ -403,7 +562,11 @@ impl Lab {
             .filter(|s| !s.is_empty())
             .map(str::to_string)
             .collect();
-        if let Some(unknown) = scopes.iter().find(|s| !SCOPES.contains(&s.as_str())) {
+        if let Some(unknown) = scopes
+            .iter()
+            .find(|s| !SCOPES.contains(&s.as_str()))
+            .filter(|_| !self.weak(Weakness::ScopeUnchecked))
+        {
             return Err(fail("invalid_scope", format!("unknown scope `{unknown}`")));
         }
         let pkce = match (
@@ -416,7 +579,12 @@ impl Lab {
                     "code_challenge_method without code_challenge".into(),
                 ));
             }
-            (None, None) if self.weak(Weakness::PkceNotRequired) => None,
+            (None, None) if self.weak(Weakness::PkceNotRequired) || implicit => None,
+            (None, None)
+                if self.weak(Weakness::PkceDowngrade) && client.auth_method != AuthMethod::None =>
+            {
+                None
+            }
             // OAuth 2.1 §4.1.1: PKCE for every client.
             (None, None) => {
                 return Err(fail(
@@ -430,6 +598,9 @@ impl Lab {
                     // RFC 7636 §4.3: an absent method means `plain`.
                     Some("plain") | None if self.weak(Weakness::PkcePlain) => {
                         ChallengeMethod::Plain
+                    }
+                    Some(m) if m != "plain" && self.weak(Weakness::PkceMethodUnchecked) => {
+                        ChallengeMethod::S256
                     }
                     Some(m) => {
                         return Err(fail(
@@ -457,6 +628,11 @@ impl Lab {
                 })
             }
         };
+        if unregistered {
+            return Err(AuthError::Page(
+                "The redirect_uri is not registered for this client.".into(),
+            ));
+        }
         Ok(PendingAuthorization {
             client_id: client.id.clone(),
             redirect_uri,
@@ -465,6 +641,7 @@ impl Lab {
             state,
             nonce: p.get("nonce").map(str::to_string),
             pkce,
+            implicit,
             created: Instant::now(),
         })
     }
@@ -489,12 +666,69 @@ impl Lab {
             for (k, v) in params {
                 q.append_pair(k, v);
             }
-            if let Some(state) = state.filter(|_| !self.weak(Weakness::StateDropped)) {
-                q.append_pair("state", state);
+            let error = params.iter().find(|(k, _)| *k == "error").map(|(_, v)| *v);
+            let state = state
+                .filter(|_| !self.weak(Weakness::StateDropped))
+                .filter(|_| {
+                    !(error == Some("access_denied") && self.weak(Weakness::StateDroppedOnDenial))
+                });
+            if let Some(state) = state {
+                if self.weak(Weakness::StateTruncated) {
+                    q.append_pair("state", &state.chars().take(1024).collect::<String>());
+                } else {
+                    q.append_pair("state", state);
+                }
             }
-            q.append_pair("iss", &self.issuer);
+            let iss = !(self.weak(Weakness::IssNotSupported)
+                || (error.is_some() && self.weak(Weakness::IssMissingOnError)));
+            if iss && self.weak(Weakness::IssMismatch) {
+                q.append_pair("iss", &format!("{}/", self.issuer));
+            } else if iss {
+                q.append_pair("iss", &self.issuer);
+            }
         }
         redirect(status, url.as_str())
+    }
+
+    /// `implicit-grant`: an access token in the fragment, as RFC 6749 §4.2.2 had it.
+    fn implicit_response(&self, request: PendingAuthorization, username: &str) -> Response {
+        let access_token = random_token(32);
+        let mut store = self.store();
+        let grant = store.new_grant(Grant {
+            client_id: request.client_id.clone(),
+            username: username.to_string(),
+            scopes: request.scopes.clone(),
+            revoked: false,
+        });
+        store.access_tokens.insert(
+            access_token.clone(),
+            AccessToken {
+                grant,
+                scopes: request.scopes.clone(),
+                expires: Instant::now() + ACCESS_TOKEN_LIFETIME,
+                revoked: false,
+            },
+        );
+        let mut fragment = url::form_urlencoded::Serializer::new(String::new());
+        fragment
+            .append_pair("access_token", &access_token)
+            .append_pair("token_type", "Bearer")
+            .append_pair("expires_in", &ACCESS_TOKEN_LIFETIME.as_secs().to_string());
+        if let Some(state) = &request.state {
+            fragment.append_pair("state", state);
+        }
+        fragment.append_pair("iss", &self.issuer);
+        let mut url = match Url::parse(&request.redirect_uri) {
+            Ok(u) => u,
+            Err(_) => {
+                return pages::error_page(
+                    StatusCode::BAD_REQUEST,
+                    "The redirect_uri is not a valid URL.",
+                );
+            }
+        };
+        url.set_fragment(Some(&fragment.finish()));
+        redirect(StatusCode::SEE_OTHER, url.as_str())
     }
 
     fn session(&self, headers: &HeaderMap) -> Option<(String, Session)> {
@@ -588,10 +822,13 @@ async fn login(
             created: Instant::now(),
         },
     );
-    let mut resp = redirect(
-        StatusCode::SEE_OTHER,
-        &format!("/consent?request_id={request_id}"),
-    );
+    // RFC 9700 §4.12: 303, so that the browser does not post the password again.
+    let status = if lab.weak(Weakness::Login307) {
+        StatusCode::TEMPORARY_REDIRECT
+    } else {
+        StatusCode::SEE_OTHER
+    };
+    let mut resp = redirect(status, &format!("/consent?request_id={request_id}"));
     let cookie = format!("{SESSION_COOKIE}={session_id}; Path=/; HttpOnly; SameSite=Lax");
     if let Ok(v) = HeaderValue::from_str(&cookie) {
         resp.headers_mut().insert(header::SET_COOKIE, v);
@@ -661,7 +898,14 @@ async fn consent(
             state.as_deref(),
         );
     }
-    let code = random_token(32);
+    if request.implicit {
+        return lab.implicit_response(request, &session.username);
+    }
+    let code = if lab.weak(Weakness::CodeLowEntropy) {
+        random_token(6)
+    } else {
+        random_token(32)
+    };
     let redirect_uri = request.redirect_uri.clone();
     lab.store().codes.insert(
         code.clone(),
@@ -919,27 +1163,65 @@ impl Lab {
         body
     }
 
-    fn redeem_code(&self, client: &LabClient, p: &Params) -> Result<Value, TokenError> {
-        let code = p
+    /// The stored code a presented one names: compared whole, as it must be.
+    fn find_code(&self, store: &Store, presented: &str) -> Option<String> {
+        const PREFIX: usize = 16;
+        if self.weak(Weakness::CodePrefixMatch) && presented.len() >= PREFIX {
+            return store
+                .codes
+                .keys()
+                .find(|k| k.len() >= PREFIX && k[..PREFIX] == presented[..PREFIX])
+                .cloned();
+        }
+        store
+            .codes
+            .contains_key(presented)
+            .then(|| presented.to_string())
+    }
+
+    /// Whether a code is known and not yet redeemed (the racy pre-check of `code-race`).
+    fn code_unused(&self, presented: &str) -> bool {
+        let store = self.store();
+        self.find_code(&store, presented)
+            .and_then(|k| store.codes.get(&k))
+            .is_some_and(|c| c.redeemed_as.is_none())
+    }
+
+    /// `skip_replay_check` stands for a redemption whose "used" check ran earlier, unlocked.
+    fn redeem_code(
+        &self,
+        client: &LabClient,
+        p: &Params,
+        skip_replay_check: bool,
+    ) -> Result<Value, TokenError> {
+        let presented = p
             .non_empty("code")
             .ok_or_else(|| TokenError::new("invalid_request", "code is missing"))?;
         let mut store = self.store();
         let invalid = |d: &str| TokenError::new("invalid_grant", d.to_string());
-        let Some(grant) = store.codes.get(code).cloned() else {
+        let Some(code) = self.find_code(&store, presented) else {
             return Err(invalid("the code is unknown or expired"));
         };
-        if grant.issued.elapsed() >= self.code_lifetime {
+        let code = code.as_str();
+        let grant = store.codes[code].clone();
+        if grant.issued.elapsed() >= self.code_lifetime && !self.weak(Weakness::CodeNeverExpires) {
             return Err(invalid("the code has expired"));
         }
         // RFC 6749 §4.1.3: the code was issued to this client.
-        if grant.request.client_id != client.id {
+        let unbound = self.weak(Weakness::CodeClientUnbound)
+            || (client.auth_method == AuthMethod::None
+                && self.weak(Weakness::PublicClientCodeUnbound));
+        if grant.request.client_id != client.id && !unbound {
             return Err(invalid("the code was issued to another client"));
         }
         let r = &grant.request;
         match p.get("redirect_uri") {
             _ if self.weak(Weakness::RedirectUriTokenUnchecked) => {}
             Some(uri) if uri == r.redirect_uri => {}
-            None if !r.redirect_uri_sent => {}
+            Some(uri)
+                if self.weak(Weakness::RedirectUriTokenQueryIgnored)
+                    && uri.split('?').next() == r.redirect_uri.split('?').next() => {}
+            None if !r.redirect_uri_sent || self.weak(Weakness::RedirectUriTokenOptional) => {}
             None => {
                 return Err(invalid(
                     "redirect_uri is required: the authorization request had one",
@@ -954,12 +1236,16 @@ impl Lab {
         match (&r.pkce, p.get("code_verifier")) {
             (None, None) => {}
             // RFC 9700 §2.1.1: a verifier without a challenge in the authorization request is refused.
+            (None, Some(_)) if self.weak(Weakness::PkceDowngrade) => {}
             (None, Some(_)) => {
                 return Err(invalid(
                     "code_verifier sent, but the authorization request had no code_challenge",
                 ));
             }
             (Some(_), None) if self.weak(Weakness::PkceOptional) => {}
+            (Some(_), None)
+                if client.auth_method == AuthMethod::None
+                    && self.weak(Weakness::PkceOptionalPublic) => {}
             (Some(_), None) => return Err(invalid("code_verifier is required")),
             (Some(pkce), Some(verifier)) => {
                 if !is_valid_pkce_value(verifier) {
@@ -968,7 +1254,18 @@ impl Lab {
                         "code_verifier is malformed (RFC 7636 §4.1)",
                     ));
                 }
+                let any_challenge = self.weak(Weakness::PkceVerifierAnyChallenge) && {
+                    let derived = s256_challenge(verifier);
+                    store.codes.values().any(|c| {
+                        c.redeemed_as.is_none()
+                            && c.request
+                                .pkce
+                                .as_ref()
+                                .is_some_and(|p| p.challenge == derived)
+                    })
+                };
                 let ok = self.weak(Weakness::PkceVerifierUnchecked)
+                    || any_challenge
                     || match pkce.method {
                         ChallengeMethod::S256 => {
                             s256_challenge(verifier) == pkce.challenge
@@ -981,7 +1278,7 @@ impl Lab {
                 }
             }
         }
-        if let Some(previous) = grant.redeemed_as {
+        if let Some(previous) = grant.redeemed_as.filter(|_| !skip_replay_check) {
             if !self.weak(Weakness::CodeReuse) {
                 // RFC 6749 §4.1.2: a replayed code SHOULD revoke what it issued.
                 store.revoke_grant(previous);
@@ -1067,13 +1364,20 @@ async fn token(
         Ok(p) => p,
         Err(resp) => return resp,
     };
+    // `code-race`: "is it used?" is asked first, and the code marked used only after a pause.
+    let racy = lab.weak(Weakness::CodeRace)
+        && p.get("grant_type") == Some("authorization_code")
+        && p.non_empty("code").is_some_and(|c| lab.code_unused(c));
+    if racy {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
     let result = (|| {
         let grant_type = p
             .non_empty("grant_type")
             .ok_or_else(|| TokenError::new("invalid_request", "grant_type is missing"))?;
         let client = lab.authenticate_client(&headers, &p)?;
         match grant_type {
-            "authorization_code" => lab.redeem_code(client, &p),
+            "authorization_code" => lab.redeem_code(client, &p, racy),
             "refresh_token" => lab.refresh(client, &p),
             // RFC 9700 §2.4: the password grant MUST NOT be used.
             other => Err(TokenError::new(

@@ -33,6 +33,8 @@ pub struct PendingAuthorization {
     pub state: Option<String>,
     pub nonce: Option<String>,
     pub pkce: Option<Pkce>,
+    /// response_type=token (only with the `implicit-grant` weakness).
+    pub implicit: bool,
     pub created: Instant,
 }
 

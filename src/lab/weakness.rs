@@ -44,6 +44,78 @@ weaknesses! {
         "code_challenge_method=plain is accepted, and an S256 challenge is also satisfied by the challenge itself",
     PkceNotRequired => "pkce-not-required":
         "codes are issued without a PKCE challenge, to confidential and public clients alike",
+    CodeClientUnbound => "code-client-unbound":
+        "the token endpoint redeems a code for any authenticated client, not only the one it was issued to",
+    CodeNeverExpires => "code-never-expires":
+        "authorization codes never expire",
+    CodeLowEntropy => "code-low-entropy":
+        "authorization codes carry 48 random bits",
+    CodePrefixMatch => "code-prefix-match":
+        "a code is looked up by its first 16 characters, so an altered code still matches",
+    CodeRace => "code-race":
+        "a code is marked as used only after its tokens are made, so parallel redemptions all succeed",
+    UnknownClientRedirects => "unknown-client-redirects":
+        "an unknown client_id is answered with an error redirect to the redirect_uri of the request",
+    RedirectUriCheckedLate => "redirect-uri-checked-late":
+        "response_type and scope are checked before the redirect_uri, and their errors redirected to it unchecked",
+    RedirectUriFragmentIgnored => "redirect-uri-fragment-ignored":
+        "a redirect_uri is compared without its fragment, and redirected to with it",
+    RedirectUriDuplicateLast => "redirect-uri-duplicate-last":
+        "a repeated redirect_uri is allowed: the first is checked, the last is redirected to",
+    RedirectUriNormalised => "redirect-uri-normalised":
+        "a redirect_uri is percent-decoded and its dot segments removed before the comparison, and redirected to as sent",
+    RedirectUriQueryIgnored => "redirect-uri-query-ignored":
+        "a redirect_uri is compared without its query",
+    RedirectUriCaseInsensitive => "redirect-uri-case-insensitive":
+        "a redirect_uri is compared ignoring upper and lower case",
+    RedirectUriHostPrefix => "redirect-uri-host-prefix":
+        "a redirect_uri host that extends the registered host by a label (before or after it) is accepted",
+    RedirectUriUserinfo => "redirect-uri-userinfo":
+        "a redirect_uri is accepted when its text starts with the registered scheme, host and port and its path matches",
+    RedirectUriDefaultLast => "redirect-uri-default-last":
+        "a request without redirect_uri from a client with several registered is sent to the last one",
+    IssMissingOnError => "iss-missing-on-error":
+        "error responses from the authorization endpoint carry no iss, though the metadata says they do",
+    IssNotSupported => "iss-not-supported":
+        "authorization responses carry no iss, and the metadata does not claim RFC 9207 support",
+    IssMismatch => "iss-mismatch":
+        "the iss of authorization responses is the issuer with a trailing slash",
+    IssUnadvertised => "iss-unadvertised":
+        "authorization responses carry iss, but the metadata does not set authorization_response_iss_parameter_supported",
+    UnknownParamRefused => "unknown-param-refused":
+        "an authorization request with a parameter the lab does not know is refused with invalid_request",
+    ResponseTypeUnchecked => "response-type-unchecked":
+        "any response_type, or none, is answered with a code",
+    ImplicitGrant => "implicit-grant":
+        "response_type=token returns an access token in the redirect's fragment",
+    DuplicateParamsAccepted => "duplicate-params-accepted":
+        "repeated authorization request parameters (other than client_id and redirect_uri) are accepted, the first one used",
+    ScopeUnchecked => "scope-unchecked":
+        "unknown scopes are accepted and granted",
+    StateTruncated => "state-truncated":
+        "the state is cut to 1024 characters in authorization responses",
+    StateDroppedOnDenial => "state-dropped-on-denial":
+        "the state is left out when the user denies consent",
+    PkceDowngrade => "pkce-downgrade":
+        "confidential clients get codes without a PKCE challenge, and the token endpoint then accepts any code_verifier",
+    PkceMetadataMissing => "pkce-metadata-missing":
+        "the metadata has no code_challenge_methods_supported",
+    PkceMethodUnchecked => "pkce-method-unchecked":
+        "an unknown code_challenge_method is accepted and treated as S256",
+    RedirectUriTokenOptional => "redirect-uri-token-optional":
+        "the token endpoint redeems a code without redirect_uri even when the authorization request had one",
+    AuthzEndpointFragment => "authz-endpoint-fragment":
+        "the metadata's authorization_endpoint has a fragment",
+    PkceVerifierAnyChallenge => "pkce-verifier-any-challenge":
+        "a code_verifier is accepted when it matches the challenge of any code not yet redeemed, not only its own code's",
+    PublicClientCodeUnbound => "public-client-code-unbound":
+        "a public client (no client authentication) can redeem a code issued to any client",
+    RedirectUriTokenQueryIgnored => "redirect-uri-token-query-ignored":
+        "the token endpoint compares redirect_uri with the authorization request's without the query",
+    PkceOptionalPublic => "pkce-optional-public":
+        "a public client's code issued with a PKCE challenge is redeemed without a code_verifier",
+    Login307 => "login-307":
+        "the sign-in form's POST is answered with a 307 redirect, which makes browsers post the password again",
 }
 
 impl fmt::Display for Weakness {

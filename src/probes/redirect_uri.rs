@@ -5,8 +5,9 @@ use std::net::IpAddr;
 use url::Url;
 
 use crate::engine::Outcome;
-use crate::engine::context::{Cx, ProbeResult};
-use crate::flow::authorize::{AuthOutcome, Consent};
+use crate::engine::context::{Cx, ProbeError, ProbeResult};
+use crate::flow::authorize::{AuthOutcome, AuthRequest, Consent};
+use crate::target::Client;
 
 /// One manipulated redirect_uri and what it imitates.
 pub struct Variant {
@@ -101,44 +102,400 @@ fn sent_to(location: &Url, variant: &str) -> bool {
         && v.query_pairs().into_owned().all(|p| pairs.contains(&p))
 }
 
-pub async fn exact_match(cx: &Cx) -> ProbeResult {
-    let client = cx.client();
-    let mut redirected = Vec::new();
-    let mut refused = Vec::new();
-    for variant in variants(&client.redirect_uri, &client.redirect_url) {
-        let request = cx.request_for(client).set("redirect_uri", &variant.uri);
-        let step = format!(
-            "authorization request with redirect_uri variant: {}",
-            variant.name
-        );
+/// What the server did with each variant: the ones it redirected to (with what), the ones it refused.
+struct Tally {
+    redirected: Vec<String>,
+    refused: Vec<&'static str>,
+}
+
+impl Tally {
+    fn verdict(self, what: &str) -> Outcome {
+        if self.redirected.is_empty() {
+            Outcome::pass(format!(
+                "none of {} {what} was redirected to ({})",
+                self.refused.len(),
+                self.refused.join(", ")
+            ))
+        } else {
+            Outcome::fail(format!(
+                "the server redirected to {what}: {}",
+                self.redirected.join("; ")
+            ))
+        }
+    }
+}
+
+/// Sends one authorization request per variant, built by `build` from a careful client's
+/// request, and notes whether the browser was sent to the variant's URI.
+async fn try_variants(
+    cx: &Cx,
+    client: &Client,
+    variants: Vec<Variant>,
+    build: impl Fn(AuthRequest, &Variant) -> AuthRequest,
+) -> Result<Tally, ProbeError> {
+    let mut tally = Tally {
+        redirected: Vec::new(),
+        refused: Vec::new(),
+    };
+    for variant in variants {
+        let request = build(cx.request_for(client), &variant);
+        let step = format!("authorization request, variant: {}", variant.name);
         let outcome = cx
             .authorize(&step, client, &request, Consent::Approve)
             .await?;
         match &outcome {
             AuthOutcome::Redirect { location, .. } if sent_to(location, &variant.uri) => {
                 let with = if outcome.code().is_some() {
-                    "with a code"
+                    " with a code".to_string()
                 } else if let Some(e) = outcome.param("error") {
-                    &format!("with error={e}")[..]
+                    format!(" with error={e}")
                 } else {
-                    ""
+                    String::new()
                 };
-                redirected.push(format!("{} ({} {with})", variant.name, variant.uri));
+                tally
+                    .redirected
+                    .push(format!("{} ({}{with})", variant.name, variant.uri));
             }
-            _ => refused.push(variant.name),
+            _ => tally.refused.push(variant.name),
         }
     }
-    Ok(if redirected.is_empty() {
-        Outcome::pass(format!(
-            "none of {} redirect_uri variants was redirected to ({})",
-            refused.len(),
-            refused.join(", ")
-        ))
+    Ok(tally)
+}
+
+pub async fn exact_match(cx: &Cx) -> ProbeResult {
+    let client = cx.client();
+    let variants = variants(&client.redirect_uri, &client.redirect_url);
+    let tally = try_variants(cx, client, variants, |r, v| r.set("redirect_uri", &v.uri)).await?;
+    Ok(tally.verdict("redirect_uri variants"))
+}
+
+fn variant(name: &'static str, uri: String) -> Variant {
+    Variant { name, uri }
+}
+
+/// The registered URI's parts, for building variants.
+struct Parts<'a> {
+    scheme: &'a str,
+    host: &'a str,
+    port: String,
+    path: &'a str,
+    query: String,
+}
+
+fn parts(url: &Url) -> Parts<'_> {
+    Parts {
+        scheme: url.scheme(),
+        host: url.host_str().unwrap_or_default(),
+        port: url.port().map(|p| format!(":{p}")).unwrap_or_default(),
+        path: url.path(),
+        query: url.query().map(|q| format!("?{q}")).unwrap_or_default(),
+    }
+}
+
+/// RFC 6749 §4.1.2.1: an unknown client_id is an error shown to the user, never a redirect.
+pub async fn unknown_client_not_redirected(cx: &Cx) -> ProbeResult {
+    let client = cx.client();
+    let p = parts(&client.redirect_url);
+    let unknown = format!("oauthprobe-unknown-{}", crate::crypto::random_token(6));
+    let variants = vec![
+        variant("the registered redirect_uri", client.redirect_uri.clone()),
+        variant(
+            "a foreign redirect_uri",
+            format!("{}://{ATTACKER}{}", p.scheme, p.path),
+        ),
+        variant(
+            "the registered redirect_uri, no client_id",
+            client.redirect_uri.clone(),
+        ),
+    ];
+    let tally = try_variants(cx, client, variants, |r, v| {
+        let r = r.set("redirect_uri", &v.uri);
+        if v.name.ends_with("no client_id") {
+            r.remove("client_id")
+        } else {
+            r.set("client_id", &unknown)
+        }
+    })
+    .await?;
+    Ok(tally.verdict(&format!(
+        "redirect_uris sent with the unknown client_id `{unknown}` or without client_id"
+    )))
+}
+
+/// RFC 6749 §4.1.2.1: errors are redirected only to a redirect_uri that was validated first.
+pub async fn error_not_redirected(cx: &Cx) -> ProbeResult {
+    let client = cx.client();
+    let p = parts(&client.redirect_url);
+    let foreign = format!("{}://{ATTACKER}{}", p.scheme, p.path);
+    let variants = vec![
+        variant("unknown response_type", foreign.clone()),
+        variant("unknown scope", foreign.clone()),
+        variant("no code_challenge", foreign),
+    ];
+    let tally = try_variants(cx, client, variants, |r, v| {
+        let r = r.set("redirect_uri", &v.uri);
+        match v.name {
+            "unknown response_type" => r.set("response_type", "oauthprobe_unknown"),
+            "unknown scope" => r.set("scope", "openid oauthprobe-unknown-scope"),
+            _ => r.without_pkce(),
+        }
+    })
+    .await?;
+    Ok(tally.verdict("foreign redirect_uris sent with another error"))
+}
+
+/// RFC 6749 §3.1.2: a redirection endpoint URI has no fragment, so one with a fragment is not registered.
+pub async fn fragment_refused(cx: &Cx) -> ProbeResult {
+    let client = cx.client();
+    let uri = format!(
+        "{}#oauthprobe",
+        client.redirect_uri.split('#').next().unwrap_or_default()
+    );
+    let request = cx.request_for(client).set("redirect_uri", &uri);
+    let outcome = cx
+        .authorize(
+            "authorization request with a fragment in the redirect_uri",
+            client,
+            &request,
+            Consent::Approve,
+        )
+        .await?;
+    Ok(match &outcome {
+        AuthOutcome::Redirect { location, .. }
+            if sent_to(location, &uri)
+                && location
+                    .fragment()
+                    .is_some_and(|f| f.contains("oauthprobe")) =>
+        {
+            Outcome::fail(format!(
+                "the server redirected to the redirect_uri with its fragment ({}): {}",
+                uri,
+                outcome.describe()
+            ))
+        }
+        _ => Outcome::pass(format!(
+            "a redirect_uri with a fragment was not redirected to: the server {}",
+            outcome.describe()
+        )),
+    })
+}
+
+/// RFC 6749 §3.1: no parameter twice; a second redirect_uri must not be where the browser goes.
+pub async fn duplicate_refused(cx: &Cx) -> ProbeResult {
+    let client = cx.client();
+    let p = parts(&client.redirect_url);
+    let foreign = format!("{}://{ATTACKER}{}", p.scheme, p.path);
+    let variants = vec![
+        variant("registered first, foreign second", foreign.clone()),
+        variant("foreign first, registered second", foreign),
+    ];
+    let registered = client.redirect_uri.clone();
+    let tally = try_variants(cx, client, variants, |mut r, v| {
+        let (first, second) = if v.name.starts_with("registered") {
+            (registered.clone(), v.uri.clone())
+        } else {
+            (v.uri.clone(), registered.clone())
+        };
+        r = r.set("redirect_uri", &first);
+        r.params.push(("redirect_uri".into(), second));
+        r
+    })
+    .await?;
+    Ok(tally.verdict("foreign redirect_uris sent next to the registered one"))
+}
+
+/// The registered path reached through encoded dot segments from another path on its origin.
+pub fn encoded_traversal_variants(url: &Url) -> Vec<Variant> {
+    let p = parts(url);
+    let origin = format!("{}://{}{}", p.scheme, p.host, p.port);
+    let rest = p.path.trim_start_matches('/');
+    vec![
+        variant(
+            "..%2F",
+            format!("{origin}/oauthprobe/..%2F{rest}{}", p.query),
+        ),
+        variant(
+            "%2e%2e%2F",
+            format!("{origin}/oauthprobe/%2e%2e%2F{rest}{}", p.query),
+        ),
+        variant(
+            "%2F..%2F",
+            format!("{origin}/oauthprobe%2F..%2F{rest}{}", p.query),
+        ),
+    ]
+}
+
+/// RFC 9700 §4.1.3: compared as strings, never decoded or normalised first.
+pub async fn not_normalised(cx: &Cx) -> ProbeResult {
+    let client = cx.client();
+    let variants = encoded_traversal_variants(&client.redirect_url);
+    let tally = try_variants(cx, client, variants, |r, v| r.set("redirect_uri", &v.uri)).await?;
+    Ok(tally.verdict("redirect_uris that reach the registered path only after decoding"))
+}
+
+/// The registered URI with its query changed: a parameter added, and each value altered.
+pub fn query_variants(url: &Url) -> Vec<Variant> {
+    let p = parts(url);
+    let base = format!("{}://{}{}{}", p.scheme, p.host, p.port, p.path);
+    let pairs: Vec<(String, String)> = url.query_pairs().into_owned().collect();
+    let mut out = vec![variant(
+        "a query parameter added",
+        format!(
+            "{base}{}{}oauthprobe=1",
+            p.query,
+            if pairs.is_empty() { '?' } else { '&' }
+        ),
+    )];
+    if !pairs.is_empty() {
+        let changed: Vec<(String, String)> = pairs
+            .iter()
+            .map(|(k, v)| (k.clone(), format!("{v}oauthprobe")))
+            .collect();
+        let mut u = url.clone();
+        u.query_pairs_mut().clear().extend_pairs(changed);
+        out.push(variant("a query value changed", u.to_string()));
+    }
+    out
+}
+
+/// RFC 9700 §4.1.3: the query is part of the exact match.
+pub async fn query_exact(cx: &Cx) -> ProbeResult {
+    let client = cx.client();
+    let variants = query_variants(&client.redirect_url);
+    let tally = try_variants(cx, client, variants, |r, v| r.set("redirect_uri", &v.uri)).await?;
+    Ok(tally.verdict("redirect_uris with another query"))
+}
+
+/// The registered URI with another path on the same origin.
+pub fn path_variants(url: &Url) -> Vec<Variant> {
+    let p = parts(url);
+    let origin = format!("{}://{}{}", p.scheme, p.host, p.port);
+    let parent = p.path.rsplit_once('/').map(|(a, _)| a).unwrap_or("");
+    let mut out = vec![
+        variant(
+            "a sibling path",
+            format!("{origin}{parent}/oauthprobe{}", p.query),
+        ),
+        variant(
+            "a path segment before it",
+            format!("{origin}/oauthprobe{}{}", p.path, p.query),
+        ),
+    ];
+    let upper = p.path.to_ascii_uppercase();
+    if upper != p.path {
+        out.push(variant(
+            "the path in capitals",
+            format!("{origin}{upper}{}", p.query),
+        ));
+    }
+    out
+}
+
+/// RFC 9700 §4.1.3: the path is compared exactly, case included.
+pub async fn path_exact(cx: &Cx) -> ProbeResult {
+    let client = cx.client();
+    let variants = path_variants(&client.redirect_url);
+    let tally = try_variants(cx, client, variants, |r, v| r.set("redirect_uri", &v.uri)).await?;
+    Ok(tally.verdict("redirect_uris with another path"))
+}
+
+/// Hosts that extend the registered host by a label: `<host>.attacker.example`, `oauthprobe.<host>`.
+pub fn host_label_variants(url: &Url) -> Vec<Variant> {
+    let p = parts(url);
+    let rest = format!("{}{}{}", p.port, p.path, p.query);
+    let mut out = vec![variant(
+        "registered host followed by a foreign domain",
+        format!("{}://{}.{ATTACKER}{rest}", p.scheme, p.host),
+    )];
+    // A label before an IP address does not make a host name.
+    if matches!(url.host(), Some(url::Host::Domain(_))) {
+        out.push(variant(
+            "a subdomain of the registered host",
+            format!("{}://oauthprobe.{}{rest}", p.scheme, p.host),
+        ));
+    }
+    out
+}
+
+/// RFC 9700 §4.1.3: the host is compared exactly; neither a subdomain nor a longer name matches.
+pub async fn subdomain_refused(cx: &Cx) -> ProbeResult {
+    let client = cx.client();
+    let variants = host_label_variants(&client.redirect_url);
+    let tally = try_variants(cx, client, variants, |r, v| r.set("redirect_uri", &v.uri)).await?;
+    Ok(tally.verdict("redirect_uris on another host"))
+}
+
+/// The registered scheme, host and port turned into the userinfo of a foreign URI.
+pub fn userinfo_variants(url: &Url) -> Vec<Variant> {
+    let p = parts(url);
+    let rest = format!("{}{}", p.path, p.query);
+    vec![
+        variant(
+            "registered host as user name",
+            format!("{}://{}{}@{ATTACKER}{rest}", p.scheme, p.host, p.port),
+        ),
+        variant(
+            "registered host with a password",
+            format!(
+                "{}://{}{}:oauthprobe@{ATTACKER}{rest}",
+                p.scheme, p.host, p.port
+            ),
+        ),
+    ]
+}
+
+/// RFC 9700 §4.1.3: compared as whole strings, so `registered-host@attacker` never passes.
+pub async fn userinfo_refused(cx: &Cx) -> ProbeResult {
+    let client = cx.client();
+    let variants = userinfo_variants(&client.redirect_url);
+    let tally = try_variants(cx, client, variants, |r, v| r.set("redirect_uri", &v.uri)).await?;
+    Ok(tally.verdict("redirect_uris whose host is foreign behind a userinfo"))
+}
+
+/// OAuth 2.1 §4.1.1: redirect_uri is REQUIRED when several are registered; the server must not pick one.
+pub async fn required_when_several(cx: &Cx) -> ProbeResult {
+    let mut clients = vec![cx.client()];
+    clients.extend(cx.target.second_client.as_ref());
+    let mut warnings = Vec::new();
+    let mut notes = Vec::new();
+    for client in clients {
+        let request = cx.request_for(client).remove("redirect_uri");
+        let outcome = cx
+            .authorize(
+                &format!("{}: authorization request without redirect_uri", client.id),
+                client,
+                &request,
+                Consent::Approve,
+            )
+            .await?;
+        match &outcome {
+            AuthOutcome::Redirect { location, .. } if outcome.code().is_some() => {
+                if sent_to(location, &client.redirect_uri) {
+                    notes.push(format!(
+                        "client `{}`: a code went to its redirect_uri (allowed when it is the only one registered)",
+                        client.id
+                    ));
+                } else {
+                    let mut to = location.clone();
+                    to.set_query(None);
+                    to.set_fragment(None);
+                    warnings.push(format!(
+                        "client `{}`: a request without redirect_uri got a code at {to}, not at the target file's {}: the client has several redirect URIs and the server chose one",
+                        client.id, client.redirect_uri
+                    ));
+                }
+            }
+            _ => notes.push(format!(
+                "client `{}`: refused without redirect_uri; the server {}",
+                client.id,
+                outcome.describe()
+            )),
+        }
+    }
+    Ok(if warnings.is_empty() {
+        Outcome::pass(notes.join("; "))
     } else {
-        Outcome::fail(format!(
-            "the server redirected to unregistered redirect_uri variants: {}",
-            redirected.join("; ")
-        ))
+        Outcome::warn(warnings.join("; "))
     })
 }
 
@@ -181,6 +538,83 @@ pub async fn token_binding(cx: &Cx) -> ProbeResult {
             control.describe()
         )
     }))
+}
+
+/// RFC 6749 §4.1.3: a redirect_uri sent in the authorization request must be sent again.
+pub async fn token_required(cx: &Cx) -> ProbeResult {
+    let client = cx.client();
+    let issued = cx.fresh_code(client).await?;
+    let without = cx
+        .redeem(
+            "redeem without redirect_uri",
+            client,
+            &issued.code,
+            None,
+            issued.request.verifier.as_deref(),
+        )
+        .await?;
+    if without.issued() {
+        return Ok(Outcome::fail(format!(
+            "a code requested with redirect_uri {} was redeemed without redirect_uri: HTTP 200 with an access_token",
+            client.redirect_uri
+        )));
+    }
+    let control = cx
+        .redeem_properly("control: redeem with the redirect_uri", client, &issued)
+        .await?;
+    Ok(Outcome::pass(format!(
+        "the redemption without redirect_uri was refused ({}); {}",
+        without.describe(),
+        if control.issued() {
+            "the same code then redeemed with it"
+        } else {
+            "the code was then unusable with it too (a failed attempt may consume it)"
+        }
+    )))
+}
+
+/// RFC 6749 §4.1.3: the token request's redirect_uri is identical, query included.
+pub async fn token_exact(cx: &Cx) -> ProbeResult {
+    let client = cx.client();
+    let issued = cx.fresh_code(client).await?;
+    let Some(other) = query_variants(&client.redirect_url)
+        .into_iter()
+        .next()
+        .map(|v| v.uri)
+    else {
+        return Err(ProbeError::Unexpected("no query variant".to_string()));
+    };
+    let wrong = cx
+        .redeem(
+            "redeem with the redirect_uri plus a query parameter",
+            client,
+            &issued.code,
+            Some(&other),
+            issued.request.verifier.as_deref(),
+        )
+        .await?;
+    if wrong.issued() {
+        return Ok(Outcome::fail(format!(
+            "a code issued for {} was redeemed with redirect_uri {other}: HTTP 200 with an access_token",
+            client.redirect_uri
+        )));
+    }
+    let control = cx
+        .redeem_properly(
+            "control: redeem with the right redirect_uri",
+            client,
+            &issued,
+        )
+        .await?;
+    Ok(Outcome::pass(format!(
+        "the redirect_uri with an added query was refused ({}); {}",
+        wrong.describe(),
+        if control.issued() {
+            "the same code then redeemed with the right one"
+        } else {
+            "the code was then unusable with the right one too (a failed attempt may consume it)"
+        }
+    )))
 }
 
 #[cfg(test)]
@@ -232,6 +666,51 @@ mod tests {
         let r = "https://app.example.com:8443/cb";
         let v = variants(r, &Url::parse(r).unwrap());
         assert!(v.iter().any(|v| v.uri == "https://app.example.com:9443/cb"));
+    }
+
+    #[test]
+    fn variants_of_the_new_checks() {
+        let url = Url::parse("https://app.example.com/cb/in?tenant=a").unwrap();
+        let uris = |v: Vec<Variant>| v.into_iter().map(|v| v.uri).collect::<Vec<_>>();
+        assert_eq!(
+            uris(encoded_traversal_variants(&url)),
+            [
+                "https://app.example.com/oauthprobe/..%2Fcb/in?tenant=a",
+                "https://app.example.com/oauthprobe/%2e%2e%2Fcb/in?tenant=a",
+                "https://app.example.com/oauthprobe%2F..%2Fcb/in?tenant=a",
+            ]
+        );
+        assert_eq!(
+            uris(query_variants(&url)),
+            [
+                "https://app.example.com/cb/in?tenant=a&oauthprobe=1",
+                "https://app.example.com/cb/in?tenant=aoauthprobe",
+            ]
+        );
+        assert_eq!(
+            uris(path_variants(&url)),
+            [
+                "https://app.example.com/cb/oauthprobe?tenant=a",
+                "https://app.example.com/oauthprobe/cb/in?tenant=a",
+                "https://app.example.com/CB/IN?tenant=a",
+            ]
+        );
+        assert_eq!(
+            uris(host_label_variants(&url)),
+            [
+                "https://app.example.com.attacker.example/cb/in?tenant=a",
+                "https://oauthprobe.app.example.com/cb/in?tenant=a",
+            ]
+        );
+        let ip = Url::parse("http://127.0.0.1:8080/cb").unwrap();
+        assert_eq!(host_label_variants(&ip).len(), 1);
+        assert_eq!(
+            uris(userinfo_variants(&ip)),
+            [
+                "http://127.0.0.1:8080@attacker.example/cb",
+                "http://127.0.0.1:8080:oauthprobe@attacker.example/cb",
+            ]
+        );
     }
 
     #[test]

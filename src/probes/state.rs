@@ -56,30 +56,50 @@ pub async fn echoed(cx: &Cx) -> ProbeResult {
         Err(m) => failed.push(m),
     }
 
-    // An error response: an unknown scope, else an unknown response_type, else the user's refusal.
+    match provoke_error(cx, client, Some(&state)).await? {
+        Some((what, outcome)) => {
+            match compare(&format!("error response ({what})"), &state, &outcome) {
+                Ok(m) => passed.push(m),
+                Err(m) => failed.push(m),
+            }
+        }
+        None => passed.push("no error response could be provoked to check".to_string()),
+    }
+    Ok(if failed.is_empty() {
+        Outcome::pass(passed.join("; "))
+    } else {
+        Outcome::fail(failed.join("; "))
+    })
+}
+
+/// An error response from the authorization endpoint: an unknown scope, else an unknown
+/// response_type, else the user's refusal. None when none of them yields one.
+pub async fn provoke_error(
+    cx: &Cx,
+    client: &Client,
+    state: Option<&str>,
+) -> Result<Option<(&'static str, AuthOutcome)>, crate::engine::context::ProbeError> {
+    let with_state = |r: AuthRequest| match state {
+        Some(s) => r.set("state", s),
+        None => r,
+    };
     let attempts: [(&str, AuthRequest, Consent); 3] = [
         (
             "unknown scope",
-            cx.request_for(client)
-                .set("state", &state)
-                .set("scope", "openid oauthprobe-unknown-scope"),
+            with_state(cx.request_for(client)).set("scope", "openid oauthprobe-unknown-scope"),
             Consent::Approve,
         ),
         (
             "unsupported response_type",
-            cx.request_for(client)
-                .set("state", &state)
-                .set("response_type", "oauthprobe_unknown"),
+            with_state(cx.request_for(client)).set("response_type", "oauthprobe_unknown"),
             Consent::Approve,
         ),
         (
             "consent denied",
-            cx.request_for(client).set("state", &state),
+            with_state(cx.request_for(client)),
             Consent::Deny,
         ),
     ];
-    let mut tried = Vec::new();
-    let mut error_checked = false;
     for (what, request, consent) in attempts {
         let outcome = cx
             .authorize(
@@ -90,26 +110,10 @@ pub async fn echoed(cx: &Cx) -> ProbeResult {
             )
             .await?;
         if outcome.param("error").is_some() {
-            match compare(&format!("error response ({what})"), &state, &outcome) {
-                Ok(m) => passed.push(m),
-                Err(m) => failed.push(m),
-            }
-            error_checked = true;
-            break;
+            return Ok(Some((what, outcome)));
         }
-        tried.push(format!("{what}: {}", outcome.describe()));
     }
-    if !error_checked {
-        passed.push(format!(
-            "no error response could be provoked to check ({})",
-            tried.join("; ")
-        ));
-    }
-    Ok(if failed.is_empty() {
-        Outcome::pass(passed.join("; "))
-    } else {
-        Outcome::fail(failed.join("; "))
-    })
+    Ok(None)
 }
 
 /// What the server does with a request that has neither state nor a PKCE challenge.
@@ -188,6 +192,70 @@ pub async fn missing(cx: &Cx) -> ProbeResult {
             }
         )),
         (None, None) => Outcome::pass(notes.join("; ")),
+    })
+}
+
+/// A state of about 2,000 characters: long, but within what servers and browsers carry.
+fn long_state() -> String {
+    let mut s = String::from("oauthprobe-long-");
+    while s.len() < 2000 {
+        s.push_str(&crate::crypto::random_token(48));
+    }
+    s
+}
+
+/// RFC 6749 §4.1.2: a long state comes back whole, or the request is refused; never cut.
+pub async fn long_echoed(cx: &Cx) -> ProbeResult {
+    let client = cx.client();
+    let state = long_state();
+    let request = cx.request_for(client).set("state", &state);
+    let outcome = cx
+        .authorize(
+            "authorization request with a 2,000-character state",
+            client,
+            &request,
+            Consent::Approve,
+        )
+        .await?;
+    if let AuthOutcome::Page { .. } = outcome {
+        return Ok(Outcome::pass(format!(
+            "the long state was refused with an error page: the server {}",
+            outcome.describe()
+        )));
+    }
+    let what = if outcome.code().is_some() {
+        "success response"
+    } else {
+        "error response"
+    };
+    Ok(match compare(what, &state, &outcome) {
+        Ok(m) => Outcome::pass(format!("{m} ({} characters)", state.chars().count())),
+        Err(m) => Outcome::fail(m),
+    })
+}
+
+/// RFC 6749 §4.1.2.1: the state comes back in the error response when the user says no.
+pub async fn echoed_on_denial(cx: &Cx) -> ProbeResult {
+    let client = cx.client();
+    let request = cx.request_for(client);
+    let state = request.get("state").unwrap_or_default().to_string();
+    let outcome = cx
+        .authorize(
+            "authorization request, consent denied",
+            client,
+            &request,
+            Consent::Deny,
+        )
+        .await?;
+    if outcome.param("error").is_none() {
+        return Ok(Outcome::skip(format!(
+            "consent could not be denied (no consent page with a deny button): the server {}",
+            outcome.describe()
+        )));
+    }
+    Ok(match compare("denial response", &state, &outcome) {
+        Ok(m) => Outcome::pass(m),
+        Err(m) => Outcome::fail(m),
     })
 }
 

@@ -125,8 +125,14 @@ fn demo_on_the_clean_lab_passes_and_exits_zero() {
     let text = String::from_utf8_lossy(&out.stdout);
     assert_eq!(out.status.code(), Some(0), "{text}");
     let n = oauthprobe::catalog::catalog().len();
+    // Slow checks are skipped without --slow.
+    let slow = oauthprobe::catalog::catalog()
+        .iter()
+        .filter(|c| c.slow)
+        .count();
     assert!(
-        text.contains(&format!("{n} checks in")) && text.contains(&format!("{n} pass, 0 fail")),
+        text.contains(&format!("{n} checks in"))
+            && text.contains(&format!("{} pass, 0 fail, 0 warn, {slow} skip", n - slow)),
         "{text}"
     );
     assert!(
@@ -263,7 +269,7 @@ fn readme_lists_every_check_and_weakness() {
             "README's catalog table lacks {}",
             c.id
         );
-        for w in &c.lab_weaknesses {
+        for w in c.lab_weaknesses.iter().chain(&c.lab_warnings) {
             assert!(
                 readme.contains(&format!("`{}`", w.name())),
                 "README lacks weakness {w}"

@@ -33,6 +33,46 @@ const EXPECTED: &[(&str, Status)] = &[
     ("pkce-verifier-checked", Status::Pass),
     ("pkce-no-plain-downgrade", Status::Pass),
     ("pkce-required-public-client", Status::Pass),
+    ("code-bound-to-client", Status::Pass),
+    // A slow check: the default scan leaves it out.
+    ("code-expires", Status::Skip),
+    ("code-unguessable", Status::Pass),
+    ("code-unknown-refused", Status::Pass),
+    ("code-single-use-concurrent", Status::Pass),
+    ("redirect-uri-unknown-client-not-redirected", Status::Pass),
+    ("redirect-uri-error-not-redirected", Status::Pass),
+    ("redirect-uri-fragment-refused", Status::Pass),
+    ("redirect-uri-duplicate-refused", Status::Pass),
+    ("redirect-uri-not-normalised", Status::Pass),
+    ("redirect-uri-query-exact", Status::Pass),
+    ("redirect-uri-path-exact", Status::Pass),
+    ("redirect-uri-subdomain-refused", Status::Pass),
+    ("redirect-uri-userinfo-refused", Status::Pass),
+    ("redirect-uri-required-when-several", Status::Pass),
+    ("iss-present", Status::Pass),
+    ("iss-matches-issuer", Status::Pass),
+    ("iss-advertised", Status::Pass),
+    ("authz-unknown-param-ignored", Status::Pass),
+    ("authz-response-type-checked", Status::Pass),
+    ("authz-implicit-refused", Status::Pass),
+    ("authz-duplicate-param-refused", Status::Pass),
+    ("authz-unknown-scope-not-granted", Status::Pass),
+    ("state-long-echoed", Status::Pass),
+    // The scanner's login already granted consent, so oidc-provider asks for none: nothing to deny.
+    ("state-echoed-on-denial", Status::Skip),
+    ("pkce-verifier-without-challenge-refused", Status::Pass),
+    ("pkce-s256-advertised", Status::Pass),
+    ("pkce-unknown-method-refused", Status::Pass),
+    ("pkce-default-method-not-plain", Status::Pass),
+    // allowOmittingSingleRegisteredRedirectUri (default true) fills in the client's only
+    // redirect URI, against RFC 6749 §4.1.3; see reports/oidc-provider.md.
+    ("redirect-uri-token-required", Status::Fail),
+    ("authz-endpoint-no-fragment", Status::Pass),
+    ("authz-login-not-307", Status::Pass),
+    ("pkce-verifier-bound-to-code", Status::Pass),
+    ("code-bound-to-public-client", Status::Pass),
+    ("redirect-uri-token-exact", Status::Pass),
+    ("pkce-verifier-required-public-client", Status::Pass),
 ];
 
 /// The default concurrency: oidc-provider rotates its session cookie at the end of every
@@ -208,7 +248,10 @@ async fn scan_verdicts_match_the_reference_server() {
                 result.status, result.message
             ));
         }
-        assert!(result.requests > 0, "{id} sent no request");
+        assert!(
+            result.requests > 0 || result.status == Status::Skip,
+            "{id} sent no request"
+        );
     }
     assert!(
         wrong.is_empty(),
