@@ -29,6 +29,16 @@ documents![
     "pkce-verifier-checked",
     "pkce-no-plain-downgrade",
     "pkce-required-public-client",
+    "token-endpoint-no-store",
+    "token-endpoint-error-response",
+    "token-endpoint-rejects-duplicate-params",
+    "token-endpoint-ignores-unknown-params",
+    "token-endpoint-no-password-grant",
+    "client-auth-required",
+    "client-auth-secret-checked",
+    "client-auth-basic-challenge",
+    "client-auth-secret-not-in-query",
+    "client-auth-code-bound-to-client",
 ];
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

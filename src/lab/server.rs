@@ -164,6 +164,10 @@ impl Params {
             .map(|(_, (k, _))| k.as_str())
     }
 
+    pub fn names(&self) -> impl Iterator<Item = &str> {
+        self.0.iter().map(|(k, _)| k.as_str())
+    }
+
     pub fn is_repeated(&self, name: &str) -> bool {
         self.0.iter().filter(|(k, _)| k == name).count() > 1
     }
@@ -674,6 +678,8 @@ struct TokenError {
     /// RFC 6749 §5.2: a failed Basic authentication answers 401 with a challenge; HTTP
     /// (RFC 9110 §15.5.2) wants the challenge on every 401, so the lab always sends it then.
     basic_challenge: bool,
+    /// A plain-text body instead of the JSON error object (a weakness).
+    unstructured: bool,
 }
 
 impl TokenError {
@@ -683,6 +689,7 @@ impl TokenError {
             error,
             description: description.into(),
             basic_challenge: false,
+            unstructured: false,
         }
     }
 
@@ -692,6 +699,7 @@ impl TokenError {
             error: "invalid_client",
             description: description.into(),
             basic_challenge: basic,
+            unstructured: false,
         }
     }
 }
@@ -705,6 +713,9 @@ fn no_store(mut resp: Response) -> Response {
 
 impl IntoResponse for TokenError {
     fn into_response(self) -> Response {
+        if self.unstructured {
+            return no_store((self.status, format!("{}\n", self.description)).into_response());
+        }
         let mut resp = no_store(
             (
                 self.status,
@@ -740,6 +751,13 @@ fn read_token_request(
             )
             .into_response());
         }
+        if !query.is_empty() && lab.weak(Weakness::ClientSecretInQuery) {
+            let mut params = Params::parse(query);
+            params
+                .0
+                .extend(Params::parse(&String::from_utf8_lossy(body)).0);
+            return Ok(params);
+        }
         // Credentials or a code in a URL end up in logs; RFC 6749 §2.3.1 keeps them out of it.
         if !query.is_empty() {
             return Err(TokenError::new(
@@ -760,7 +778,10 @@ fn read_token_request(
             .insert(header::ALLOW, HeaderValue::from_static("POST"));
         return Err(resp);
     };
-    if let Some(name) = params.repeated() {
+    if let Some(name) = params
+        .repeated()
+        .filter(|_| !lab.weak(Weakness::TokenDuplicateParams))
+    {
         return Err(TokenError::new(
             "invalid_request",
             format!("the parameter `{name}` was sent more than once"),
@@ -798,6 +819,7 @@ impl Lab {
         &self,
         headers: &HeaderMap,
         p: &Params,
+        purpose: AuthPurpose,
     ) -> Result<&LabClient, TokenError> {
         let basic = basic_credentials(headers);
         let used_basic = basic.is_some();
@@ -818,10 +840,7 @@ impl Lab {
                 (id, Some(secret))
             }
             Some(Err(())) => {
-                return Err(TokenError::invalid_client(
-                    "malformed Basic credentials",
-                    true,
-                ));
+                return Err(self.basic_failure("malformed Basic credentials"));
             }
             None => match p.non_empty("client_id") {
                 Some(id) => (id.to_string(), p.get("client_secret").map(str::to_string)),
@@ -834,28 +853,53 @@ impl Lab {
             },
         };
         let Some(client) = self.client(&client_id) else {
-            return Err(TokenError::invalid_client(
-                "client authentication failed",
-                used_basic,
-            ));
+            return Err(self.client_failure(used_basic));
         };
+        // A confidential client named by its client_id alone: the weakness lets it act as public.
+        let id_only = !used_basic && secret.is_none() && client.secret.is_some();
+        if id_only && self.auth_optional_for(purpose) {
+            return Ok(client);
+        }
         let method_ok = match client.auth_method {
             AuthMethod::ClientSecretBasic => used_basic,
             AuthMethod::ClientSecretPost => !used_basic && secret.is_some(),
             AuthMethod::None => !used_basic && secret.is_none(),
         };
         let secret_ok = match (&client.secret, &secret) {
+            (Some(_), Some(_)) if self.weak(Weakness::ClientSecretUnchecked) => true,
             (Some(expected), Some(given)) => ct_eq(expected.as_bytes(), given.as_bytes()),
             (None, None) => true,
             _ => false,
         };
         if !(method_ok && secret_ok) {
-            return Err(TokenError::invalid_client(
-                "client authentication failed",
-                used_basic,
-            ));
+            return Err(self.client_failure(used_basic));
         }
         Ok(client)
+    }
+
+    fn client_failure(&self, used_basic: bool) -> TokenError {
+        if used_basic {
+            self.basic_failure("client authentication failed")
+        } else {
+            TokenError::invalid_client("client authentication failed", false)
+        }
+    }
+
+    /// RFC 6749 §5.2: a failed Basic authentication MUST get 401 and a WWW-Authenticate challenge.
+    fn basic_failure(&self, description: &str) -> TokenError {
+        let mut e = TokenError::invalid_client(description, true);
+        if self.weak(Weakness::BasicAuthNoChallenge) {
+            e.status = StatusCode::BAD_REQUEST;
+            e.basic_challenge = false;
+        }
+        e
+    }
+
+    fn auth_optional_for(&self, purpose: AuthPurpose) -> bool {
+        match purpose {
+            AuthPurpose::Code => self.weak(Weakness::ClientAuthOptional),
+            AuthPurpose::Refresh | AuthPurpose::Revoke => false,
+        }
     }
 
     fn issue_tokens(
@@ -910,13 +954,15 @@ impl Lab {
         let mut store = self.store();
         let invalid = |d: &str| TokenError::new("invalid_grant", d.to_string());
         let Some(grant) = store.codes.get(code).cloned() else {
-            return Err(invalid("the code is unknown or expired"));
+            let mut e = invalid("the code is unknown or expired");
+            e.unstructured = self.weak(Weakness::TokenErrorUnstructured);
+            return Err(e);
         };
         if grant.issued.elapsed() >= self.code_lifetime {
             return Err(invalid("the code has expired"));
         }
         // RFC 6749 §4.1.3: the code was issued to this client.
-        if grant.request.client_id != client.id {
+        if grant.request.client_id != client.id && !self.weak(Weakness::CodeNotBoundToClient) {
             return Err(invalid("the code was issued to another client"));
         }
         let r = &grant.request;
@@ -990,6 +1036,37 @@ impl Lab {
         ))
     }
 
+    /// Only with the `password-grant` weakness: RFC 9700 §2.4 says this grant MUST NOT be used.
+    fn password_grant(&self, client: &LabClient, p: &Params) -> Result<Value, TokenError> {
+        let user = &self.registry.user;
+        let ok = p.get("username") == Some(user.username.as_str())
+            && ct_eq(
+                p.get("password").unwrap_or_default().as_bytes(),
+                user.password.as_bytes(),
+            );
+        if !ok {
+            return Err(TokenError::new(
+                "invalid_grant",
+                "wrong username or password",
+            ));
+        }
+        let scopes: Vec<String> = p
+            .non_empty("scope")
+            .unwrap_or("openid")
+            .split(' ')
+            .filter(|s| SCOPES.contains(s))
+            .map(str::to_string)
+            .collect();
+        let mut store = self.store();
+        let id = store.new_grant(Grant {
+            client_id: client.id.clone(),
+            username: user.username.clone(),
+            scopes: scopes.clone(),
+            revoked: false,
+        });
+        Ok(self.issue_tokens(&mut store, id, &scopes, None, now_secs()))
+    }
+
     fn refresh(&self, client: &LabClient, p: &Params) -> Result<Value, TokenError> {
         let token = p
             .non_empty("refresh_token")
@@ -1055,10 +1132,23 @@ async fn token(
         let grant_type = p
             .non_empty("grant_type")
             .ok_or_else(|| TokenError::new("invalid_request", "grant_type is missing"))?;
-        let client = lab.authenticate_client(&headers, &p)?;
+        if lab.weak(Weakness::TokenUnknownParamRefused) {
+            if let Some(unknown) = p.names().find(|n| !TOKEN_PARAMS.contains(n)) {
+                return Err(TokenError::new(
+                    "invalid_request",
+                    format!("unknown parameter `{unknown}`"),
+                ));
+            }
+        }
+        let purpose = match grant_type {
+            "refresh_token" => AuthPurpose::Refresh,
+            _ => AuthPurpose::Code,
+        };
+        let client = lab.authenticate_client(&headers, &p, purpose)?;
         match grant_type {
             "authorization_code" => lab.redeem_code(client, &p),
             "refresh_token" => lab.refresh(client, &p),
+            "password" if lab.weak(Weakness::PasswordGrant) => lab.password_grant(client, &p),
             // RFC 9700 §2.4: the password grant MUST NOT be used.
             other => Err(TokenError::new(
                 "unsupported_grant_type",
@@ -1066,11 +1156,41 @@ async fn token(
             )),
         }
     })();
+    let grant_type = p.get("grant_type").unwrap_or_default();
+    let cacheable = match grant_type {
+        "authorization_code" => lab.weak(Weakness::TokenCacheable),
+        _ => false,
+    };
     match result {
+        Ok(body) if cacheable => axum::Json(body).into_response(),
         Ok(body) => no_store(axum::Json(body).into_response()),
         Err(e) => e.into_response(),
     }
 }
+
+/// Which token-endpoint operation a client authenticates for.
+#[derive(Clone, Copy)]
+enum AuthPurpose {
+    Code,
+    Refresh,
+    Revoke,
+}
+
+/// Every parameter the lab's token and revocation endpoints understand.
+const TOKEN_PARAMS: &[&str] = &[
+    "grant_type",
+    "code",
+    "redirect_uri",
+    "code_verifier",
+    "client_id",
+    "client_secret",
+    "refresh_token",
+    "scope",
+    "username",
+    "password",
+    "token",
+    "token_type_hint",
+];
 
 // ---------- userinfo and revocation ----------
 
@@ -1165,7 +1285,7 @@ async fn revoke(
         Ok(p) => p,
         Err(resp) => return resp,
     };
-    let client = match lab.authenticate_client(&headers, &p) {
+    let client = match lab.authenticate_client(&headers, &p, AuthPurpose::Revoke) {
         Ok(c) => c,
         Err(e) => return e.into_response(),
     };

@@ -44,6 +44,26 @@ weaknesses! {
         "code_challenge_method=plain is accepted, and an S256 challenge is also satisfied by the challenge itself",
     PkceNotRequired => "pkce-not-required":
         "codes are issued without a PKCE challenge, to confidential and public clients alike",
+    TokenCacheable => "token-cacheable":
+        "token responses to a code exchange carry no Cache-Control: no-store",
+    TokenErrorUnstructured => "token-error-unstructured":
+        "an unknown authorization code is answered with a plain-text error instead of a JSON error object",
+    TokenDuplicateParams => "token-duplicate-params":
+        "the token endpoint ignores repeated parameters and uses the first value",
+    TokenUnknownParamRefused => "token-unknown-param-refused":
+        "the token endpoint refuses a request that carries a parameter it does not know",
+    PasswordGrant => "password-grant":
+        "the token endpoint issues tokens for the resource owner password credentials grant",
+    ClientAuthOptional => "client-auth-optional":
+        "a confidential client redeems a code with its client_id alone, without its secret",
+    ClientSecretUnchecked => "client-secret-unchecked":
+        "any client secret is accepted for a registered client",
+    BasicAuthNoChallenge => "basic-auth-no-challenge":
+        "a failed Basic client authentication is answered 400 without a WWW-Authenticate challenge",
+    ClientSecretInQuery => "client-secret-in-query":
+        "client credentials in the token request's URL query are accepted",
+    CodeNotBoundToClient => "code-not-bound-to-client":
+        "a code issued to one client is redeemed by another authenticated client",
 }
 
 impl fmt::Display for Weakness {

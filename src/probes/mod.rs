@@ -1,6 +1,7 @@
 //! The probes: one module per check family, one async function per check. The check's
 //! metadata lives in `checks/<id>.md`; this table links each id to its probe.
 
+mod client_auth;
 mod code;
 mod pkce;
 mod redirect_uri;
@@ -38,6 +39,36 @@ pub static PROBES: &[(&str, Probe)] = &[
     }),
     ("pkce-required-public-client", |cx| {
         Box::pin(pkce::required_public_client(cx))
+    }),
+    ("token-endpoint-no-store", |cx| {
+        Box::pin(token_endpoint::no_store(cx))
+    }),
+    ("token-endpoint-error-response", |cx| {
+        Box::pin(token_endpoint::error_response(cx))
+    }),
+    ("token-endpoint-rejects-duplicate-params", |cx| {
+        Box::pin(token_endpoint::rejects_duplicate_params(cx))
+    }),
+    ("token-endpoint-ignores-unknown-params", |cx| {
+        Box::pin(token_endpoint::ignores_unknown_params(cx))
+    }),
+    ("token-endpoint-no-password-grant", |cx| {
+        Box::pin(token_endpoint::no_password_grant(cx))
+    }),
+    ("client-auth-required", |cx| {
+        Box::pin(client_auth::required(cx))
+    }),
+    ("client-auth-secret-checked", |cx| {
+        Box::pin(client_auth::secret_checked(cx))
+    }),
+    ("client-auth-basic-challenge", |cx| {
+        Box::pin(client_auth::basic_challenge(cx))
+    }),
+    ("client-auth-secret-not-in-query", |cx| {
+        Box::pin(client_auth::secret_not_in_query(cx))
+    }),
+    ("client-auth-code-bound-to-client", |cx| {
+        Box::pin(client_auth::code_bound_to_client(cx))
     }),
 ];
 

@@ -1,7 +1,8 @@
 //! The token endpoint's request handling.
 
+use crate::crypto::{pkce_pair, random_token};
 use crate::engine::Outcome;
-use crate::engine::context::{Cx, ProbeResult};
+use crate::engine::context::{Cx, IssuedCode, ProbeError, ProbeResult};
 use crate::flow::token;
 
 /// RFC 6749 §3.2: "The client MUST use the HTTP POST method when making access token requests."
@@ -38,5 +39,174 @@ pub async fn rejects_get(cx: &Cx) -> ProbeResult {
         } else {
             "the code was not redeemable by POST afterwards either"
         }
+    )))
+}
+
+/// The token request that redeems `issued` properly, as form parameters (no client authentication).
+pub fn redemption_form(issued: &IssuedCode) -> Vec<(String, String)> {
+    let mut form = vec![
+        ("grant_type".to_string(), "authorization_code".to_string()),
+        ("code".to_string(), issued.code.clone()),
+    ];
+    if let Some(r) = issued.request.redirect_uri() {
+        form.push(("redirect_uri".into(), r.into()));
+    }
+    if let Some(v) = &issued.request.verifier {
+        form.push(("code_verifier".into(), v.clone()));
+    }
+    form
+}
+
+/// RFC 6749 §5.1: a response carrying tokens MUST say `Cache-Control: no-store`.
+pub async fn no_store(cx: &Cx) -> ProbeResult {
+    let resp = cx.fresh_tokens(cx.client()).await?;
+    let cache_control = resp.header("cache-control").unwrap_or("absent");
+    if !resp.is_no_store() {
+        return Ok(Outcome::fail(format!(
+            "the code exchange returned HTTP 200 with an access_token, and its Cache-Control is {cache_control} (no no-store)"
+        )));
+    }
+    let pragma = resp.header("pragma").map(|p| p.to_ascii_lowercase());
+    if !pragma.as_deref().is_some_and(|p| p.contains("no-cache")) {
+        return Ok(Outcome::warn(format!(
+            "Cache-Control: {cache_control}, but no Pragma: no-cache (RFC 6749 §5.1 asks for both; HTTP/1.0 caches only read Pragma)"
+        )));
+    }
+    Ok(Outcome::pass(format!(
+        "the token response carries Cache-Control: {cache_control} and Pragma: no-cache"
+    )))
+}
+
+/// RFC 6749 §5.2: an error response carries a JSON object whose `error` member is REQUIRED.
+pub async fn error_response(cx: &Cx) -> ProbeResult {
+    let client = cx.client();
+    let forged = random_token(32);
+    let (verifier, _) = pkce_pair();
+    cx.http.redactor().add(&verifier);
+    let form = vec![
+        ("grant_type".to_string(), "authorization_code".to_string()),
+        ("code".to_string(), forged),
+        ("redirect_uri".to_string(), client.redirect_uri.clone()),
+        ("code_verifier".to_string(), verifier),
+    ];
+    let resp = cx
+        .send_token(
+            "redeem a code the server never issued",
+            cx.token_request(client, form),
+        )
+        .await?;
+    if resp.issued() {
+        return Ok(Outcome::fail(
+            "a code the server never issued was redeemed: HTTP 200 with an access_token",
+        ));
+    }
+    let is_json_object = resp.json.as_ref().is_some_and(|j| j.is_object());
+    let Some(error) = resp.error() else {
+        return Ok(Outcome::fail(format!(
+            "the refusal (HTTP {}, Content-Type {}) has {}; RFC 6749 §5.2 requires a JSON object with an error member",
+            resp.status,
+            resp.header("content-type").unwrap_or("absent"),
+            if is_json_object {
+                "no error member"
+            } else {
+                "no JSON object"
+            }
+        )));
+    };
+    if resp.status != 400 || error != "invalid_grant" {
+        return Ok(Outcome::warn(format!(
+            "refused with HTTP {} {error}; RFC 6749 §5.2 describes HTTP 400 invalid_grant for an invalid code",
+            resp.status
+        )));
+    }
+    Ok(Outcome::pass(
+        "refused with HTTP 400 and a JSON error object: invalid_grant",
+    ))
+}
+
+/// RFC 6749 §3.2: "Request and response parameters MUST NOT be included more than once."
+pub async fn rejects_duplicate_params(cx: &Cx) -> ProbeResult {
+    let client = cx.client();
+    let issued = cx.fresh_code(client).await?;
+    let mut form = redemption_form(&issued);
+    form.push(("code".into(), issued.code.clone()));
+    let resp = cx
+        .send_token(
+            "redeem the code with the code parameter sent twice",
+            cx.token_request(client, form),
+        )
+        .await?;
+    if resp.issued() {
+        return Ok(Outcome::fail(
+            "a token request with the code parameter sent twice returned HTTP 200 and an access_token",
+        ));
+    }
+    Ok(Outcome::pass(format!(
+        "a token request with a repeated parameter was refused ({})",
+        resp.describe()
+    )))
+}
+
+/// RFC 6749 §3.2: "The authorization server MUST ignore unrecognized request parameters."
+pub async fn ignores_unknown_params(cx: &Cx) -> ProbeResult {
+    let client = cx.client();
+    let issued = cx.fresh_code(client).await?;
+    let mut form = redemption_form(&issued);
+    form.push(("oauthprobe_unknown".into(), "1".into()));
+    let resp = cx
+        .send_token(
+            "redeem the code with an extra, unknown parameter",
+            cx.token_request(client, form),
+        )
+        .await?;
+    if resp.issued() {
+        return Ok(Outcome::pass(
+            "the request with an unknown parameter redeemed the code: the parameter was ignored",
+        ));
+    }
+    let control = cx
+        .redeem_properly(
+            "control: the same code without the unknown parameter",
+            client,
+            &issued,
+        )
+        .await?;
+    if control.issued() {
+        return Ok(Outcome::fail(format!(
+            "the request with an unknown parameter was refused ({}), and the same code then redeemed without it (HTTP 200 with an access_token)",
+            resp.describe()
+        )));
+    }
+    Err(ProbeError::Unexpected(format!(
+        "the code was refused both with the unknown parameter ({}) and without it ({})",
+        resp.describe(),
+        control.describe()
+    )))
+}
+
+/// RFC 9700 §2.4: "The resource owner password credentials grant MUST NOT be used."
+pub async fn no_password_grant(cx: &Cx) -> ProbeResult {
+    let client = cx.client();
+    let login = &cx.target.login;
+    let form = vec![
+        ("grant_type".to_string(), "password".to_string()),
+        ("username".to_string(), login.username.clone()),
+        ("password".to_string(), login.password.expose().to_string()),
+        ("scope".to_string(), client.scope.clone()),
+    ];
+    let resp = cx
+        .send_token(
+            "ask for tokens with the test user's password (grant_type=password)",
+            cx.token_request(client, form),
+        )
+        .await?;
+    if resp.issued() {
+        return Ok(Outcome::fail(
+            "grant_type=password with the test user's credentials returned HTTP 200 and an access_token",
+        ));
+    }
+    Ok(Outcome::pass(format!(
+        "the password grant was refused ({})",
+        resp.describe()
     )))
 }

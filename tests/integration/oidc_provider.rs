@@ -33,6 +33,17 @@ const EXPECTED: &[(&str, Status)] = &[
     ("pkce-verifier-checked", Status::Pass),
     ("pkce-no-plain-downgrade", Status::Pass),
     ("pkce-required-public-client", Status::Pass),
+    // No Pragma: no-cache next to Cache-Control: no-store (reports/oidc-provider.md).
+    ("token-endpoint-no-store", Status::Warn),
+    ("token-endpoint-error-response", Status::Pass),
+    ("token-endpoint-rejects-duplicate-params", Status::Pass),
+    ("token-endpoint-ignores-unknown-params", Status::Pass),
+    ("token-endpoint-no-password-grant", Status::Pass),
+    ("client-auth-required", Status::Pass),
+    ("client-auth-secret-checked", Status::Pass),
+    ("client-auth-basic-challenge", Status::Pass),
+    ("client-auth-secret-not-in-query", Status::Pass),
+    ("client-auth-code-bound-to-client", Status::Pass),
 ];
 
 /// The default concurrency: oidc-provider rotates its session cookie at the end of every
