@@ -39,6 +39,12 @@ documents![
     "client-auth-basic-challenge",
     "client-auth-secret-not-in-query",
     "client-auth-code-bound-to-client",
+    "refresh-rotated-for-public-client",
+    "refresh-replay-revokes-grant",
+    "refresh-bound-to-client",
+    "refresh-requires-client-auth",
+    "refresh-no-store",
+    "refresh-scope-not-widened",
 ];
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

@@ -898,7 +898,8 @@ impl Lab {
     fn auth_optional_for(&self, purpose: AuthPurpose) -> bool {
         match purpose {
             AuthPurpose::Code => self.weak(Weakness::ClientAuthOptional),
-            AuthPurpose::Refresh | AuthPurpose::Revoke => false,
+            AuthPurpose::Refresh => self.weak(Weakness::RefreshAuthOptional),
+            AuthPurpose::Revoke => false,
         }
     }
 
@@ -1079,7 +1080,7 @@ impl Lab {
         let Some(grant) = store.grants.get(&rt.grant).cloned() else {
             return Err(invalid("the refresh token is unknown"));
         };
-        if grant.client_id != client.id {
+        if grant.client_id != client.id && !self.weak(Weakness::RefreshNotBoundToClient) {
             return Err(invalid("the refresh token was issued to another client"));
         }
         if grant.revoked {
@@ -1087,7 +1088,9 @@ impl Lab {
         }
         if rt.used {
             // RFC 9700 §4.14.2: a rotated refresh token used again means theft; end the whole family.
-            store.revoke_grant(rt.grant);
+            if !self.weak(Weakness::RefreshReplayUndetected) {
+                store.revoke_grant(rt.grant);
+            }
             return Err(invalid(
                 "the refresh token was already used; its grant is revoked",
             ));
@@ -1101,7 +1104,11 @@ impl Lab {
                     .map(str::to_string)
                     .collect();
                 // RFC 6749 §6: the scope MUST NOT include any scope not originally granted.
-                if let Some(extra) = asked.iter().find(|x| !grant.scopes.contains(x)) {
+                let widening_allowed = self.weak(Weakness::RefreshScopeWidening);
+                if let Some(extra) = asked
+                    .iter()
+                    .find(|x| !grant.scopes.contains(x) && !widening_allowed)
+                {
                     return Err(TokenError::new(
                         "invalid_scope",
                         format!("scope `{extra}` was not granted"),
@@ -1110,7 +1117,11 @@ impl Lab {
                 asked
             }
         };
-        if let Some(old) = store.refresh_tokens.get_mut(token) {
+        if let Some(old) = store
+            .refresh_tokens
+            .get_mut(token)
+            .filter(|_| !self.weak(Weakness::RefreshNoRotation))
+        {
             old.used = true;
         }
         Ok(self.issue_tokens(&mut store, rt.grant, &scopes, None, now_secs()))
@@ -1159,6 +1170,7 @@ async fn token(
     let grant_type = p.get("grant_type").unwrap_or_default();
     let cacheable = match grant_type {
         "authorization_code" => lab.weak(Weakness::TokenCacheable),
+        "refresh_token" => lab.weak(Weakness::RefreshCacheable),
         _ => false,
     };
     match result {

@@ -64,6 +64,18 @@ weaknesses! {
         "client credentials in the token request's URL query are accepted",
     CodeNotBoundToClient => "code-not-bound-to-client":
         "a code issued to one client is redeemed by another authenticated client",
+    RefreshNoRotation => "refresh-no-rotation":
+        "a used refresh token stays valid: refresh tokens are not rotated",
+    RefreshReplayUndetected => "refresh-replay-undetected":
+        "a replayed refresh token is refused, but the grant's newest refresh token keeps working",
+    RefreshNotBoundToClient => "refresh-not-bound-to-client":
+        "a refresh token issued to one client is accepted from another authenticated client",
+    RefreshAuthOptional => "refresh-auth-optional":
+        "a confidential client refreshes with its client_id alone, without its secret",
+    RefreshCacheable => "refresh-cacheable":
+        "refresh responses carry no Cache-Control: no-store",
+    RefreshScopeWidening => "refresh-scope-widening":
+        "a refresh may ask for scopes the user never granted, and gets them",
 }
 
 impl fmt::Display for Weakness {

@@ -5,6 +5,7 @@ mod client_auth;
 mod code;
 mod pkce;
 mod redirect_uri;
+mod refresh;
 mod state;
 mod token_endpoint;
 
@@ -69,6 +70,22 @@ pub static PROBES: &[(&str, Probe)] = &[
     }),
     ("client-auth-code-bound-to-client", |cx| {
         Box::pin(client_auth::code_bound_to_client(cx))
+    }),
+    ("refresh-rotated-for-public-client", |cx| {
+        Box::pin(refresh::rotated_for_public_client(cx))
+    }),
+    ("refresh-replay-revokes-grant", |cx| {
+        Box::pin(refresh::replay_revokes_grant(cx))
+    }),
+    ("refresh-bound-to-client", |cx| {
+        Box::pin(refresh::bound_to_client(cx))
+    }),
+    ("refresh-requires-client-auth", |cx| {
+        Box::pin(refresh::requires_client_auth(cx))
+    }),
+    ("refresh-no-store", |cx| Box::pin(refresh::no_store(cx))),
+    ("refresh-scope-not-widened", |cx| {
+        Box::pin(refresh::scope_not_widened(cx))
     }),
 ];
 

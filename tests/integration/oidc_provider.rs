@@ -44,6 +44,12 @@ const EXPECTED: &[(&str, Status)] = &[
     ("client-auth-basic-challenge", Status::Pass),
     ("client-auth-secret-not-in-query", Status::Pass),
     ("client-auth-code-bound-to-client", Status::Pass),
+    ("refresh-rotated-for-public-client", Status::Pass),
+    ("refresh-replay-revokes-grant", Status::Pass),
+    ("refresh-bound-to-client", Status::Pass),
+    ("refresh-requires-client-auth", Status::Pass),
+    ("refresh-no-store", Status::Pass),
+    ("refresh-scope-not-widened", Status::Pass),
 ];
 
 /// The default concurrency: oidc-provider rotates its session cookie at the end of every
