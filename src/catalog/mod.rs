@@ -45,6 +45,12 @@ documents![
     "refresh-requires-client-auth",
     "refresh-no-store",
     "refresh-scope-not-widened",
+    "oidc-id-token-signature-valid",
+    "oidc-id-token-issuer",
+    "oidc-id-token-audience",
+    "oidc-id-token-lifetime",
+    "oidc-nonce-echoed",
+    "oidc-userinfo-sub-matches",
 ];
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

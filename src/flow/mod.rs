@@ -4,4 +4,5 @@
 pub mod authorize;
 pub mod discovery;
 pub mod forms;
+pub mod jwt;
 pub mod token;

@@ -51,6 +51,28 @@ impl Signer {
     }
 }
 
+/// An unsigned JWT (`alg: none`): only for the `id-token-alg-none` weakness.
+pub fn unsigned(claims: &Value) -> String {
+    let header = json!({ "alg": "none", "typ": "JWT" });
+    format!(
+        "{}.{}.",
+        b64url(header.to_string().as_bytes()),
+        b64url(claims.to_string().as_bytes())
+    )
+}
+
+/// The same JWS with one bit of its signature flipped: only for `id-token-bad-signature`.
+pub fn with_broken_signature(jws: &str) -> String {
+    let Some((input, sig)) = jws.rsplit_once('.') else {
+        return jws.to_string();
+    };
+    let mut bytes = crate::crypto::b64url_decode(sig).unwrap_or_default();
+    if let Some(first) = bytes.first_mut() {
+        *first ^= 1;
+    }
+    format!("{input}.{}", b64url(&bytes))
+}
+
 /// OIDC Core §3.1.3.6: the left half of the SHA-256 of the token, base64url.
 pub fn half_hash(value: &str) -> String {
     b64url(&sha256(value.as_bytes())[..16])

@@ -940,10 +940,28 @@ impl Lab {
                 "iat": now, "exp": now + 600, "auth_time": auth_time,
                 "at_hash": half_hash(&access_token),
             });
-            if let Some(nonce) = nonce {
+            if let Some(nonce) = nonce.filter(|_| !self.weak(Weakness::NonceDropped)) {
                 claims["nonce"] = json!(nonce);
             }
-            body["id_token"] = json!(self.signer.sign(&claims));
+            if self.weak(Weakness::IdTokenWrongIssuer) {
+                claims["iss"] = json!(format!("{}/another-issuer", self.issuer));
+            }
+            if self.weak(Weakness::IdTokenWrongAudience) {
+                claims["aud"] = json!("another-client");
+                claims["azp"] = json!("another-client");
+            }
+            if self.weak(Weakness::IdTokenExpired) {
+                claims["iat"] = json!(now - 1200);
+                claims["exp"] = json!(now - 600);
+            }
+            let id_token = if self.weak(Weakness::IdTokenAlgNone) {
+                super::jwt::unsigned(&claims)
+            } else if self.weak(Weakness::IdTokenBadSignature) {
+                super::jwt::with_broken_signature(&self.signer.sign(&claims))
+            } else {
+                self.signer.sign(&claims)
+            };
+            body["id_token"] = json!(id_token);
         }
         body
     }
@@ -1272,6 +1290,9 @@ async fn userinfo(
     };
     let user = &lab.registry.user;
     let mut body = json!({ "sub": store.grants[&at.grant].username });
+    if lab.weak(Weakness::UserinfoSubMismatch) {
+        body["sub"] = json!("someone-else");
+    }
     if at.scopes.iter().any(|s| s == "profile") {
         body["name"] = json!(user.name);
         body["preferred_username"] = json!(user.username);

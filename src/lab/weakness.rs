@@ -76,6 +76,20 @@ weaknesses! {
         "refresh responses carry no Cache-Control: no-store",
     RefreshScopeWidening => "refresh-scope-widening":
         "a refresh may ask for scopes the user never granted, and gets them",
+    IdTokenAlgNone => "id-token-alg-none":
+        "ID tokens are unsigned JWTs with alg none",
+    IdTokenBadSignature => "id-token-bad-signature":
+        "ID tokens carry a signature that does not verify with the published key",
+    IdTokenWrongIssuer => "id-token-wrong-issuer":
+        "ID tokens name an issuer other than the server's issuer identifier",
+    IdTokenWrongAudience => "id-token-wrong-audience":
+        "ID tokens are addressed to an audience that is not the client",
+    IdTokenExpired => "id-token-expired":
+        "ID tokens are issued already expired",
+    NonceDropped => "nonce-dropped":
+        "the nonce of the authentication request is left out of the ID token",
+    UserinfoSubMismatch => "userinfo-sub-mismatch":
+        "the userinfo endpoint answers with a sub other than the ID token's",
 }
 
 impl fmt::Display for Weakness {

@@ -3,6 +3,7 @@
 
 mod client_auth;
 mod code;
+mod oidc;
 mod pkce;
 mod redirect_uri;
 mod refresh;
@@ -86,6 +87,22 @@ pub static PROBES: &[(&str, Probe)] = &[
     ("refresh-no-store", |cx| Box::pin(refresh::no_store(cx))),
     ("refresh-scope-not-widened", |cx| {
         Box::pin(refresh::scope_not_widened(cx))
+    }),
+    ("oidc-id-token-signature-valid", |cx| {
+        Box::pin(oidc::id_token_signature_valid(cx))
+    }),
+    ("oidc-id-token-issuer", |cx| {
+        Box::pin(oidc::id_token_issuer(cx))
+    }),
+    ("oidc-id-token-audience", |cx| {
+        Box::pin(oidc::id_token_audience(cx))
+    }),
+    ("oidc-id-token-lifetime", |cx| {
+        Box::pin(oidc::id_token_lifetime(cx))
+    }),
+    ("oidc-nonce-echoed", |cx| Box::pin(oidc::nonce_echoed(cx))),
+    ("oidc-userinfo-sub-matches", |cx| {
+        Box::pin(oidc::userinfo_sub_matches(cx))
     }),
 ];
 

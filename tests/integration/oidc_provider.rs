@@ -50,6 +50,12 @@ const EXPECTED: &[(&str, Status)] = &[
     ("refresh-requires-client-auth", Status::Pass),
     ("refresh-no-store", Status::Pass),
     ("refresh-scope-not-widened", Status::Pass),
+    ("oidc-id-token-signature-valid", Status::Pass),
+    ("oidc-id-token-issuer", Status::Pass),
+    ("oidc-id-token-audience", Status::Pass),
+    ("oidc-id-token-lifetime", Status::Pass),
+    ("oidc-nonce-echoed", Status::Pass),
+    ("oidc-userinfo-sub-matches", Status::Pass),
 ];
 
 /// The default concurrency: oidc-provider rotates its session cookie at the end of every

@@ -1,0 +1,222 @@
+//! OpenID Connect: the ID token of the code flow (signature, issuer, audience, lifetime, nonce)
+//! and the userinfo endpoint's subject.
+
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use crate::engine::Outcome;
+use crate::engine::context::{Cx, ProbeError, ProbeResult};
+use crate::flow::authorize::AuthRequest;
+use crate::flow::jwt::{Jws, SignatureError};
+use crate::flow::token::TokenResponse;
+use crate::http::Request;
+
+/// Clock skew tolerated between the scanner and the server, in seconds.
+const LEEWAY_SECS: f64 = 300.0;
+
+/// An ID token from a fresh code flow, with what produced it.
+struct IdTokenFlow {
+    request: AuthRequest,
+    tokens: TokenResponse,
+    jws: Jws,
+}
+
+/// Runs the code flow with `openid` and decodes the ID token, or says why the check is skipped.
+async fn id_token_flow(cx: &Cx) -> Result<Result<IdTokenFlow, Outcome>, ProbeError> {
+    let client = cx.client();
+    if !client.scope.split(' ').any(|s| s == "openid") {
+        return Ok(Err(Outcome::skip(
+            "the [client]'s scope has no openid, so no ID token is asked for; add openid to its scope to run this check",
+        )));
+    }
+    let request = cx.request_for(client);
+    let (issued, tokens) = cx.tokens_for(client, request).await?;
+    let Some(raw) = tokens.field("id_token") else {
+        return Ok(Err(Outcome::skip(
+            "the token response carries no id_token although the scope includes openid: the server does not act as an OpenID Provider for this client",
+        )));
+    };
+    let jws = Jws::parse(raw)
+        .map_err(|why| ProbeError::Unexpected(format!("the id_token cannot be read: {why}")))?;
+    Ok(Ok(IdTokenFlow {
+        request: issued.request,
+        tokens,
+        jws,
+    }))
+}
+
+macro_rules! id_token_or_skip {
+    ($cx:expr) => {
+        match id_token_flow($cx).await? {
+            Ok(flow) => flow,
+            Err(skip) => return Ok(skip),
+        }
+    };
+}
+
+fn now_secs() -> f64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs_f64())
+        .unwrap_or(0.0)
+}
+
+/// OIDC Core §2: "ID Tokens MUST be signed using JWS", and never with `none` here.
+pub async fn id_token_signature_valid(cx: &Cx) -> ProbeResult {
+    let flow = id_token_or_skip!(cx);
+    let alg = flow.jws.alg().to_string();
+    if alg.is_empty() || alg.eq_ignore_ascii_case("none") {
+        return Ok(Outcome::fail(format!(
+            "the code exchange returned HTTP 200 with an unsigned ID token (alg {})",
+            if alg.is_empty() { "missing" } else { &alg }
+        )));
+    }
+    let Some(jwks_url) = cx.server.endpoints.jwks.clone() else {
+        return Ok(Outcome::skip(
+            "the metadata names no jwks_uri; set [endpoints] jwks in the target file to run this check",
+        ));
+    };
+    let resp = cx
+        .http
+        .send("read the server's JWKS", Request::get(jwks_url))
+        .await?;
+    let jwks = resp
+        .json()
+        .filter(|j| j["keys"].is_array())
+        .ok_or_else(|| {
+            ProbeError::Unexpected(format!(
+                "the jwks_uri answered HTTP {} without a JSON key set",
+                resp.status
+            ))
+        })?;
+    match flow.jws.verify(&jwks) {
+        Ok(kid) => Ok(Outcome::pass(format!(
+            "the ID token's {alg} signature verifies with key {kid} of the JWKS"
+        ))),
+        Err(SignatureError::Unsigned) => Ok(Outcome::fail("the ID token is unsigned")),
+        Err(SignatureError::Invalid) => Ok(Outcome::fail(format!(
+            "the ID token's {alg} signature does not verify with the JWKS key its header names"
+        ))),
+        Err(SignatureError::NoKey(why)) => Err(ProbeError::Unexpected(format!(
+            "the ID token's signature could not be checked: {why}"
+        ))),
+    }
+}
+
+/// OIDC Core §3.1.3.7: the issuer identifier MUST exactly match the `iss` claim.
+pub async fn id_token_issuer(cx: &Cx) -> ProbeResult {
+    let flow = id_token_or_skip!(cx);
+    let expected = &cx.server.endpoints.issuer;
+    match flow.jws.claim_str("iss") {
+        Some(iss) if iss == expected => Ok(Outcome::pass(format!(
+            "the ID token's iss is exactly the issuer {expected}"
+        ))),
+        Some(iss) => Ok(Outcome::fail(format!(
+            "the ID token's iss is {iss}, not the issuer {expected}"
+        ))),
+        None => Ok(Outcome::fail("the ID token has no iss claim")),
+    }
+}
+
+/// OIDC Core §2: `aud` "MUST contain the OAuth 2.0 client_id of the Relying Party".
+pub async fn id_token_audience(cx: &Cx) -> ProbeResult {
+    let flow = id_token_or_skip!(cx);
+    let client = cx.client();
+    if flow.jws.has_audience(&client.id) {
+        return Ok(Outcome::pass(format!(
+            "the ID token's aud contains the client_id `{}`",
+            client.id
+        )));
+    }
+    Ok(Outcome::fail(format!(
+        "the ID token issued to `{}` has aud {}, without that client_id",
+        client.id, flow.jws.claims["aud"]
+    )))
+}
+
+/// OIDC Core §2: `exp` and `iat` are REQUIRED, and the token is not expired when issued.
+pub async fn id_token_lifetime(cx: &Cx) -> ProbeResult {
+    let flow = id_token_or_skip!(cx);
+    let now = now_secs();
+    let (Some(exp), Some(iat)) = (flow.jws.claim_num("exp"), flow.jws.claim_num("iat")) else {
+        return Ok(Outcome::fail(format!(
+            "the ID token lacks a numeric exp or iat (exp {}, iat {})",
+            flow.jws.claims["exp"], flow.jws.claims["iat"]
+        )));
+    };
+    if exp + LEEWAY_SECS <= now {
+        return Ok(Outcome::fail(format!(
+            "the ID token was expired when issued: exp is {:.0} s in the past",
+            now - exp
+        )));
+    }
+    if iat > now + LEEWAY_SECS || exp <= iat {
+        return Ok(Outcome::warn(format!(
+            "the ID token's times are inconsistent: iat is {:.0} s from now, exp {:.0} s after iat",
+            iat - now,
+            exp - iat
+        )));
+    }
+    Ok(Outcome::pass(format!(
+        "the ID token is valid for {:.0} s from its iat",
+        exp - iat
+    )))
+}
+
+/// OIDC Core §2: the nonce of the request MUST come back in the ID token.
+pub async fn nonce_echoed(cx: &Cx) -> ProbeResult {
+    let flow = id_token_or_skip!(cx);
+    let Some(sent) = flow.request.get("nonce") else {
+        return Err(ProbeError::Unexpected(
+            "the authentication request carried no nonce".into(),
+        ));
+    };
+    match flow.jws.claim_str("nonce") {
+        Some(n) if n == sent => Ok(Outcome::pass(
+            "the ID token's nonce is exactly the one sent",
+        )),
+        Some(n) => Ok(Outcome::fail(format!(
+            "the ID token's nonce `{n}` differs from the one sent"
+        ))),
+        None => Ok(Outcome::fail(
+            "a nonce was sent, and the ID token has no nonce claim",
+        )),
+    }
+}
+
+/// OIDC Core §5.3.2: userinfo always returns `sub`, and it is the ID token's `sub`.
+pub async fn userinfo_sub_matches(cx: &Cx) -> ProbeResult {
+    let Some(userinfo) = cx.server.endpoints.userinfo.clone() else {
+        return Ok(Outcome::skip(
+            "the metadata names no userinfo_endpoint; set [endpoints] userinfo in the target file to run this check",
+        ));
+    };
+    let flow = id_token_or_skip!(cx);
+    let Some(at) = flow.tokens.access_token() else {
+        return Err(ProbeError::Unexpected("no access_token was issued".into()));
+    };
+    let resp = cx
+        .http
+        .send(
+            "call userinfo with the access token",
+            Request::get(userinfo).bearer(at),
+        )
+        .await?;
+    let body = resp.json().filter(|_| resp.status == 200).ok_or_else(|| {
+        ProbeError::Unexpected(format!(
+            "userinfo answered HTTP {} without a JSON object (a signed or encrypted userinfo response is not read)",
+            resp.status
+        ))
+    })?;
+    let id_sub = flow.jws.claim_str("sub").unwrap_or("");
+    match body["sub"].as_str() {
+        Some(sub) if sub == id_sub && !sub.is_empty() => {
+            Ok(Outcome::pass("userinfo returned the ID token's sub"))
+        }
+        Some(sub) => Ok(Outcome::fail(format!(
+            "userinfo answered HTTP 200 for the subject `{sub}`, and the ID token's sub is `{id_sub}`"
+        ))),
+        None => Ok(Outcome::fail(
+            "userinfo answered HTTP 200 without a sub claim",
+        )),
+    }
+}
