@@ -51,6 +51,10 @@ documents![
     "oidc-id-token-lifetime",
     "oidc-nonce-echoed",
     "oidc-userinfo-sub-matches",
+    "metadata-issuer-matches",
+    "metadata-required-fields",
+    "metadata-endpoints-https",
+    "metadata-jwks-public-keys-only",
 ];
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

@@ -36,6 +36,14 @@ impl Signer {
         }]})
     }
 
+    /// The JWKS with a private `d` member: only for the `jwks-private-key` weakness. `ring`
+    /// does not export private scalars, so `d` here is random bytes of the right length.
+    pub fn jwks_with_private_key(&self) -> Value {
+        let mut jwks = self.jwks();
+        jwks["keys"][0]["d"] = json!(random_token(32));
+        jwks
+    }
+
     pub fn sign(&self, claims: &Value) -> String {
         let header = json!({ "alg": "ES256", "typ": "JWT", "kid": self.kid });
         let input = format!(

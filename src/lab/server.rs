@@ -81,7 +81,7 @@ impl Lab {
         if self.weak(Weakness::PkcePlain) {
             pkce_methods.push("plain");
         }
-        json!({
+        let mut doc = json!({
             "issuer": self.issuer,
             "authorization_endpoint": self.endpoint("/authorize"),
             "token_endpoint": self.endpoint("/token"),
@@ -99,7 +99,18 @@ impl Lab {
             "id_token_signing_alg_values_supported": ["ES256"],
             "claims_supported": ["sub", "name", "email", "email_verified", "preferred_username"],
             "authorization_response_iss_parameter_supported": true,
-        })
+        });
+        if self.weak(Weakness::MetadataIssuerMismatch) {
+            doc["issuer"] = json!(self.issuer.replacen("127.0.0.1", "localhost", 1));
+        }
+        if self.weak(Weakness::MetadataIncomplete) {
+            doc.as_object_mut()
+                .map(|m| m.remove("response_types_supported"));
+        }
+        if self.weak(Weakness::MetadataHttpEndpoint) {
+            doc["registration_endpoint"] = json!("http://registration.lab.example/register");
+        }
+        doc
     }
 }
 
@@ -214,6 +225,9 @@ async fn metadata(State(lab): State<Arc<Lab>>) -> Response {
 }
 
 async fn jwks(State(lab): State<Arc<Lab>>) -> Response {
+    if lab.weak(Weakness::JwksPrivateKey) {
+        return axum::Json(lab.signer.jwks_with_private_key()).into_response();
+    }
     axum::Json(lab.signer.jwks()).into_response()
 }
 

@@ -90,6 +90,14 @@ weaknesses! {
         "the nonce of the authentication request is left out of the ID token",
     UserinfoSubMismatch => "userinfo-sub-mismatch":
         "the userinfo endpoint answers with a sub other than the ID token's",
+    MetadataIssuerMismatch => "metadata-issuer-mismatch":
+        "the metadata names an issuer other than the URL it is published under",
+    MetadataIncomplete => "metadata-incomplete":
+        "the metadata leaves out the REQUIRED response_types_supported",
+    MetadataHttpEndpoint => "metadata-http-endpoint":
+        "the metadata advertises an endpoint on plain http off the loopback interface",
+    JwksPrivateKey => "jwks-private-key":
+        "the JWKS publishes a private-key member (d) with the signing key",
 }
 
 impl fmt::Display for Weakness {

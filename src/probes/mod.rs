@@ -3,6 +3,7 @@
 
 mod client_auth;
 mod code;
+mod metadata;
 mod oidc;
 mod pkce;
 mod redirect_uri;
@@ -103,6 +104,18 @@ pub static PROBES: &[(&str, Probe)] = &[
     ("oidc-nonce-echoed", |cx| Box::pin(oidc::nonce_echoed(cx))),
     ("oidc-userinfo-sub-matches", |cx| {
         Box::pin(oidc::userinfo_sub_matches(cx))
+    }),
+    ("metadata-issuer-matches", |cx| {
+        Box::pin(metadata::issuer_matches(cx))
+    }),
+    ("metadata-required-fields", |cx| {
+        Box::pin(metadata::required_fields(cx))
+    }),
+    ("metadata-endpoints-https", |cx| {
+        Box::pin(metadata::endpoints_https(cx))
+    }),
+    ("metadata-jwks-public-keys-only", |cx| {
+        Box::pin(metadata::jwks_public_keys_only(cx))
     }),
 ];
 

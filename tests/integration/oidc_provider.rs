@@ -56,6 +56,10 @@ const EXPECTED: &[(&str, Status)] = &[
     ("oidc-id-token-lifetime", Status::Pass),
     ("oidc-nonce-echoed", Status::Pass),
     ("oidc-userinfo-sub-matches", Status::Pass),
+    ("metadata-issuer-matches", Status::Pass),
+    ("metadata-required-fields", Status::Pass),
+    ("metadata-endpoints-https", Status::Pass),
+    ("metadata-jwks-public-keys-only", Status::Pass),
 ];
 
 /// The default concurrency: oidc-provider rotates its session cookie at the end of every

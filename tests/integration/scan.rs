@@ -113,6 +113,10 @@ async fn each_weakness_fails_exactly_its_checks() {
                     | "state-echoed"
                     | "token-endpoint-error-response"
                     | "client-auth-basic-challenge"
+                    | "metadata-issuer-matches"
+                    | "metadata-required-fields"
+                    | "metadata-endpoints-https"
+                    | "metadata-jwks-public-keys-only"
             );
             assert!(
                 !issues_tokens || tokens_issued,
