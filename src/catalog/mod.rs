@@ -55,6 +55,9 @@ documents![
     "metadata-required-fields",
     "metadata-endpoints-https",
     "metadata-jwks-public-keys-only",
+    "tokens-tampered-access-token-refused",
+    "tokens-userinfo-requires-token",
+    "tokens-refresh-token-revocable",
 ];
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

@@ -1282,6 +1282,11 @@ async fn userinfo(
                     "access tokens in the query string are not accepted",
                 );
             }
+            if lab.weak(Weakness::UserinfoOpen) {
+                return no_store(
+                    axum::Json(json!({ "sub": lab.registry.user.username })).into_response(),
+                );
+            }
             return bearer_error(
                 StatusCode::UNAUTHORIZED,
                 None,
@@ -1290,11 +1295,19 @@ async fn userinfo(
         }
     };
     let store = lab.store();
-    let live = store
-        .access_tokens
-        .get(&token)
-        .filter(|t| !t.revoked && t.expires > Instant::now() && store.grant_live(t.grant))
-        .cloned();
+    let is_live =
+        |t: &&AccessToken| !t.revoked && t.expires > Instant::now() && store.grant_live(t.grant);
+    let mut live = store.access_tokens.get(&token).filter(is_live).cloned();
+    if live.is_none() && lab.weak(Weakness::UserinfoTokenPrefixMatch) && token.len() > 1 {
+        let prefix = &token[..token.len() - 1];
+        live = store
+            .access_tokens
+            .iter()
+            .filter(|(k, _)| k.len() == token.len() && k.starts_with(prefix))
+            .map(|(_, t)| t)
+            .find(is_live)
+            .cloned();
+    }
     let Some(at) = live else {
         return bearer_error(
             StatusCode::UNAUTHORIZED,
@@ -1339,6 +1352,9 @@ async fn revoke(
     let Some(token) = p.non_empty("token") else {
         return TokenError::new("invalid_request", "token is missing").into_response();
     };
+    if lab.weak(Weakness::RevocationIgnored) {
+        return StatusCode::OK.into_response();
+    }
     let mut store = lab.store();
     let owned_by = |store: &Store, grant: u64| {
         store

@@ -98,6 +98,12 @@ weaknesses! {
         "the metadata advertises an endpoint on plain http off the loopback interface",
     JwksPrivateKey => "jwks-private-key":
         "the JWKS publishes a private-key member (d) with the signing key",
+    UserinfoTokenPrefixMatch => "userinfo-token-prefix-match":
+        "userinfo accepts a token that matches a live access token in all but its last character",
+    UserinfoOpen => "userinfo-open":
+        "userinfo answers a request without an access token with the test user's claims",
+    RevocationIgnored => "revocation-ignored":
+        "the revocation endpoint answers 200 and revokes nothing",
 }
 
 impl fmt::Display for Weakness {

@@ -10,6 +10,7 @@ mod redirect_uri;
 mod refresh;
 mod state;
 mod token_endpoint;
+mod tokens;
 
 use futures::future::BoxFuture;
 
@@ -116,6 +117,15 @@ pub static PROBES: &[(&str, Probe)] = &[
     }),
     ("metadata-jwks-public-keys-only", |cx| {
         Box::pin(metadata::jwks_public_keys_only(cx))
+    }),
+    ("tokens-tampered-access-token-refused", |cx| {
+        Box::pin(tokens::tampered_access_token_refused(cx))
+    }),
+    ("tokens-userinfo-requires-token", |cx| {
+        Box::pin(tokens::userinfo_requires_token(cx))
+    }),
+    ("tokens-refresh-token-revocable", |cx| {
+        Box::pin(tokens::refresh_token_revocable(cx))
     }),
 ];
 

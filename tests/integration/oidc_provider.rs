@@ -60,6 +60,9 @@ const EXPECTED: &[(&str, Status)] = &[
     ("metadata-required-fields", Status::Pass),
     ("metadata-endpoints-https", Status::Pass),
     ("metadata-jwks-public-keys-only", Status::Pass),
+    ("tokens-tampered-access-token-refused", Status::Pass),
+    ("tokens-userinfo-requires-token", Status::Pass),
+    ("tokens-refresh-token-revocable", Status::Pass),
 ];
 
 /// The default concurrency: oidc-provider rotates its session cookie at the end of every

@@ -117,6 +117,7 @@ async fn each_weakness_fails_exactly_its_checks() {
                     | "metadata-required-fields"
                     | "metadata-endpoints-https"
                     | "metadata-jwks-public-keys-only"
+                    | "tokens-userinfo-requires-token"
             );
             assert!(
                 !issues_tokens || tokens_issued,
