@@ -58,6 +58,8 @@ documents![
     "tokens-tampered-access-token-refused",
     "tokens-userinfo-requires-token",
     "tokens-refresh-token-revocable",
+    "headers-anti-framing",
+    "headers-authorization-no-cors",
 ];
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

@@ -431,8 +431,8 @@ impl ScanClient {
                 shared: self.shared.clone(),
                 client,
                 jar,
-                transcript: Mutex::new(Vec::new()),
-                sent: AtomicUsize::new(0),
+                transcript: Arc::new(Mutex::new(Vec::new())),
+                sent: Arc::new(AtomicUsize::new(0)),
                 navigation: Arc::new(tokio::sync::Mutex::new(())),
             }),
         }
@@ -443,8 +443,9 @@ struct SessionInner {
     shared: Arc<Shared>,
     client: reqwest::Client,
     jar: Arc<Jar>,
-    transcript: Mutex<Vec<Exchange>>,
-    sent: AtomicUsize,
+    /// Shared with a [`HttpSession::with_fresh_cookies`] companion, so its exchanges are evidence too.
+    transcript: Arc<Mutex<Vec<Exchange>>>,
+    sent: Arc<AtomicUsize>,
     /// Held through one browser-like flow: servers rotate session cookies at each login or
     /// consent, so two flows interleaved on one jar would break each other.
     navigation: Arc<tokio::sync::Mutex<()>>,
@@ -469,9 +470,32 @@ impl HttpSession {
                 shared: self.inner.shared.clone(),
                 client: self.inner.client.clone(),
                 jar: self.inner.jar.clone(),
-                transcript: Mutex::new(Vec::new()),
-                sent: AtomicUsize::new(0),
+                transcript: Arc::new(Mutex::new(Vec::new())),
+                sent: Arc::new(AtomicUsize::new(0)),
                 navigation: self.inner.navigation.clone(),
+            }),
+        }
+    }
+}
+
+impl HttpSession {
+    /// A stranger's browser: an empty cookie jar, recording into this session's transcript
+    /// and request count.
+    pub fn with_fresh_cookies(&self) -> HttpSession {
+        let jar = Arc::new(Jar::default());
+        let client = self
+            .inner
+            .shared
+            .build_client(jar.clone())
+            .expect("client configuration was validated by ScanClient::new");
+        HttpSession {
+            inner: Arc::new(SessionInner {
+                shared: self.inner.shared.clone(),
+                client,
+                jar,
+                transcript: self.inner.transcript.clone(),
+                sent: self.inner.sent.clone(),
+                navigation: Arc::new(tokio::sync::Mutex::new(())),
             }),
         }
     }

@@ -115,6 +115,8 @@ impl Lab {
 }
 
 pub fn router(lab: Arc<Lab>, latency: Duration) -> Router {
+    let frameable = lab.weak(Weakness::PagesFrameable);
+    let cors = lab.weak(Weakness::AuthorizeCors);
     let router = Router::new()
         .route("/.well-known/oauth-authorization-server", get(metadata))
         .route("/.well-known/openid-configuration", get(metadata))
@@ -129,6 +131,23 @@ pub fn router(lab: Arc<Lab>, latency: Duration) -> Router {
         .fallback(not_found)
         .with_state(lab.clone())
         .nest("/app", super::app::router(lab));
+    let router = if frameable {
+        router.layer(axum::middleware::from_fn(
+            |req: axum::extract::Request, next: axum::middleware::Next| async move {
+                let mut resp = next.run(req).await;
+                resp.headers_mut().remove(header::X_FRAME_OPTIONS);
+                resp.headers_mut().remove(header::CONTENT_SECURITY_POLICY);
+                resp
+            },
+        ))
+    } else {
+        router
+    };
+    let router = if cors {
+        router.layer(axum::middleware::from_fn(authorize_cors))
+    } else {
+        router
+    };
     if latency.is_zero() {
         router
     } else {
@@ -139,6 +158,28 @@ pub fn router(lab: Arc<Lab>, latency: Duration) -> Router {
             },
         ))
     }
+}
+
+/// Only with the `authorize-cors` weakness: RFC 9700 §2.6 says CORS MUST NOT be supported at
+/// the authorization endpoint.
+async fn authorize_cors(req: axum::extract::Request, next: axum::middleware::Next) -> Response {
+    let origin = req.headers().get(header::ORIGIN).cloned();
+    let is_authorize = req.uri().path() == "/authorize";
+    let preflight = req.method() == Method::OPTIONS;
+    let mut resp = if is_authorize && preflight {
+        StatusCode::NO_CONTENT.into_response()
+    } else {
+        next.run(req).await
+    };
+    if let (true, Some(origin)) = (is_authorize, origin) {
+        let h = resp.headers_mut();
+        h.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, origin);
+        h.insert(
+            header::ACCESS_CONTROL_ALLOW_CREDENTIALS,
+            HeaderValue::from_static("true"),
+        );
+    }
+    resp
 }
 
 // ---------- request parsing ----------

@@ -104,6 +104,10 @@ weaknesses! {
         "userinfo answers a request without an access token with the test user's claims",
     RevocationIgnored => "revocation-ignored":
         "the revocation endpoint answers 200 and revokes nothing",
+    PagesFrameable => "pages-frameable":
+        "the login and consent pages carry neither X-Frame-Options nor CSP frame-ancestors",
+    AuthorizeCors => "authorize-cors":
+        "the authorization endpoint answers CORS requests from any origin",
 }
 
 impl fmt::Display for Weakness {

@@ -3,6 +3,7 @@
 
 mod client_auth;
 mod code;
+mod headers;
 mod metadata;
 mod oidc;
 mod pkce;
@@ -126,6 +127,12 @@ pub static PROBES: &[(&str, Probe)] = &[
     }),
     ("tokens-refresh-token-revocable", |cx| {
         Box::pin(tokens::refresh_token_revocable(cx))
+    }),
+    ("headers-anti-framing", |cx| {
+        Box::pin(headers::anti_framing(cx))
+    }),
+    ("headers-authorization-no-cors", |cx| {
+        Box::pin(headers::authorization_no_cors(cx))
     }),
 ];
 

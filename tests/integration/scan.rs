@@ -118,6 +118,8 @@ async fn each_weakness_fails_exactly_its_checks() {
                     | "metadata-endpoints-https"
                     | "metadata-jwks-public-keys-only"
                     | "tokens-userinfo-requires-token"
+                    | "headers-anti-framing"
+                    | "headers-authorization-no-cors"
             );
             assert!(
                 !issues_tokens || tokens_issued,
