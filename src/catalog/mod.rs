@@ -60,6 +60,7 @@ documents![
     "tokens-refresh-token-revocable",
     "headers-anti-framing",
     "headers-authorization-no-cors",
+    "client-auth-single-method",
 ];
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

@@ -878,7 +878,10 @@ impl Lab {
     ) -> Result<&LabClient, TokenError> {
         let basic = basic_credentials(headers);
         let used_basic = basic.is_some();
-        if used_basic && p.get("client_secret").is_some() {
+        if used_basic
+            && p.get("client_secret").is_some()
+            && !self.weak(Weakness::ClientAuthMixedMethods)
+        {
             return Err(TokenError::new(
                 "invalid_request",
                 "more than one client authentication method was used",

@@ -108,6 +108,8 @@ weaknesses! {
         "the login and consent pages carry neither X-Frame-Options nor CSP frame-ancestors",
     AuthorizeCors => "authorize-cors":
         "the authorization endpoint answers CORS requests from any origin",
+    ClientAuthMixedMethods => "client-auth-mixed-methods":
+        "a request with HTTP Basic credentials and a client_secret in the body is accepted on the Basic ones",
 }
 
 impl fmt::Display for Weakness {

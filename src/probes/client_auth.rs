@@ -198,3 +198,42 @@ pub async fn code_bound_to_client(cx: &Cx) -> ProbeResult {
         resp.describe()
     )))
 }
+
+/// RFC 6749 §2.3: "The client MUST NOT use more than one authentication method in each request."
+pub async fn single_method(cx: &Cx) -> ProbeResult {
+    let client = match confidential(cx) {
+        Ok(c) => c,
+        Err(skip) => return Ok(skip),
+    };
+    let issued = cx.fresh_code(client).await?;
+    let wrong = Secret::new(random_token(24));
+    cx.http.redactor().add(wrong.expose());
+    // The registered method with the right secret, plus the other method with a wrong one.
+    let req = match client.auth_method {
+        AuthMethod::ClientSecretPost => cx
+            .token_request(client, redemption_form(&issued))
+            .basic_auth(&client.id, &wrong),
+        _ => {
+            let mut form = redemption_form(&issued);
+            form.push(("client_id".into(), client.id.clone()));
+            form.push(("client_secret".into(), wrong.expose().to_string()));
+            cx.token_request(client, form)
+        }
+    };
+    let resp = cx
+        .send_token(
+            "redeem the code with two client authentication methods, the second with a wrong secret",
+            req,
+        )
+        .await?;
+    if resp.issued() {
+        return Ok(Outcome::fail(format!(
+            "a token request carrying both HTTP Basic and client_secret credentials for `{}`, one of them wrong, returned HTTP 200 and an access_token",
+            client.id
+        )));
+    }
+    Ok(Outcome::pass(format!(
+        "a request with two client authentication methods was refused ({})",
+        resp.describe()
+    )))
+}

@@ -134,6 +134,9 @@ pub static PROBES: &[(&str, Probe)] = &[
     ("headers-authorization-no-cors", |cx| {
         Box::pin(headers::authorization_no_cors(cx))
     }),
+    ("client-auth-single-method", |cx| {
+        Box::pin(client_auth::single_method(cx))
+    }),
 ];
 
 pub async fn run(id: &str, cx: &Cx) -> ProbeResult {

@@ -66,6 +66,7 @@ const EXPECTED: &[(&str, Status)] = &[
     // The development login page (devInteractions) can be framed (reports/oidc-provider.md).
     ("headers-anti-framing", Status::Fail),
     ("headers-authorization-no-cors", Status::Pass),
+    ("client-auth-single-method", Status::Pass),
 ];
 
 /// The default concurrency: oidc-provider rotates its session cookie at the end of every
