@@ -61,6 +61,7 @@ documents![
     "headers-anti-framing",
     "headers-authorization-no-cors",
     "client-auth-single-method",
+    "token-endpoint-tls-only",
 ];
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

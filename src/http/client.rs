@@ -479,6 +479,30 @@ impl HttpSession {
 }
 
 impl HttpSession {
+    /// Adds the plain-http twin of an allowed https origin (same host, same port number rule
+    /// as the URL gives it) to the scope, so that a probe can ask whether the server also
+    /// answers without TLS. Refused (false) for anything but the twin of an allowed origin.
+    pub fn allow_plaintext_twin(&self, https_url: &Url) -> bool {
+        if https_url.scheme() != "https" || !self.is_allowed(https_url) {
+            return false;
+        }
+        let mut twin = https_url.clone();
+        if twin.set_scheme("http").is_err() {
+            return false;
+        }
+        let origin = twin.origin();
+        let mut origins = self
+            .inner
+            .shared
+            .origins
+            .write()
+            .unwrap_or_else(|e| e.into_inner());
+        if !origins.contains(&origin) {
+            origins.push(origin);
+        }
+        true
+    }
+
     /// A stranger's browser: an empty cookie jar, recording into this session's transcript
     /// and request count.
     pub fn with_fresh_cookies(&self) -> HttpSession {

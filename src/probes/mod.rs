@@ -137,6 +137,9 @@ pub static PROBES: &[(&str, Probe)] = &[
     ("client-auth-single-method", |cx| {
         Box::pin(client_auth::single_method(cx))
     }),
+    ("token-endpoint-tls-only", |cx| {
+        Box::pin(token_endpoint::tls_only(cx))
+    }),
 ];
 
 pub async fn run(id: &str, cx: &Cx) -> ProbeResult {

@@ -4,6 +4,7 @@ use crate::crypto::{pkce_pair, random_token};
 use crate::engine::Outcome;
 use crate::engine::context::{Cx, IssuedCode, ProbeError, ProbeResult};
 use crate::flow::token;
+use crate::http::Request;
 
 /// RFC 6749 §3.2: "The client MUST use the HTTP POST method when making access token requests."
 pub async fn rejects_get(cx: &Cx) -> ProbeResult {
@@ -209,4 +210,138 @@ pub async fn no_password_grant(cx: &Cx) -> ProbeResult {
         "the password grant was refused ({})",
         resp.describe()
     )))
+}
+
+/// What the plain-http twin of the token endpoint did with a token request.
+#[derive(Debug, PartialEq, Eq)]
+pub enum PlaintextAnswer {
+    /// Tokens, or an error only a server that evaluated the grant or the client gives.
+    Processed(String),
+    /// An OAuth error that may just as well be a refusal of plain http (invalid_request, ...).
+    Ambiguous(String),
+    /// A redirect, an unrelated page, or nothing at all.
+    NotProcessed(String),
+}
+
+/// Error codes that come from evaluating the client or the grant, not from refusing the channel.
+const PROCESSING_ERRORS: &[&str] = &[
+    "invalid_grant",
+    "invalid_client",
+    "unauthorized_client",
+    "unsupported_grant_type",
+    "invalid_scope",
+];
+
+pub fn judge_plaintext(status: u16, json: Option<&serde_json::Value>) -> PlaintextAnswer {
+    let field = |k: &str| json.and_then(|j| j[k].as_str()).filter(|v| !v.is_empty());
+    if field("access_token").is_some() {
+        return PlaintextAnswer::Processed(format!("HTTP {status} with an access_token"));
+    }
+    match field("error") {
+        Some(e) if PROCESSING_ERRORS.contains(&e) => {
+            PlaintextAnswer::Processed(format!("HTTP {status} {e}"))
+        }
+        Some(e) => PlaintextAnswer::Ambiguous(format!("HTTP {status} {e}")),
+        None if (300..400).contains(&status) => {
+            PlaintextAnswer::NotProcessed(format!("redirected (HTTP {status})"))
+        }
+        None => PlaintextAnswer::NotProcessed(format!("HTTP {status} without an OAuth answer")),
+    }
+}
+
+/// RFC 6749 §3.2: the server "MUST require the use of TLS" at the token endpoint.
+pub async fn tls_only(cx: &Cx) -> ProbeResult {
+    let token_url = cx.server.endpoints.token.clone();
+    if token_url.scheme() != "https" {
+        return Ok(Outcome::skip(format!(
+            "the token endpoint is {}: it is not served over TLS at all, so there is no TLS to require (metadata-endpoints-https judges that); point the target file's issuer at an https deployment to run this check",
+            token_url.origin().ascii_serialization()
+        )));
+    }
+    // No client credentials and a code that never existed: nothing of value crosses plain http.
+    let form = vec![
+        ("grant_type".to_string(), "authorization_code".to_string()),
+        ("code".to_string(), random_token(32)),
+        ("redirect_uri".to_string(), cx.client().redirect_uri.clone()),
+        ("client_id".to_string(), cx.client().id.clone()),
+    ];
+    let over_tls = cx
+        .http
+        .send(
+            "token request over TLS (no credentials, a code never issued)",
+            Request::post_form(token_url.clone(), form.clone()),
+        )
+        .await?;
+    let hsts = over_tls
+        .header("strict-transport-security")
+        .map(str::to_string);
+    let mut plain_url = token_url.clone();
+    if !cx.http.allow_plaintext_twin(&token_url) || plain_url.set_scheme("http").is_err() {
+        return Err(ProbeError::Unexpected(
+            "the token endpoint's plain-http address could not be derived".into(),
+        ));
+    }
+    let plain = cx
+        .http
+        .send(
+            "the same request over plain http",
+            Request::post_form(plain_url.clone(), form),
+        )
+        .await;
+    let verdict = match plain {
+        Ok(resp) => judge_plaintext(resp.status, resp.json().as_ref()),
+        Err(e) => PlaintextAnswer::NotProcessed(format!("no answer ({e})")),
+    };
+    match verdict {
+        PlaintextAnswer::Processed(what) => Ok(Outcome::fail(format!(
+            "the token endpoint processed a token request over plain http at {}: {what}",
+            plain_url.origin().ascii_serialization()
+        ))),
+        PlaintextAnswer::Ambiguous(what) => Ok(Outcome::warn(format!(
+            "the token endpoint answers over plain http at {} ({what}): it may be refusing the channel or the request; a server that requires TLS is best not reachable over http at all",
+            plain_url.origin().ascii_serialization()
+        ))),
+        PlaintextAnswer::NotProcessed(what) => match hsts {
+            Some(h) => Ok(Outcome::pass(format!(
+                "plain http: {what}; over TLS the server sends Strict-Transport-Security: {h}"
+            ))),
+            None => Ok(Outcome::warn(format!(
+                "plain http: {what}; but the token endpoint sends no Strict-Transport-Security header over TLS"
+            ))),
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn an_oauth_answer_over_plain_http_is_processing() {
+        let err = json!({"error": "invalid_grant"});
+        assert_eq!(
+            judge_plaintext(400, Some(&err)),
+            PlaintextAnswer::Processed("HTTP 400 invalid_grant".into())
+        );
+        let refusal = json!({"error": "invalid_request", "error_description": "TLS required"});
+        assert!(matches!(
+            judge_plaintext(400, Some(&refusal)),
+            PlaintextAnswer::Ambiguous(_)
+        ));
+        let tokens = json!({"access_token": "x"});
+        assert!(matches!(
+            judge_plaintext(200, Some(&tokens)),
+            PlaintextAnswer::Processed(_)
+        ));
+        assert!(matches!(
+            judge_plaintext(301, None),
+            PlaintextAnswer::NotProcessed(_)
+        ));
+        let page = json!({"message": "use https"});
+        assert!(matches!(
+            judge_plaintext(400, Some(&page)),
+            PlaintextAnswer::NotProcessed(_)
+        ));
+    }
 }

@@ -51,9 +51,17 @@ async fn clean_lab_passes_every_check() {
     );
     assert_eq!(report.results.len(), catalog::catalog().len());
     for r in &report.results {
-        assert_eq!(r.status, Status::Pass, "{}: {}", r.meta.id, r.message);
+        // A check the lab cannot exercise (checks/README.md lists them, with the reason) may skip.
+        let unprovable = r.meta.lab_weaknesses.is_empty() && r.status == Status::Skip;
         assert!(
-            r.requests > 0 && !r.evidence.is_empty(),
+            r.status == Status::Pass || unprovable,
+            "{}: {} ({})",
+            r.meta.id,
+            r.status,
+            r.message
+        );
+        assert!(
+            unprovable || (r.requests > 0 && !r.evidence.is_empty()),
             "{} recorded its exchanges",
             r.meta.id
         );
@@ -88,11 +96,12 @@ async fn each_weakness_fails_exactly_its_checks() {
             .iter()
             .filter(|r| !expected.contains(&r.meta.id))
         {
-            assert_eq!(
-                r.status,
-                Status::Pass,
-                "weakness {w} must leave {} alone: {}",
+            let unprovable = r.meta.lab_weaknesses.is_empty() && r.status == Status::Skip;
+            assert!(
+                r.status == Status::Pass || unprovable,
+                "weakness {w} must leave {} alone: {} ({})",
                 r.meta.id,
+                r.status,
                 r.message
             );
         }
@@ -132,10 +141,17 @@ async fn each_weakness_fails_exactly_its_checks() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn every_check_is_proven_both_ways() {
+    let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/checks/README.md"))
+        .expect("checks/README.md");
+    let without = readme
+        .split("## Checks without a lab weakness")
+        .nth(1)
+        .map(|rest| rest.split("\n## ").next().unwrap_or(""))
+        .unwrap_or("");
     for meta in catalog::catalog() {
         assert!(
-            !meta.lab_weaknesses.is_empty(),
-            "{} has no lab weakness that makes it fail",
+            !meta.lab_weaknesses.is_empty() || without.contains(&format!("`{}`", meta.id)),
+            "{} has no lab weakness that makes it fail, and checks/README.md does not say why",
             meta.id
         );
     }
