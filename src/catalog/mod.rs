@@ -62,6 +62,10 @@ documents![
     "headers-authorization-no-cors",
     "client-auth-single-method",
     "token-endpoint-tls-only",
+    "token-endpoint-response-format",
+    "client-auth-public-client-id-required",
+    "oidc-id-token-subject",
+    "metadata-oidc-required-fields",
 ];
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

@@ -103,6 +103,10 @@ impl Lab {
         if self.weak(Weakness::MetadataIssuerMismatch) {
             doc["issuer"] = json!(self.issuer.replacen("127.0.0.1", "localhost", 1));
         }
+        if self.weak(Weakness::OidcMetadataIncomplete) {
+            doc.as_object_mut()
+                .map(|m| m.remove("subject_types_supported"));
+        }
         if self.weak(Weakness::MetadataIncomplete) {
             doc.as_object_mut()
                 .map(|m| m.remove("response_types_supported"));
@@ -902,6 +906,20 @@ impl Lab {
             }
             None => match p.non_empty("client_id") {
                 Some(id) => (id.to_string(), p.get("client_secret").map(str::to_string)),
+                None if purpose == AuthPurpose::Code
+                    && self.weak(Weakness::PublicClientIdOptional) =>
+                {
+                    // The weakness: take the client from the code itself.
+                    match self.public_client_of_code(p) {
+                        Some(client) => return Ok(client),
+                        None => {
+                            return Err(TokenError::invalid_client(
+                                "no client authentication",
+                                false,
+                            ));
+                        }
+                    }
+                }
                 None => {
                     return Err(TokenError::invalid_client(
                         "no client authentication",
@@ -953,6 +971,13 @@ impl Lab {
         e
     }
 
+    fn public_client_of_code(&self, p: &Params) -> Option<&LabClient> {
+        let code = p.non_empty("code")?;
+        let client_id = self.store().codes.get(code)?.request.client_id.clone();
+        self.client(&client_id)
+            .filter(|c| c.auth_method == AuthMethod::None)
+    }
+
     fn auth_optional_for(&self, purpose: AuthPurpose) -> bool {
         match purpose {
             AuthPurpose::Code => self.weak(Weakness::ClientAuthOptional),
@@ -991,6 +1016,9 @@ impl Lab {
             "refresh_token": refresh_token,
             "scope": scopes.join(" "),
         });
+        if self.weak(Weakness::TokenTypeMissing) {
+            body.as_object_mut().map(|m| m.remove("token_type"));
+        }
         if scopes.iter().any(|s| s == "openid") {
             let now = now_secs();
             let mut claims = json!({
@@ -1007,6 +1035,9 @@ impl Lab {
             if self.weak(Weakness::IdTokenWrongAudience) {
                 claims["aud"] = json!("another-client");
                 claims["azp"] = json!("another-client");
+            }
+            if self.weak(Weakness::IdTokenNoSub) {
+                claims.as_object_mut().map(|m| m.remove("sub"));
             }
             if self.weak(Weakness::IdTokenExpired) {
                 claims["iat"] = json!(now - 1200);
@@ -1257,7 +1288,7 @@ async fn token(
 }
 
 /// Which token-endpoint operation a client authenticates for.
-#[derive(Clone, Copy)]
+#[derive(Clone, Copy, PartialEq, Eq)]
 enum AuthPurpose {
     Code,
     Refresh,

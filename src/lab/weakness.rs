@@ -110,6 +110,14 @@ weaknesses! {
         "the authorization endpoint answers CORS requests from any origin",
     ClientAuthMixedMethods => "client-auth-mixed-methods":
         "a request with HTTP Basic credentials and a client_secret in the body is accepted on the Basic ones",
+    TokenTypeMissing => "token-type-missing":
+        "token responses leave out the REQUIRED token_type",
+    PublicClientIdOptional => "public-client-id-optional":
+        "a public client's code is redeemed by a request that names no client at all",
+    IdTokenNoSub => "id-token-no-sub":
+        "ID tokens carry no sub claim",
+    OidcMetadataIncomplete => "oidc-metadata-incomplete":
+        "the OpenID Provider metadata leaves out the REQUIRED subject_types_supported",
 }
 
 impl fmt::Display for Weakness {

@@ -237,3 +237,31 @@ pub async fn single_method(cx: &Cx) -> ProbeResult {
         resp.describe()
     )))
 }
+
+/// RFC 6749 §4.1.3: a client that does not authenticate sends its client_id, and the server
+/// checks the code was issued to it.
+pub async fn public_client_id_required(cx: &Cx) -> ProbeResult {
+    let Some(client) = cx.public_client() else {
+        return Ok(Outcome::skip(
+            crate::catalog::Requirement::PublicClient.missing_reason(),
+        ));
+    };
+    let issued = cx.fresh_code(client).await?;
+    let req = Request::post_form(cx.server.endpoints.token.clone(), redemption_form(&issued));
+    let resp = cx
+        .send_token(
+            "redeem the public client's code without client_id or any authentication",
+            req,
+        )
+        .await?;
+    if resp.issued() {
+        return Ok(Outcome::fail(format!(
+            "a code issued to public client `{}` was redeemed by a request that named no client: HTTP 200 with an access_token",
+            client.id
+        )));
+    }
+    Ok(Outcome::pass(format!(
+        "a redemption without client_id was refused ({})",
+        resp.describe()
+    )))
+}

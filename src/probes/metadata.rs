@@ -209,3 +209,49 @@ pub async fn jwks_public_keys_only(cx: &Cx) -> ProbeResult {
         keys.len()
     )))
 }
+
+/// OpenID Connect Discovery §3: members REQUIRED of an OpenID Provider's metadata.
+pub async fn oidc_required_fields(cx: &Cx) -> ProbeResult {
+    let Some(url) = crate::flow::discovery::well_known_urls(&cx.target.issuer)
+        .into_iter()
+        .find(|u| u.path().ends_with("/openid-configuration"))
+    else {
+        return Err(ProbeError::Unexpected(
+            "no OpenID Connect Discovery URL could be derived from the issuer".into(),
+        ));
+    };
+    let resp = cx
+        .http
+        .send(
+            "read the OpenID Provider configuration",
+            Request::get(url.clone()),
+        )
+        .await?;
+    let Some(doc) = resp.json().filter(|j| resp.status == 200 && j.is_object()) else {
+        return Ok(Outcome::skip(format!(
+            "{url} answers HTTP {} without a JSON object: the server publishes no OpenID Provider metadata",
+            resp.status
+        )));
+    };
+    let mut missing = Vec::new();
+    if doc["jwks_uri"].as_str().is_none_or(str::is_empty) {
+        missing.push("jwks_uri");
+    }
+    for key in [
+        "subject_types_supported",
+        "id_token_signing_alg_values_supported",
+    ] {
+        if doc[key].as_array().is_none_or(Vec::is_empty) {
+            missing.push(key);
+        }
+    }
+    if !missing.is_empty() {
+        return Ok(Outcome::fail(format!(
+            "the OpenID Provider metadata at {url} (HTTP 200) lacks {}",
+            missing.join(", ")
+        )));
+    }
+    Ok(Outcome::pass(
+        "jwks_uri, subject_types_supported and id_token_signing_alg_values_supported are present",
+    ))
+}

@@ -140,6 +140,18 @@ pub static PROBES: &[(&str, Probe)] = &[
     ("token-endpoint-tls-only", |cx| {
         Box::pin(token_endpoint::tls_only(cx))
     }),
+    ("token-endpoint-response-format", |cx| {
+        Box::pin(token_endpoint::response_format(cx))
+    }),
+    ("client-auth-public-client-id-required", |cx| {
+        Box::pin(client_auth::public_client_id_required(cx))
+    }),
+    ("oidc-id-token-subject", |cx| {
+        Box::pin(oidc::id_token_subject(cx))
+    }),
+    ("metadata-oidc-required-fields", |cx| {
+        Box::pin(metadata::oidc_required_fields(cx))
+    }),
 ];
 
 pub async fn run(id: &str, cx: &Cx) -> ProbeResult {

@@ -220,3 +220,26 @@ pub async fn userinfo_sub_matches(cx: &Cx) -> ProbeResult {
         )),
     }
 }
+
+/// OIDC Core §2: `sub` is REQUIRED and "MUST NOT exceed 255 ASCII characters in length".
+pub async fn id_token_subject(cx: &Cx) -> ProbeResult {
+    let flow = id_token_or_skip!(cx);
+    match flow.jws.claim_str("sub") {
+        Some(sub) if !sub.is_empty() && sub.len() <= 255 && sub.is_ascii() => Ok(Outcome::pass(
+            format!("the ID token's sub is {} ASCII characters long", sub.len()),
+        )),
+        Some(sub) if !sub.is_empty() => Ok(Outcome::fail(format!(
+            "the ID token's sub is {} characters long{}; at most 255 ASCII characters are allowed",
+            sub.chars().count(),
+            if sub.is_ascii() {
+                ""
+            } else {
+                ", not all ASCII"
+            }
+        ))),
+        _ => Ok(Outcome::fail(format!(
+            "the ID token (from an HTTP 200 token response) has no sub claim: {}",
+            flow.jws.claims["sub"]
+        ))),
+    }
+}

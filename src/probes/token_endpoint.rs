@@ -312,6 +312,41 @@ pub async fn tls_only(cx: &Cx) -> ProbeResult {
     }
 }
 
+/// RFC 6749 §5.1: a successful token response carries `token_type` (REQUIRED).
+pub async fn response_format(cx: &Cx) -> ProbeResult {
+    let resp = cx.fresh_tokens(cx.client()).await?;
+    let Some(token_type) = resp.field("token_type") else {
+        return Ok(Outcome::fail(
+            "the code exchange returned HTTP 200 and an access_token, but no token_type",
+        ));
+    };
+    let content_type = resp.header("content-type").unwrap_or("absent").to_string();
+    let mut warnings = Vec::new();
+    if !content_type
+        .split(';')
+        .next()
+        .is_some_and(|m| m.trim().eq_ignore_ascii_case("application/json"))
+    {
+        warnings.push(format!(
+            "the response's Content-Type is {content_type}, not application/json"
+        ));
+    }
+    let expires_in = resp.json.as_ref().map(|j| &j["expires_in"]);
+    if !expires_in.is_some_and(|e| e.is_u64()) {
+        warnings.push("the response has no numeric expires_in (RECOMMENDED)".to_string());
+    }
+    if !warnings.is_empty() {
+        return Ok(Outcome::warn(format!(
+            "token_type {token_type}; {}",
+            warnings.join("; ")
+        )));
+    }
+    Ok(Outcome::pass(format!(
+        "application/json with token_type {token_type} and expires_in {}",
+        expires_in.map(|e| e.to_string()).unwrap_or_default()
+    )))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

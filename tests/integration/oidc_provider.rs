@@ -69,6 +69,10 @@ const EXPECTED: &[(&str, Status)] = &[
     ("client-auth-single-method", Status::Pass),
     // provider.mjs serves plain http: there is no TLS to require.
     ("token-endpoint-tls-only", Status::Skip),
+    ("token-endpoint-response-format", Status::Pass),
+    ("client-auth-public-client-id-required", Status::Pass),
+    ("oidc-id-token-subject", Status::Pass),
+    ("metadata-oidc-required-fields", Status::Pass),
 ];
 
 /// The default concurrency: oidc-provider rotates its session cookie at the end of every

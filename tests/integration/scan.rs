@@ -129,6 +129,7 @@ async fn each_weakness_fails_exactly_its_checks() {
                     | "tokens-userinfo-requires-token"
                     | "headers-anti-framing"
                     | "headers-authorization-no-cors"
+                    | "metadata-oidc-required-fields"
             );
             assert!(
                 !issues_tokens || tokens_issued,
