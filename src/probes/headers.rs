@@ -26,8 +26,10 @@ async fn first_page(
         let Some(next) = resp.location() else {
             return Ok(Some((url, resp)));
         };
-        // Never follow the browser to the client or off the server's origins.
-        if next.as_str().starts_with(redirect_uri) || !http.is_allowed(&next) {
+        // Never follow the browser to the client or off the server's origins; a redirect that
+        // carries an authorization response is the client's too, whatever its path.
+        let carries_response = next.query_pairs().any(|(k, _)| k == "code" || k == "error");
+        if next.as_str().starts_with(redirect_uri) || carries_response || !http.is_allowed(&next) {
             return Ok(None);
         }
         url = next;
