@@ -266,10 +266,18 @@ pub async fn scope_not_widened(cx: &Cx) -> ProbeResult {
         ));
     };
     let request = cx.request_for(client).set("scope", &narrow);
-    let rt = match refresh_token_of(cx, client, Some(request)).await? {
-        Ok((_, rt)) => rt,
+    let (first, rt) = match refresh_token_of(cx, client, Some(request)).await? {
+        Ok(found) => found,
         Err(skip) => return Ok(skip),
     };
+    if first
+        .scopes()
+        .is_some_and(|granted| granted.contains(&extra.as_str()))
+    {
+        return Ok(Outcome::skip(format!(
+            "the server granted `{extra}` in the code exchange already, although only `{narrow}` was asked for, so a refresh cannot widen the grant with it; give [client] a scope the server grants only on request"
+        )));
+    }
     let wider = format!("{narrow} {extra}");
     let resp = cx
         .refresh(
