@@ -66,6 +66,7 @@ documents![
     "client-auth-public-client-id-required",
     "oidc-id-token-subject",
     "metadata-oidc-required-fields",
+    "oidc-refresh-id-token-consistent",
 ];
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

@@ -1130,6 +1130,7 @@ impl Lab {
             client_id: client.id.clone(),
             username: grant.username.clone(),
             scopes: r.scopes.clone(),
+            auth_time: grant.auth_time,
             revoked: false,
         });
         if let Some(c) = store.codes.get_mut(code) {
@@ -1170,6 +1171,7 @@ impl Lab {
             client_id: client.id.clone(),
             username: user.username.clone(),
             scopes: scopes.clone(),
+            auth_time: now_secs(),
             revoked: false,
         });
         Ok(self.issue_tokens(&mut store, id, &scopes, None, now_secs()))
@@ -1231,7 +1233,12 @@ impl Lab {
         {
             old.used = true;
         }
-        Ok(self.issue_tokens(&mut store, rt.grant, &scopes, None, now_secs()))
+        let auth_time = if self.weak(Weakness::RefreshIdTokenNewAuthTime) {
+            now_secs().max(grant.auth_time + 1)
+        } else {
+            grant.auth_time
+        };
+        Ok(self.issue_tokens(&mut store, rt.grant, &scopes, None, auth_time))
     }
 }
 

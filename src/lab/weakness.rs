@@ -118,6 +118,8 @@ weaknesses! {
         "ID tokens carry no sub claim",
     OidcMetadataIncomplete => "oidc-metadata-incomplete":
         "the OpenID Provider metadata leaves out the REQUIRED subject_types_supported",
+    RefreshIdTokenNewAuthTime => "refresh-id-token-new-auth-time":
+        "an ID token issued on refresh claims a new authentication time",
 }
 
 impl fmt::Display for Weakness {

@@ -152,6 +152,9 @@ pub static PROBES: &[(&str, Probe)] = &[
     ("metadata-oidc-required-fields", |cx| {
         Box::pin(metadata::oidc_required_fields(cx))
     }),
+    ("oidc-refresh-id-token-consistent", |cx| {
+        Box::pin(oidc::refresh_id_token_consistent(cx))
+    }),
 ];
 
 pub async fn run(id: &str, cx: &Cx) -> ProbeResult {

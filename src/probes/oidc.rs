@@ -243,3 +243,54 @@ pub async fn id_token_subject(cx: &Cx) -> ProbeResult {
         ))),
     }
 }
+
+/// OIDC Core §12.2: an ID token issued on refresh keeps iss, sub, aud and auth_time.
+pub async fn refresh_id_token_consistent(cx: &Cx) -> ProbeResult {
+    let flow = id_token_or_skip!(cx);
+    let client = cx.client();
+    let Some(rt) = flow.tokens.refresh_token() else {
+        return Ok(Outcome::skip(format!(
+            "the server issued no refresh token to client `{}` (scope `{}`); if it issues them for a scope such as offline_access, add it to that client's scope in the target file",
+            client.id, client.scope
+        )));
+    };
+    let refreshed = cx
+        .refresh("refresh with the refresh token", client, rt, None)
+        .await?;
+    if !refreshed.issued() {
+        return Err(ProbeError::Unexpected(format!(
+            "the first use of a fresh refresh token failed: {}",
+            refreshed.describe()
+        )));
+    }
+    let Some(raw) = refreshed.field("id_token") else {
+        return Ok(Outcome::pass(
+            "the refresh response carries no ID token, which OpenID Connect Core §12.2 allows",
+        ));
+    };
+    let new = Jws::parse(raw).map_err(|why| {
+        ProbeError::Unexpected(format!("the refreshed id_token cannot be read: {why}"))
+    })?;
+    let mut changed = Vec::new();
+    for claim in ["iss", "sub", "aud"] {
+        if new.claims[claim] != flow.jws.claims[claim] {
+            changed.push(format!(
+                "{claim} {} became {}",
+                flow.jws.claims[claim], new.claims[claim]
+            ));
+        }
+    }
+    let (before, after) = (&flow.jws.claims["auth_time"], &new.claims["auth_time"]);
+    if !before.is_null() && !after.is_null() && before != after {
+        changed.push(format!("auth_time {before} became {after}"));
+    }
+    if !changed.is_empty() {
+        return Ok(Outcome::fail(format!(
+            "the refresh returned HTTP 200 with an access_token and an ID token whose {}",
+            changed.join(", ")
+        )));
+    }
+    Ok(Outcome::pass(
+        "the refreshed ID token keeps the original iss, sub, aud and auth_time",
+    ))
+}

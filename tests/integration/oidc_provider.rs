@@ -73,6 +73,7 @@ const EXPECTED: &[(&str, Status)] = &[
     ("client-auth-public-client-id-required", Status::Pass),
     ("oidc-id-token-subject", Status::Pass),
     ("metadata-oidc-required-fields", Status::Pass),
+    ("oidc-refresh-id-token-consistent", Status::Pass),
 ];
 
 /// The default concurrency: oidc-provider rotates its session cookie at the end of every
