@@ -67,6 +67,7 @@ documents![
     "oidc-id-token-subject",
     "metadata-oidc-required-fields",
     "oidc-refresh-id-token-consistent",
+    "tokens-userinfo-bearer-challenge",
 ];
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

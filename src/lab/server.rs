@@ -1342,6 +1342,20 @@ async fn userinfo(
     State(lab): State<Arc<Lab>>,
     method: Method,
     headers: HeaderMap,
+    query: RawQuery,
+) -> Response {
+    let no_challenge = lab.weak(Weakness::UserinfoNoChallenge);
+    let mut resp = userinfo_answer(lab, method, headers, query);
+    if no_challenge {
+        resp.headers_mut().remove(header::WWW_AUTHENTICATE);
+    }
+    resp
+}
+
+fn userinfo_answer(
+    lab: Arc<Lab>,
+    method: Method,
+    headers: HeaderMap,
     RawQuery(query): RawQuery,
 ) -> Response {
     if method != Method::GET && method != Method::POST {

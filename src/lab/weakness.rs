@@ -120,6 +120,8 @@ weaknesses! {
         "the OpenID Provider metadata leaves out the REQUIRED subject_types_supported",
     RefreshIdTokenNewAuthTime => "refresh-id-token-new-auth-time":
         "an ID token issued on refresh claims a new authentication time",
+    UserinfoNoChallenge => "userinfo-no-challenge":
+        "userinfo refuses requests without a WWW-Authenticate challenge",
 }
 
 impl fmt::Display for Weakness {

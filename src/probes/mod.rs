@@ -155,6 +155,9 @@ pub static PROBES: &[(&str, Probe)] = &[
     ("oidc-refresh-id-token-consistent", |cx| {
         Box::pin(oidc::refresh_id_token_consistent(cx))
     }),
+    ("tokens-userinfo-bearer-challenge", |cx| {
+        Box::pin(tokens::userinfo_bearer_challenge(cx))
+    }),
 ];
 
 pub async fn run(id: &str, cx: &Cx) -> ProbeResult {

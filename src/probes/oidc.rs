@@ -272,7 +272,7 @@ pub async fn refresh_id_token_consistent(cx: &Cx) -> ProbeResult {
         ProbeError::Unexpected(format!("the refreshed id_token cannot be read: {why}"))
     })?;
     let mut changed = Vec::new();
-    for claim in ["iss", "sub", "aud"] {
+    for claim in ["iss", "sub", "aud", "azp"] {
         if new.claims[claim] != flow.jws.claims[claim] {
             changed.push(format!(
                 "{claim} {} became {}",
@@ -284,6 +284,12 @@ pub async fn refresh_id_token_consistent(cx: &Cx) -> ProbeResult {
     if !before.is_null() && !after.is_null() && before != after {
         changed.push(format!("auth_time {before} became {after}"));
     }
+    // The new token's iat is its own issue time, so it cannot precede the original's.
+    if let (Some(old_iat), Some(new_iat)) = (flow.jws.claim_num("iat"), new.claim_num("iat")) {
+        if new_iat < old_iat {
+            changed.push(format!("iat {old_iat} became the earlier {new_iat}"));
+        }
+    }
     if !changed.is_empty() {
         return Ok(Outcome::fail(format!(
             "the refresh returned HTTP 200 with an access_token and an ID token whose {}",
@@ -291,6 +297,6 @@ pub async fn refresh_id_token_consistent(cx: &Cx) -> ProbeResult {
         )));
     }
     Ok(Outcome::pass(
-        "the refreshed ID token keeps the original iss, sub, aud and auth_time",
+        "the refreshed ID token keeps the original iss, sub, aud, azp and auth_time, with a new iat",
     ))
 }

@@ -174,3 +174,60 @@ mod tests {
         }
     }
 }
+
+/// RFC 6750 §3: a refused protected-resource request carries a WWW-Authenticate challenge.
+pub async fn userinfo_bearer_challenge(cx: &Cx) -> ProbeResult {
+    let url = match userinfo(cx) {
+        Ok(u) => u,
+        Err(skip) => return Ok(skip),
+    };
+    let stranger = cx.http.with_fresh_cookies();
+    let bogus = crate::crypto::random_token(32);
+    let attempts = [
+        (
+            "call userinfo without a token, from a browser without a session",
+            Request::get(url.clone()),
+        ),
+        (
+            "call userinfo with a token the server never issued",
+            Request::get(url).bearer(&bogus),
+        ),
+    ];
+    let mut missing = Vec::new();
+    let mut seen = Vec::new();
+    for (step, req) in attempts {
+        let resp = stranger.send(step, req).await?;
+        if (200..300).contains(&resp.status) {
+            // Answering at all is judged by tokens-userinfo-requires-token, not here.
+            continue;
+        }
+        let bearer = resp
+            .header_all("www-authenticate")
+            .into_iter()
+            .any(|c| c.trim().to_ascii_lowercase().starts_with("bearer"));
+        if bearer {
+            seen.push(format!("HTTP {}", resp.status));
+        } else {
+            missing.push(format!(
+                "refused with HTTP {} and {}",
+                resp.status,
+                match resp.header("www-authenticate") {
+                    Some(c) => format!("WWW-Authenticate: {c} (no Bearer challenge)"),
+                    None => "no WWW-Authenticate header".to_string(),
+                }
+            ));
+        }
+    }
+    if !missing.is_empty() {
+        return Ok(Outcome::fail(format!("userinfo {}", missing.join("; "))));
+    }
+    if seen.is_empty() {
+        return Err(ProbeError::Unexpected(
+            "userinfo refused neither request, so no challenge could be observed".into(),
+        ));
+    }
+    Ok(Outcome::pass(format!(
+        "every refusal carried a Bearer challenge ({})",
+        seen.join(", ")
+    )))
+}

@@ -74,6 +74,7 @@ const EXPECTED: &[(&str, Status)] = &[
     ("oidc-id-token-subject", Status::Pass),
     ("metadata-oidc-required-fields", Status::Pass),
     ("oidc-refresh-id-token-consistent", Status::Pass),
+    ("tokens-userinfo-bearer-challenge", Status::Pass),
 ];
 
 /// The default concurrency: oidc-provider rotates its session cookie at the end of every

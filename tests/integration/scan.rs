@@ -130,6 +130,7 @@ async fn each_weakness_fails_exactly_its_checks() {
                     | "headers-anti-framing"
                     | "headers-authorization-no-cors"
                     | "metadata-oidc-required-fields"
+                    | "tokens-userinfo-bearer-challenge"
             );
             assert!(
                 !issues_tokens || tokens_issued,
