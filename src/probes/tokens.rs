@@ -162,19 +162,6 @@ pub async fn refresh_token_revocable(cx: &Cx) -> ProbeResult {
     Ok(Outcome::pass(message))
 }
 
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn tampering_changes_the_decoded_bytes() {
-        use crate::crypto::{b64url_decode, random_token};
-        for _ in 0..64 {
-            let t = random_token(32);
-            let forged = super::tampered(&t);
-            assert_ne!(b64url_decode(&t), b64url_decode(&forged), "{t}");
-        }
-    }
-}
-
 /// RFC 6750 §3: a refused protected-resource request carries a WWW-Authenticate challenge.
 pub async fn userinfo_bearer_challenge(cx: &Cx) -> ProbeResult {
     let url = match userinfo(cx) {
@@ -230,4 +217,17 @@ pub async fn userinfo_bearer_challenge(cx: &Cx) -> ProbeResult {
         "every refusal carried a Bearer challenge ({})",
         seen.join(", ")
     )))
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn tampering_changes_the_decoded_bytes() {
+        use crate::crypto::{b64url_decode, random_token};
+        for _ in 0..64 {
+            let t = random_token(32);
+            let forged = super::tampered(&t);
+            assert_ne!(b64url_decode(&t), b64url_decode(&forged), "{t}");
+        }
+    }
 }
