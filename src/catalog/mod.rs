@@ -68,6 +68,7 @@ documents![
     "metadata-oidc-required-fields",
     "oidc-refresh-id-token-consistent",
     "tokens-userinfo-bearer-challenge",
+    "metadata-json-content-type",
 ];
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

@@ -262,6 +262,12 @@ fn now_secs() -> u64 {
 
 async fn metadata(State(lab): State<Arc<Lab>>) -> Response {
     let mut resp = axum::Json(lab.metadata()).into_response();
+    if lab.weak(Weakness::MetadataTextPlain) {
+        resp.headers_mut().insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("text/plain; charset=utf-8"),
+        );
+    }
     resp.headers_mut().insert(
         header::CACHE_CONTROL,
         HeaderValue::from_static("max-age=60"),

@@ -122,6 +122,8 @@ weaknesses! {
         "an ID token issued on refresh claims a new authentication time",
     UserinfoNoChallenge => "userinfo-no-challenge":
         "userinfo refuses requests without a WWW-Authenticate challenge",
+    MetadataTextPlain => "metadata-text-plain":
+        "the metadata document is served as text/plain",
 }
 
 impl fmt::Display for Weakness {

@@ -255,3 +255,32 @@ pub async fn oidc_required_fields(cx: &Cx) -> ProbeResult {
         "jwks_uri, subject_types_supported and id_token_signing_alg_values_supported are present",
     ))
 }
+
+/// RFC 8414 §3.2: metadata is served with HTTP 200 as `application/json`.
+pub async fn json_content_type(cx: &Cx) -> ProbeResult {
+    let Some(url) = cx.server.metadata_url.clone() else {
+        return Ok(Outcome::skip(
+            "the server publishes no metadata at the issuer's well-known URLs (the endpoints come from the target file)",
+        ));
+    };
+    let resp = cx
+        .http
+        .send("read the server's metadata", Request::get(url.clone()))
+        .await?;
+    if resp.status != 200 || !resp.json().is_some_and(|j| j.is_object()) {
+        return Err(ProbeError::Unexpected(format!(
+            "{url} answered HTTP {} without a JSON object this time",
+            resp.status
+        )));
+    }
+    let content_type = resp.header("content-type").unwrap_or("absent");
+    let media_type = content_type.split(';').next().unwrap_or("").trim();
+    if !media_type.eq_ignore_ascii_case("application/json") {
+        return Ok(Outcome::fail(format!(
+            "the metadata at {url} is a JSON object served with HTTP 200 and Content-Type {content_type}, not application/json"
+        )));
+    }
+    Ok(Outcome::pass(format!(
+        "HTTP 200, Content-Type {content_type}"
+    )))
+}

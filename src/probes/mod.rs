@@ -158,6 +158,9 @@ pub static PROBES: &[(&str, Probe)] = &[
     ("tokens-userinfo-bearer-challenge", |cx| {
         Box::pin(tokens::userinfo_bearer_challenge(cx))
     }),
+    ("metadata-json-content-type", |cx| {
+        Box::pin(metadata::json_content_type(cx))
+    }),
 ];
 
 pub async fn run(id: &str, cx: &Cx) -> ProbeResult {

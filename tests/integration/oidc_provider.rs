@@ -75,6 +75,7 @@ const EXPECTED: &[(&str, Status)] = &[
     ("metadata-oidc-required-fields", Status::Pass),
     ("oidc-refresh-id-token-consistent", Status::Pass),
     ("tokens-userinfo-bearer-challenge", Status::Pass),
+    ("metadata-json-content-type", Status::Pass),
 ];
 
 /// The default concurrency: oidc-provider rotates its session cookie at the end of every

@@ -131,6 +131,7 @@ async fn each_weakness_fails_exactly_its_checks() {
                     | "headers-authorization-no-cors"
                     | "metadata-oidc-required-fields"
                     | "tokens-userinfo-bearer-challenge"
+                    | "metadata-json-content-type"
             );
             assert!(
                 !issues_tokens || tokens_issued,
