@@ -69,6 +69,7 @@ documents![
     "oidc-refresh-id-token-consistent",
     "tokens-userinfo-bearer-challenge",
     "metadata-json-content-type",
+    "oidc-userinfo-post-supported",
 ];
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

@@ -1364,6 +1364,9 @@ fn userinfo_answer(
     headers: HeaderMap,
     RawQuery(query): RawQuery,
 ) -> Response {
+    if method == Method::POST && lab.weak(Weakness::UserinfoGetOnly) {
+        return method_not_allowed("GET");
+    }
     if method != Method::GET && method != Method::POST {
         return method_not_allowed("GET, POST");
     }

@@ -124,6 +124,8 @@ weaknesses! {
         "userinfo refuses requests without a WWW-Authenticate challenge",
     MetadataTextPlain => "metadata-text-plain":
         "the metadata document is served as text/plain",
+    UserinfoGetOnly => "userinfo-get-only":
+        "userinfo refuses POST requests",
 }
 
 impl fmt::Display for Weakness {

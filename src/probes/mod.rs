@@ -161,6 +161,9 @@ pub static PROBES: &[(&str, Probe)] = &[
     ("metadata-json-content-type", |cx| {
         Box::pin(metadata::json_content_type(cx))
     }),
+    ("oidc-userinfo-post-supported", |cx| {
+        Box::pin(oidc::userinfo_post_supported(cx))
+    }),
 ];
 
 pub async fn run(id: &str, cx: &Cx) -> ProbeResult {

@@ -300,3 +300,67 @@ pub async fn refresh_id_token_consistent(cx: &Cx) -> ProbeResult {
         "the refreshed ID token keeps the original iss, sub, aud, azp and auth_time, with a new iat",
     ))
 }
+
+/// OIDC Core §5.3.1: "The UserInfo Endpoint MUST support the use of the HTTP GET and HTTP POST
+/// methods".
+pub async fn userinfo_post_supported(cx: &Cx) -> ProbeResult {
+    let Some(userinfo) = cx.server.endpoints.userinfo.clone() else {
+        return Ok(Outcome::skip(
+            "the metadata names no userinfo_endpoint; set [endpoints] userinfo in the target file to run this check",
+        ));
+    };
+    let flow = id_token_or_skip!(cx);
+    let Some(at) = flow.tokens.access_token() else {
+        return Err(ProbeError::Unexpected("no access_token was issued".into()));
+    };
+    let get = cx
+        .http
+        .send(
+            "control: call userinfo by GET",
+            Request::get(userinfo.clone()).bearer(at),
+        )
+        .await?;
+    if get.status != 200 {
+        return Err(ProbeError::Unexpected(format!(
+            "userinfo refused the fresh access token by GET (HTTP {}), so the POST cannot be judged",
+            get.status
+        )));
+    }
+    let answers_with_claims = |resp: &crate::http::Response| {
+        resp.status == 200
+            && resp
+                .json()
+                .is_some_and(|j| j["sub"].as_str().is_some_and(|s| !s.is_empty()))
+    };
+    let empty: [(&str, &str); 0] = [];
+    let header = cx
+        .http
+        .send(
+            "call userinfo by POST, token in the Authorization header, empty form body",
+            Request::post_form(userinfo.clone(), empty).bearer(at),
+        )
+        .await?;
+    if answers_with_claims(&header) {
+        return Ok(Outcome::pass(
+            "userinfo answers GET and POST with the user's claims",
+        ));
+    }
+    // Some servers refuse an empty body; RFC 6750 §2.2's form parameter is the other POST shape.
+    let body = cx
+        .http
+        .send(
+            "call userinfo by POST, token as the access_token form parameter",
+            Request::post_form(userinfo, [("access_token", at)]),
+        )
+        .await?;
+    if answers_with_claims(&body) {
+        return Ok(Outcome::pass(format!(
+            "userinfo answers POST with the token in the body (with the token in the header and an empty body it answered HTTP {})",
+            header.status
+        )));
+    }
+    Ok(Outcome::fail(format!(
+        "userinfo answered GET with HTTP 200, and POST with the same access token with HTTP {} (token in the header) and HTTP {} (token in the body)",
+        header.status, body.status
+    )))
+}

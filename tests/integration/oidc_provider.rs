@@ -76,6 +76,7 @@ const EXPECTED: &[(&str, Status)] = &[
     ("oidc-refresh-id-token-consistent", Status::Pass),
     ("tokens-userinfo-bearer-challenge", Status::Pass),
     ("metadata-json-content-type", Status::Pass),
+    ("oidc-userinfo-post-supported", Status::Pass),
 ];
 
 /// The default concurrency: oidc-provider rotates its session cookie at the end of every
