@@ -70,6 +70,7 @@ documents![
     "tokens-userinfo-bearer-challenge",
     "metadata-json-content-type",
     "oidc-userinfo-post-supported",
+    "metadata-no-empty-members",
 ];
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

@@ -111,6 +111,9 @@ impl Lab {
             doc.as_object_mut()
                 .map(|m| m.remove("response_types_supported"));
         }
+        if self.weak(Weakness::MetadataEmptyArray) {
+            doc["acr_values_supported"] = json!([]);
+        }
         if self.weak(Weakness::MetadataHttpEndpoint) {
             doc["registration_endpoint"] = json!("http://registration.lab.example/register");
         }

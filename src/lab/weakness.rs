@@ -126,6 +126,8 @@ weaknesses! {
         "the metadata document is served as text/plain",
     UserinfoGetOnly => "userinfo-get-only":
         "userinfo refuses POST requests",
+    MetadataEmptyArray => "metadata-empty-array":
+        "the metadata carries a member with an empty array instead of leaving it out",
 }
 
 impl fmt::Display for Weakness {

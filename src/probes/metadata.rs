@@ -284,3 +284,24 @@ pub async fn json_content_type(cx: &Cx) -> ProbeResult {
         "HTTP 200, Content-Type {content_type}"
     )))
 }
+
+/// RFC 8414 §3.2: "Claims with zero elements MUST be omitted from the response."
+pub async fn no_empty_members(cx: &Cx) -> ProbeResult {
+    let (url, doc) = metadata_or_skip!(cx);
+    let empty: Vec<&str> = doc
+        .as_object()
+        .map(|m| {
+            m.iter()
+                .filter(|(_, v)| v.as_array().is_some_and(Vec::is_empty))
+                .map(|(k, _)| k.as_str())
+                .collect()
+        })
+        .unwrap_or_default();
+    if !empty.is_empty() {
+        return Ok(Outcome::fail(format!(
+            "the metadata at {url} (HTTP 200) has empty arrays: {}",
+            empty.join(", ")
+        )));
+    }
+    Ok(Outcome::pass("no metadata member is an empty array"))
+}

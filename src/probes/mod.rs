@@ -164,6 +164,9 @@ pub static PROBES: &[(&str, Probe)] = &[
     ("oidc-userinfo-post-supported", |cx| {
         Box::pin(oidc::userinfo_post_supported(cx))
     }),
+    ("metadata-no-empty-members", |cx| {
+        Box::pin(metadata::no_empty_members(cx))
+    }),
 ];
 
 pub async fn run(id: &str, cx: &Cx) -> ProbeResult {

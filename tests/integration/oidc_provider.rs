@@ -77,6 +77,7 @@ const EXPECTED: &[(&str, Status)] = &[
     ("tokens-userinfo-bearer-challenge", Status::Pass),
     ("metadata-json-content-type", Status::Pass),
     ("oidc-userinfo-post-supported", Status::Pass),
+    ("metadata-no-empty-members", Status::Pass),
 ];
 
 /// The default concurrency: oidc-provider rotates its session cookie at the end of every
