@@ -1000,6 +1000,49 @@ mod tests {
         ScanClient::new(vec![url(addr, "/").origin()], limits, false, redactor).unwrap()
     }
 
+    #[test]
+    fn plaintext_twin_only_for_an_allowed_https_origin() {
+        let https = Url::parse("https://as.example/token").unwrap();
+        let client = ScanClient::new(
+            vec![https.origin()],
+            Limits::default(),
+            false,
+            Arc::new(Redactor::new(vec![])),
+        )
+        .unwrap();
+        let session = client.session();
+        assert!(!session.is_allowed(&Url::parse("http://as.example/token").unwrap()));
+        assert!(!session.allow_plaintext_twin(&Url::parse("https://other.example/t").unwrap()));
+        assert!(!session.allow_plaintext_twin(&Url::parse("http://as.example/t").unwrap()));
+        assert!(session.allow_plaintext_twin(&https));
+        assert!(session.is_allowed(&Url::parse("http://as.example/token").unwrap()));
+        assert!(!session.is_allowed(&Url::parse("http://as.example:8080/").unwrap()));
+    }
+
+    #[tokio::test]
+    async fn fresh_cookies_share_the_transcript_but_not_the_jar() {
+        let app = Router::new().route(
+            "/set",
+            get(|| async { ([(header::SET_COOKIE, "s=1; Path=/")], "set") }),
+        );
+        let addr = serve(app).await;
+        let client = client_for(addr, Limits::default(), Arc::new(Redactor::new(vec![])));
+        let session = client.session();
+        session
+            .send("set a cookie", Request::get(url(addr, "/set")))
+            .await
+            .unwrap();
+        let stranger = session.with_fresh_cookies();
+        assert!(stranger.cookies_for(&url(addr, "/")).is_empty());
+        assert_eq!(session.cookies_for(&url(addr, "/")).len(), 1);
+        stranger
+            .send("as a stranger", Request::get(url(addr, "/set")))
+            .await
+            .unwrap();
+        assert_eq!(session.transcript().len(), 2);
+        assert_eq!(session.request_count(), 2);
+    }
+
     fn counter() -> Arc<AtomicUsize> {
         Arc::new(AtomicUsize::new(0))
     }
