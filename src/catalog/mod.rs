@@ -71,6 +71,7 @@ documents![
     "metadata-json-content-type",
     "oidc-userinfo-post-supported",
     "metadata-no-empty-members",
+    "metadata-oidc-issuer-matches",
 ];
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

@@ -126,7 +126,7 @@ pub fn router(lab: Arc<Lab>, latency: Duration) -> Router {
     let cors = lab.weak(Weakness::AuthorizeCors);
     let router = Router::new()
         .route("/.well-known/oauth-authorization-server", get(metadata))
-        .route("/.well-known/openid-configuration", get(metadata))
+        .route("/.well-known/openid-configuration", get(oidc_metadata))
         .route("/jwks", get(jwks))
         .route("/authorize", any(authorize))
         .route("/login", any(login))
@@ -276,6 +276,16 @@ async fn metadata(State(lab): State<Arc<Lab>>) -> Response {
         HeaderValue::from_static("max-age=60"),
     );
     resp
+}
+
+/// The same document as RFC 8414's, unless a weakness makes the two disagree.
+async fn oidc_metadata(State(lab): State<Arc<Lab>>) -> Response {
+    if lab.weak(Weakness::OidcMetadataIssuerMismatch) {
+        let mut doc = lab.metadata();
+        doc["issuer"] = json!(format!("{}/oidc", lab.issuer));
+        return axum::Json(doc).into_response();
+    }
+    metadata(State(lab)).await
 }
 
 async fn jwks(State(lab): State<Arc<Lab>>) -> Response {

@@ -128,6 +128,8 @@ weaknesses! {
         "userinfo refuses POST requests",
     MetadataEmptyArray => "metadata-empty-array":
         "the metadata carries a member with an empty array instead of leaving it out",
+    OidcMetadataIssuerMismatch => "oidc-metadata-issuer-mismatch":
+        "the OpenID Provider metadata (openid-configuration) names another issuer than the RFC 8414 metadata",
 }
 
 impl fmt::Display for Weakness {

@@ -41,6 +41,11 @@ macro_rules! metadata_or_skip {
 /// RFC 8414 §3.3: the `issuer` is identical to the issuer the well-known URL was built from.
 pub async fn issuer_matches(cx: &Cx) -> ProbeResult {
     let (url, doc) = metadata_or_skip!(cx);
+    Ok(issuer_verdict(cx, &url, &doc))
+}
+
+/// Compares a metadata document's `issuer` with the target file's issuer.
+fn issuer_verdict(cx: &Cx, url: &Url, doc: &Value) -> Outcome {
     let configured = cx.target.issuer.as_str();
     // Url::parse writes a bare origin with a trailing slash; the file may have had none.
     let accepted: Vec<&str> = if cx.target.issuer.path() == "/" {
@@ -49,17 +54,53 @@ pub async fn issuer_matches(cx: &Cx) -> ProbeResult {
         vec![configured]
     };
     match doc["issuer"].as_str() {
-        Some(issuer) if accepted.contains(&issuer) => Ok(Outcome::pass(format!(
+        Some(issuer) if accepted.contains(&issuer) => Outcome::pass(format!(
             "the metadata at {url} names the issuer {issuer}, the one it was fetched for"
-        ))),
-        Some(issuer) => Ok(Outcome::fail(format!(
+        )),
+        Some(issuer) => Outcome::fail(format!(
             "the metadata at {url} (HTTP 200) names the issuer {issuer}, not {}",
             accepted.last().copied().unwrap_or(configured)
-        ))),
-        None => Ok(Outcome::fail(format!(
-            "the metadata at {url} (HTTP 200) has no issuer"
-        ))),
+        )),
+        None => Outcome::fail(format!("the metadata at {url} (HTTP 200) has no issuer")),
     }
+}
+
+/// OpenID Connect Discovery §4.3: the OpenID Provider metadata names the issuer it was
+/// fetched for, whichever document the scanner used for discovery.
+pub async fn oidc_issuer_matches(cx: &Cx) -> ProbeResult {
+    let (url, doc) = match oidc_metadata(cx).await? {
+        Ok(found) => found,
+        Err(skip) => return Ok(skip),
+    };
+    Ok(issuer_verdict(cx, &url, &doc))
+}
+
+/// `/.well-known/openid-configuration`, or the skip that says the server publishes none.
+async fn oidc_metadata(cx: &Cx) -> Result<Result<(Url, Value), Outcome>, ProbeError> {
+    let Some(url) = crate::flow::discovery::well_known_urls(&cx.target.issuer)
+        .into_iter()
+        .find(|u| u.path().ends_with("/openid-configuration"))
+    else {
+        return Err(ProbeError::Unexpected(
+            "no OpenID Connect Discovery URL could be derived from the issuer".into(),
+        ));
+    };
+    let resp = cx
+        .http
+        .send(
+            "read the OpenID Provider configuration",
+            Request::get(url.clone()),
+        )
+        .await?;
+    Ok(
+        match resp.json().filter(|j| resp.status == 200 && j.is_object()) {
+            Some(doc) => Ok((url, doc)),
+            None => Err(Outcome::skip(format!(
+                "{url} answers HTTP {} without a JSON object: the server publishes no OpenID Provider metadata",
+                resp.status
+            ))),
+        },
+    )
 }
 
 /// RFC 8414 §2: issuer and response_types_supported are REQUIRED; so are the authorization
@@ -212,26 +253,9 @@ pub async fn jwks_public_keys_only(cx: &Cx) -> ProbeResult {
 
 /// OpenID Connect Discovery §3: members REQUIRED of an OpenID Provider's metadata.
 pub async fn oidc_required_fields(cx: &Cx) -> ProbeResult {
-    let Some(url) = crate::flow::discovery::well_known_urls(&cx.target.issuer)
-        .into_iter()
-        .find(|u| u.path().ends_with("/openid-configuration"))
-    else {
-        return Err(ProbeError::Unexpected(
-            "no OpenID Connect Discovery URL could be derived from the issuer".into(),
-        ));
-    };
-    let resp = cx
-        .http
-        .send(
-            "read the OpenID Provider configuration",
-            Request::get(url.clone()),
-        )
-        .await?;
-    let Some(doc) = resp.json().filter(|j| resp.status == 200 && j.is_object()) else {
-        return Ok(Outcome::skip(format!(
-            "{url} answers HTTP {} without a JSON object: the server publishes no OpenID Provider metadata",
-            resp.status
-        )));
+    let (url, doc) = match oidc_metadata(cx).await? {
+        Ok(found) => found,
+        Err(skip) => return Ok(skip),
     };
     let mut missing = Vec::new();
     if doc["jwks_uri"].as_str().is_none_or(str::is_empty) {

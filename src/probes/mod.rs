@@ -167,6 +167,9 @@ pub static PROBES: &[(&str, Probe)] = &[
     ("metadata-no-empty-members", |cx| {
         Box::pin(metadata::no_empty_members(cx))
     }),
+    ("metadata-oidc-issuer-matches", |cx| {
+        Box::pin(metadata::oidc_issuer_matches(cx))
+    }),
 ];
 
 pub async fn run(id: &str, cx: &Cx) -> ProbeResult {

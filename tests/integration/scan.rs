@@ -133,6 +133,7 @@ async fn each_weakness_fails_exactly_its_checks() {
                     | "tokens-userinfo-bearer-challenge"
                     | "metadata-json-content-type"
                     | "metadata-no-empty-members"
+                    | "metadata-oidc-issuer-matches"
             );
             assert!(
                 !issues_tokens || tokens_issued,
