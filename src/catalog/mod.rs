@@ -38,7 +38,6 @@ documents![
     "client-auth-secret-checked",
     "client-auth-basic-challenge",
     "client-auth-secret-not-in-query",
-    "client-auth-code-bound-to-client",
     "refresh-rotated-for-public-client",
     "refresh-replay-revokes-grant",
     "refresh-bound-to-client",

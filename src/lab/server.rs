@@ -1089,7 +1089,7 @@ impl Lab {
             return Err(invalid("the code has expired"));
         }
         // RFC 6749 §4.1.3: the code was issued to this client.
-        if grant.request.client_id != client.id && !self.weak(Weakness::CodeNotBoundToClient) {
+        if grant.request.client_id != client.id {
             return Err(invalid("the code was issued to another client"));
         }
         let r = &grant.request;

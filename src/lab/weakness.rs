@@ -62,8 +62,6 @@ weaknesses! {
         "a failed Basic client authentication is answered 400 without a WWW-Authenticate challenge",
     ClientSecretInQuery => "client-secret-in-query":
         "client credentials in the token request's URL query are accepted",
-    CodeNotBoundToClient => "code-not-bound-to-client":
-        "a code issued to one client is redeemed by another authenticated client",
     RefreshNoRotation => "refresh-no-rotation":
         "a used refresh token stays valid: refresh tokens are not rotated",
     RefreshReplayUndetected => "refresh-replay-undetected":

@@ -172,33 +172,6 @@ pub async fn secret_not_in_query(cx: &Cx) -> ProbeResult {
     )))
 }
 
-/// RFC 6749 §4.1.3: the server MUST ensure the code was issued to the authenticated client.
-pub async fn code_bound_to_client(cx: &Cx) -> ProbeResult {
-    let client = cx.client();
-    let Some(other) = cx.second_client() else {
-        return Ok(Outcome::skip(
-            crate::catalog::Requirement::SecondClient.missing_reason(),
-        ));
-    };
-    let issued = cx.fresh_code(client).await?;
-    let resp = cx
-        .send_token(
-            "redeem the code as the second client, with its own authentication",
-            cx.token_request(other, redemption_form(&issued)),
-        )
-        .await?;
-    if resp.issued() {
-        return Ok(Outcome::fail(format!(
-            "a code issued to `{}` was redeemed by `{}`: HTTP 200 with an access_token",
-            client.id, other.id
-        )));
-    }
-    Ok(Outcome::pass(format!(
-        "the second client could not redeem the first client's code ({})",
-        resp.describe()
-    )))
-}
-
 /// RFC 6749 §2.3: "The client MUST NOT use more than one authentication method in each request."
 pub async fn single_method(cx: &Cx) -> ProbeResult {
     let client = match confidential(cx) {

@@ -72,9 +72,6 @@ pub static PROBES: &[(&str, Probe)] = &[
     ("client-auth-secret-not-in-query", |cx| {
         Box::pin(client_auth::secret_not_in_query(cx))
     }),
-    ("client-auth-code-bound-to-client", |cx| {
-        Box::pin(client_auth::code_bound_to_client(cx))
-    }),
     ("refresh-rotated-for-public-client", |cx| {
         Box::pin(refresh::rotated_for_public_client(cx))
     }),

@@ -43,7 +43,6 @@ const EXPECTED: &[(&str, Status)] = &[
     ("client-auth-secret-checked", Status::Pass),
     ("client-auth-basic-challenge", Status::Pass),
     ("client-auth-secret-not-in-query", Status::Pass),
-    ("client-auth-code-bound-to-client", Status::Pass),
     ("refresh-rotated-for-public-client", Status::Pass),
     ("refresh-replay-revokes-grant", Status::Pass),
     ("refresh-bound-to-client", Status::Pass),
