@@ -71,6 +71,7 @@ documents![
     "oidc-userinfo-post-supported",
     "metadata-no-empty-members",
     "metadata-oidc-issuer-matches",
+    "oidc-id-token-kid-when-several-keys",
 ];
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

@@ -44,8 +44,29 @@ impl Signer {
         jwks
     }
 
+    /// The JWKS plus a second, unrelated P-256 key: only for `jwks-several-keys-no-kid`.
+    pub fn jwks_with_second_key(&self) -> Value {
+        let mut jwks = self.jwks();
+        let other = Signer::generate().jwks()["keys"][0].clone();
+        if let Some(keys) = jwks["keys"].as_array_mut() {
+            keys.push(other);
+        }
+        jwks
+    }
+
     pub fn sign(&self, claims: &Value) -> String {
-        let header = json!({ "alg": "ES256", "typ": "JWT", "kid": self.kid });
+        self.sign_with_header(
+            claims,
+            json!({ "alg": "ES256", "typ": "JWT", "kid": self.kid }),
+        )
+    }
+
+    /// A JWS whose header names no key: only for `jwks-several-keys-no-kid`.
+    pub fn sign_without_kid(&self, claims: &Value) -> String {
+        self.sign_with_header(claims, json!({ "alg": "ES256", "typ": "JWT" }))
+    }
+
+    fn sign_with_header(&self, claims: &Value, header: Value) -> String {
         let input = format!(
             "{}.{}",
             b64url(header.to_string().as_bytes()),

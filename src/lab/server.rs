@@ -292,6 +292,9 @@ async fn jwks(State(lab): State<Arc<Lab>>) -> Response {
     if lab.weak(Weakness::JwksPrivateKey) {
         return axum::Json(lab.signer.jwks_with_private_key()).into_response();
     }
+    if lab.weak(Weakness::JwksSeveralKeysNoKid) {
+        return axum::Json(lab.signer.jwks_with_second_key()).into_response();
+    }
     axum::Json(lab.signer.jwks()).into_response()
 }
 
@@ -1066,6 +1069,8 @@ impl Lab {
                 super::jwt::unsigned(&claims)
             } else if self.weak(Weakness::IdTokenBadSignature) {
                 super::jwt::with_broken_signature(&self.signer.sign(&claims))
+            } else if self.weak(Weakness::JwksSeveralKeysNoKid) {
+                self.signer.sign_without_kid(&claims)
             } else {
                 self.signer.sign(&claims)
             };

@@ -128,6 +128,8 @@ weaknesses! {
         "the metadata carries a member with an empty array instead of leaving it out",
     OidcMetadataIssuerMismatch => "oidc-metadata-issuer-mismatch":
         "the OpenID Provider metadata (openid-configuration) names another issuer than the RFC 8414 metadata",
+    JwksSeveralKeysNoKid => "jwks-several-keys-no-kid":
+        "the JWKS publishes two signing keys, and ID tokens name neither with a kid",
 }
 
 impl fmt::Display for Weakness {

@@ -167,6 +167,9 @@ pub static PROBES: &[(&str, Probe)] = &[
     ("metadata-oidc-issuer-matches", |cx| {
         Box::pin(metadata::oidc_issuer_matches(cx))
     }),
+    ("oidc-id-token-kid-when-several-keys", |cx| {
+        Box::pin(oidc::id_token_kid_when_several_keys(cx))
+    }),
 ];
 
 pub async fn run(id: &str, cx: &Cx) -> ProbeResult {

@@ -70,24 +70,10 @@ pub async fn id_token_signature_valid(cx: &Cx) -> ProbeResult {
             if alg.is_empty() { "missing" } else { &alg }
         )));
     }
-    let Some(jwks_url) = cx.server.endpoints.jwks.clone() else {
-        return Ok(Outcome::skip(
-            "the metadata names no jwks_uri; set [endpoints] jwks in the target file to run this check",
-        ));
+    let jwks = match server_jwks(cx).await? {
+        Ok(j) => j,
+        Err(skip) => return Ok(skip),
     };
-    let resp = cx
-        .http
-        .send("read the server's JWKS", Request::get(jwks_url))
-        .await?;
-    let jwks = resp
-        .json()
-        .filter(|j| j["keys"].is_array())
-        .ok_or_else(|| {
-            ProbeError::Unexpected(format!(
-                "the jwks_uri answered HTTP {} without a JSON key set",
-                resp.status
-            ))
-        })?;
     match flow.jws.verify(&jwks) {
         Ok(kid) => Ok(Outcome::pass(format!(
             "the ID token's {alg} signature verifies with key {kid} of the JWKS"
@@ -98,6 +84,58 @@ pub async fn id_token_signature_valid(cx: &Cx) -> ProbeResult {
         ))),
         Err(SignatureError::NoKey(why)) => Err(ProbeError::Unexpected(format!(
             "the ID token's signature could not be checked: {why}"
+        ))),
+    }
+}
+
+/// The server's JWKS, or the skip that says how to name one.
+async fn server_jwks(cx: &Cx) -> Result<Result<serde_json::Value, Outcome>, ProbeError> {
+    let Some(jwks_url) = cx.server.endpoints.jwks.clone() else {
+        return Ok(Err(Outcome::skip(
+            "the metadata names no jwks_uri; set [endpoints] jwks in the target file to run this check",
+        )));
+    };
+    let resp = cx
+        .http
+        .send("read the server's JWKS", Request::get(jwks_url))
+        .await?;
+    resp.json()
+        .filter(|j| j["keys"].is_array())
+        .map(Ok)
+        .ok_or_else(|| {
+            ProbeError::Unexpected(format!(
+                "the jwks_uri answered HTTP {} without a JSON key set",
+                resp.status
+            ))
+        })
+}
+
+/// OIDC Core §10.1: with several keys in the JWKS, the ID token's header names its key.
+pub async fn id_token_kid_when_several_keys(cx: &Cx) -> ProbeResult {
+    let flow = id_token_or_skip!(cx);
+    let jwks = match server_jwks(cx).await? {
+        Ok(j) => j,
+        Err(skip) => return Ok(skip),
+    };
+    // Keys marked for encryption cannot have signed the token.
+    let signing = jwks["keys"]
+        .as_array()
+        .map(|keys| {
+            keys.iter()
+                .filter(|k| k["use"].as_str() != Some("enc"))
+                .count()
+        })
+        .unwrap_or(0);
+    let kid = flow.jws.header["kid"].as_str();
+    match (signing, kid) {
+        (n, None) if n > 1 => Ok(Outcome::fail(format!(
+            "the JWKS publishes {n} signing keys, and the ID token (from an HTTP 200 token response) names none with a kid"
+        ))),
+        (_, Some(kid)) => Ok(Outcome::pass(format!(
+            "the ID token names its key: kid {kid}"
+        ))),
+        (n, None) => Ok(Outcome::pass(format!(
+            "the JWKS publishes {n} signing key(s), so the ID token needs no kid"
         ))),
     }
 }

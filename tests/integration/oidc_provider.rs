@@ -78,6 +78,7 @@ const EXPECTED: &[(&str, Status)] = &[
     ("oidc-userinfo-post-supported", Status::Pass),
     ("metadata-no-empty-members", Status::Pass),
     ("metadata-oidc-issuer-matches", Status::Pass),
+    ("oidc-id-token-kid-when-several-keys", Status::Pass),
 ];
 
 /// The default concurrency: oidc-provider rotates its session cookie at the end of every
