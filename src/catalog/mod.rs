@@ -72,6 +72,7 @@ documents![
     "metadata-no-empty-members",
     "metadata-oidc-issuer-matches",
     "oidc-id-token-kid-when-several-keys",
+    "oidc-max-age-auth-time",
 ];
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

@@ -1058,6 +1058,9 @@ impl Lab {
                 claims["aud"] = json!("another-client");
                 claims["azp"] = json!("another-client");
             }
+            if self.weak(Weakness::AuthTimeDropped) {
+                claims.as_object_mut().map(|m| m.remove("auth_time"));
+            }
             if self.weak(Weakness::IdTokenNoSub) {
                 claims.as_object_mut().map(|m| m.remove("sub"));
             }

@@ -130,6 +130,8 @@ weaknesses! {
         "the OpenID Provider metadata (openid-configuration) names another issuer than the RFC 8414 metadata",
     JwksSeveralKeysNoKid => "jwks-several-keys-no-kid":
         "the JWKS publishes two signing keys, and ID tokens name neither with a kid",
+    AuthTimeDropped => "auth-time-dropped":
+        "ID tokens carry no auth_time, even when the request had max_age",
 }
 
 impl fmt::Display for Weakness {

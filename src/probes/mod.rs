@@ -170,6 +170,9 @@ pub static PROBES: &[(&str, Probe)] = &[
     ("oidc-id-token-kid-when-several-keys", |cx| {
         Box::pin(oidc::id_token_kid_when_several_keys(cx))
     }),
+    ("oidc-max-age-auth-time", |cx| {
+        Box::pin(oidc::max_age_auth_time(cx))
+    }),
 ];
 
 pub async fn run(id: &str, cx: &Cx) -> ProbeResult {

@@ -22,13 +22,21 @@ struct IdTokenFlow {
 
 /// Runs the code flow with `openid` and decodes the ID token, or says why the check is skipped.
 async fn id_token_flow(cx: &Cx) -> Result<Result<IdTokenFlow, Outcome>, ProbeError> {
+    id_token_flow_with(cx, |request| request).await
+}
+
+/// Like [`id_token_flow`], with the careful client's request adjusted by `adjust`.
+async fn id_token_flow_with(
+    cx: &Cx,
+    adjust: impl FnOnce(AuthRequest) -> AuthRequest,
+) -> Result<Result<IdTokenFlow, Outcome>, ProbeError> {
     let client = cx.client();
     if !client.scope.split(' ').any(|s| s == "openid") {
         return Ok(Err(Outcome::skip(
             "the [client]'s scope has no openid, so no ID token is asked for; add openid to its scope to run this check",
         )));
     }
-    let request = cx.request_for(client);
+    let request = adjust(cx.request_for(client));
     let (issued, tokens) = cx.tokens_for(client, request).await?;
     let Some(raw) = tokens.field("id_token") else {
         return Ok(Err(Outcome::skip(
@@ -400,5 +408,32 @@ pub async fn userinfo_post_supported(cx: &Cx) -> ProbeResult {
     Ok(Outcome::fail(format!(
         "userinfo answered GET with HTTP 200, and POST with the same access token with HTTP {} (token in the header) and HTTP {} (token in the body)",
         header.status, body.status
+    )))
+}
+
+/// OIDC Core §2: with a `max_age` request, `auth_time` is REQUIRED in the ID token.
+pub async fn max_age_auth_time(cx: &Cx) -> ProbeResult {
+    // A day: long enough that the pre-flight's sign-in still counts, so no new login is needed.
+    const MAX_AGE: &str = "86400";
+    let flow = match id_token_flow_with(cx, |r| r.set("max_age", MAX_AGE)).await? {
+        Ok(flow) => flow,
+        Err(skip) => return Ok(skip),
+    };
+    let Some(auth_time) = flow.jws.claim_num("auth_time") else {
+        return Ok(Outcome::fail(format!(
+            "the authentication request carried max_age={MAX_AGE}, and the ID token (from an HTTP 200 token response) has no numeric auth_time: {}",
+            flow.jws.claims["auth_time"]
+        )));
+    };
+    let age = now_secs() - auth_time;
+    if age < -LEEWAY_SECS {
+        return Ok(Outcome::warn(format!(
+            "auth_time is {:.0} s in the future",
+            -age
+        )));
+    }
+    Ok(Outcome::pass(format!(
+        "with max_age={MAX_AGE} the ID token carries auth_time, {:.0} s ago",
+        age.max(0.0)
     )))
 }

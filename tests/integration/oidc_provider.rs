@@ -79,6 +79,7 @@ const EXPECTED: &[(&str, Status)] = &[
     ("metadata-no-empty-members", Status::Pass),
     ("metadata-oidc-issuer-matches", Status::Pass),
     ("oidc-id-token-kid-when-several-keys", Status::Pass),
+    ("oidc-max-age-auth-time", Status::Pass),
 ];
 
 /// The default concurrency: oidc-provider rotates its session cookie at the end of every
