@@ -73,6 +73,7 @@ documents![
     "metadata-oidc-issuer-matches",
     "oidc-id-token-kid-when-several-keys",
     "oidc-max-age-auth-time",
+    "oidc-prompt-none-shows-no-page",
 ];
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

@@ -363,8 +363,28 @@ async fn authorize(
             );
         }
     };
-    let request_id = random_token(18);
     let session = lab.session(&headers);
+    // OIDC Core §3.1.2.1: prompt=none shows no page; the lab keeps no consent, so it always
+    // answers with an error: login_required without a session, consent_required with one.
+    let prompt_none = params
+        .get("prompt")
+        .is_some_and(|p| p.split(' ').any(|v| v == "none"));
+    if prompt_none && !lab.weak(Weakness::PromptNoneIgnored) {
+        let (error, description) = match session {
+            None => ("login_required", "the user is not signed in"),
+            Some(_) => (
+                "consent_required",
+                "the user has not consented to this client",
+            ),
+        };
+        return lab.authorization_response(
+            StatusCode::FOUND,
+            &request.redirect_uri,
+            &[("error", error), ("error_description", description)],
+            request.state.as_deref(),
+        );
+    }
+    let request_id = random_token(18);
     lab.store()
         .pending
         .insert(request_id.clone(), request.clone());

@@ -132,6 +132,8 @@ weaknesses! {
         "the JWKS publishes two signing keys, and ID tokens name neither with a kid",
     AuthTimeDropped => "auth-time-dropped":
         "ID tokens carry no auth_time, even when the request had max_age",
+    PromptNoneIgnored => "prompt-none-ignored":
+        "an authentication request with prompt=none is shown the login page",
 }
 
 impl fmt::Display for Weakness {

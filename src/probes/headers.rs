@@ -9,34 +9,54 @@ use crate::http::{HttpSession, Method, Request, Response};
 
 const MAX_HOPS: usize = 8;
 
-/// Follows the server's own redirects from the authorization request to the first page it
-/// shows. None: the server sent the browser away (to the client or elsewhere) instead.
-async fn first_page(
+/// Where a browser ends up after the server's own redirects.
+pub enum Landing {
+    /// A page the server shows.
+    Page(Url, Response),
+    /// A redirect to the client (or anywhere off the server's origins): never followed.
+    Away(Url),
+}
+
+/// Follows the server's own redirects from the authorization request until it shows a page
+/// or sends the browser away.
+pub async fn land(
     http: &HttpSession,
     step: &str,
     start: Url,
     redirect_uri: &str,
-) -> Result<Option<(Url, Response)>, ProbeError> {
+) -> Result<Landing, ProbeError> {
     let mut url = start;
     for _ in 0..MAX_HOPS {
         let resp = http.send(step, Request::get(url.clone())).await?;
         if !resp.is_redirect() {
-            return Ok(Some((url, resp)));
+            return Ok(Landing::Page(url, resp));
         }
         let Some(next) = resp.location() else {
-            return Ok(Some((url, resp)));
+            return Ok(Landing::Page(url, resp));
         };
         // Never follow the browser to the client or off the server's origins; a redirect that
         // carries an authorization response is the client's too, whatever its path.
         let carries_response = next.query_pairs().any(|(k, _)| k == "code" || k == "error");
         if next.as_str().starts_with(redirect_uri) || carries_response || !http.is_allowed(&next) {
-            return Ok(None);
+            return Ok(Landing::Away(next));
         }
         url = next;
     }
     Err(ProbeError::Unexpected(format!(
         "more than {MAX_HOPS} redirects before the server showed a page"
     )))
+}
+
+async fn first_page(
+    http: &HttpSession,
+    step: &str,
+    start: Url,
+    redirect_uri: &str,
+) -> Result<Option<(Url, Response)>, ProbeError> {
+    Ok(match land(http, step, start, redirect_uri).await? {
+        Landing::Page(url, resp) => Some((url, resp)),
+        Landing::Away(_) => None,
+    })
 }
 
 /// How a page defends against being framed, if it does.

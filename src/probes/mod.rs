@@ -173,6 +173,9 @@ pub static PROBES: &[(&str, Probe)] = &[
     ("oidc-max-age-auth-time", |cx| {
         Box::pin(oidc::max_age_auth_time(cx))
     }),
+    ("oidc-prompt-none-shows-no-page", |cx| {
+        Box::pin(oidc::prompt_none_shows_no_page(cx))
+    }),
 ];
 
 pub async fn run(id: &str, cx: &Cx) -> ProbeResult {

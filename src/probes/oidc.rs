@@ -437,3 +437,62 @@ pub async fn max_age_auth_time(cx: &Cx) -> ProbeResult {
         age.max(0.0)
     )))
 }
+
+/// OIDC Core §3.1.2.1: with prompt=none, "The Authorization Server MUST NOT display any
+/// authentication or consent user interface pages."
+pub async fn prompt_none_shows_no_page(cx: &Cx) -> ProbeResult {
+    let client = cx.client();
+    if !client.scope.split(' ').any(|s| s == "openid") {
+        return Ok(Outcome::skip(
+            "the [client]'s scope has no openid, so prompt (an OpenID Connect parameter) does not apply; add openid to its scope to run this check",
+        ));
+    }
+    let stranger = cx.http.with_fresh_cookies();
+    let request = cx.request_for(client).set("prompt", "none");
+    let landing = super::headers::land(
+        &stranger,
+        "authentication request with prompt=none from a browser without a session",
+        request.url(cx.authorization_endpoint()),
+        &client.redirect_uri,
+    )
+    .await?;
+    let hints = &cx.target.login.hints;
+    match landing {
+        super::headers::Landing::Away(location) => {
+            let params: std::collections::HashMap<String, String> =
+                location.query_pairs().into_owned().collect();
+            match (params.get("error"), params.get("code")) {
+                (Some(error), _) => Ok(Outcome::pass(format!(
+                    "no page was shown: the server redirected back with error={error}"
+                ))),
+                (None, Some(_)) => Err(ProbeError::Unexpected(
+                    "a browser without a session got a code for prompt=none".into(),
+                )),
+                (None, None) => Ok(Outcome::pass(format!(
+                    "no page was shown: the server redirected to {}{}",
+                    location.origin().ascii_serialization(),
+                    location.path()
+                ))),
+            }
+        }
+        super::headers::Landing::Page(url, resp) => {
+            match crate::flow::forms::classify(&resp.text(), hints) {
+                crate::flow::forms::PageKind::Login(_) => Ok(Outcome::fail(format!(
+                    "the request carried prompt=none, and the server showed a login form (HTTP {} at {})",
+                    resp.status,
+                    url.path()
+                ))),
+                crate::flow::forms::PageKind::Consent(_) => Ok(Outcome::fail(format!(
+                    "the request carried prompt=none, and the server showed a consent form (HTTP {} at {})",
+                    resp.status,
+                    url.path()
+                ))),
+                crate::flow::forms::PageKind::Other => Ok(Outcome::pass(format!(
+                    "no login or consent form was shown; the server answered with its own page (HTTP {} at {}) rather than redirecting an error to the client",
+                    resp.status,
+                    url.path()
+                ))),
+            }
+        }
+    }
+}

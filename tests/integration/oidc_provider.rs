@@ -80,6 +80,7 @@ const EXPECTED: &[(&str, Status)] = &[
     ("metadata-oidc-issuer-matches", Status::Pass),
     ("oidc-id-token-kid-when-several-keys", Status::Pass),
     ("oidc-max-age-auth-time", Status::Pass),
+    ("oidc-prompt-none-shows-no-page", Status::Pass),
 ];
 
 /// The default concurrency: oidc-provider rotates its session cookie at the end of every

@@ -134,6 +134,7 @@ async fn each_weakness_fails_exactly_its_checks() {
                     | "metadata-json-content-type"
                     | "metadata-no-empty-members"
                     | "metadata-oidc-issuer-matches"
+                    | "oidc-prompt-none-shows-no-page"
             );
             assert!(
                 !issues_tokens || tokens_issued,
