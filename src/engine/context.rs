@@ -195,3 +195,88 @@ impl Cx {
         &self.server.endpoints.authorization
     }
 }
+
+/// Token-level helpers shared by the token-endpoint, client-auth, refresh, oidc and tokens probes.
+impl Cx {
+    pub fn second_client(&self) -> Option<&Client> {
+        self.target.second_client.as_ref()
+    }
+
+    pub fn public_client(&self) -> Option<&Client> {
+        self.target.public_client.as_ref()
+    }
+
+    /// Tokens for `request`, redeemed properly: an error when the server issues none, since
+    /// every later step of the calling probe depends on them.
+    pub async fn tokens_for(
+        &self,
+        client: &Client,
+        request: AuthRequest,
+    ) -> Result<(IssuedCode, TokenResponse), ProbeError> {
+        let issued = self
+            .obtain_code("obtain a fresh code", client, request)
+            .await?;
+        let resp = self
+            .redeem_properly("redeem the code", client, &issued)
+            .await?;
+        if !resp.issued() {
+            return Err(ProbeError::Unexpected(format!(
+                "a fresh code for client `{}` could not be redeemed: {}",
+                client.id,
+                resp.describe()
+            )));
+        }
+        Ok((issued, resp))
+    }
+
+    /// Tokens from a careful client's request (state, nonce, PKCE S256).
+    pub async fn fresh_tokens(&self, client: &Client) -> Result<TokenResponse, ProbeError> {
+        let request = self.request_for(client);
+        Ok(self.tokens_for(client, request).await?.1)
+    }
+
+    /// A refresh_token grant with the client's own authentication.
+    pub async fn refresh(
+        &self,
+        step: &str,
+        client: &Client,
+        refresh_token: &str,
+        scope: Option<&str>,
+    ) -> Result<TokenResponse, ProbeError> {
+        self.send_token(
+            step,
+            self.token_request(client, refresh_form(refresh_token, scope)),
+        )
+        .await
+    }
+
+    /// RFC 7009 revocation with the client's own authentication (None: no revocation endpoint).
+    pub async fn revoke(
+        &self,
+        step: &str,
+        client: &Client,
+        token: &str,
+        hint: &str,
+    ) -> Result<Option<TokenResponse>, ProbeError> {
+        let Some(url) = self.server.endpoints.revocation.clone() else {
+            return Ok(None);
+        };
+        let form = vec![
+            ("token".to_string(), token.to_string()),
+            ("token_type_hint".to_string(), hint.to_string()),
+        ];
+        let req = token::authenticated(client, url, form);
+        Ok(Some(self.send_token(step, req).await?))
+    }
+}
+
+pub fn refresh_form(refresh_token: &str, scope: Option<&str>) -> Vec<(String, String)> {
+    let mut form = vec![
+        ("grant_type".to_string(), "refresh_token".to_string()),
+        ("refresh_token".to_string(), refresh_token.to_string()),
+    ];
+    if let Some(s) = scope {
+        form.push(("scope".into(), s.into()));
+    }
+    form
+}

@@ -120,3 +120,32 @@ pub fn as_get(req: Request) -> Request {
         .collect();
     get
 }
+
+/// The form parameters with only `client_id` added: no secret, as a public client sends them.
+pub fn client_id_only(client: &Client, url: Url, mut form: Vec<(String, String)>) -> Request {
+    form.push(("client_id".into(), client.id.clone()));
+    Request::post_form(url, form)
+}
+
+impl TokenResponse {
+    /// The `Cache-Control` directives, lower-cased.
+    pub fn cache_directives(&self) -> Vec<String> {
+        self.headers
+            .iter()
+            .filter(|(k, _)| k.eq_ignore_ascii_case("cache-control"))
+            .flat_map(|(_, v)| v.split(','))
+            .map(|d| d.trim().to_ascii_lowercase())
+            .collect()
+    }
+
+    /// RFC 6749 §5.1: `Cache-Control: no-store` on any response carrying tokens.
+    pub fn is_no_store(&self) -> bool {
+        self.cache_directives().iter().any(|d| d == "no-store")
+    }
+
+    /// The granted scope, when the response names one.
+    pub fn scopes(&self) -> Option<Vec<&str>> {
+        self.field("scope")
+            .map(|s| s.split(' ').filter(|x| !x.is_empty()).collect())
+    }
+}

@@ -499,6 +499,32 @@ impl HttpSession {
     }
 }
 
+impl HttpSession {
+    /// Adds the plain-http twin of an allowed https origin (same host, same port number rule
+    /// as the URL gives it) to the scope, so that a probe can ask whether the server also
+    /// answers without TLS. Refused (false) for anything but the twin of an allowed origin.
+    pub fn allow_plaintext_twin(&self, https_url: &Url) -> bool {
+        if https_url.scheme() != "https" || !self.is_allowed(https_url) {
+            return false;
+        }
+        let mut twin = https_url.clone();
+        if twin.set_scheme("http").is_err() {
+            return false;
+        }
+        let origin = twin.origin();
+        let mut origins = self
+            .inner
+            .shared
+            .origins
+            .write()
+            .unwrap_or_else(|e| e.into_inner());
+        if !origins.contains(&origin) {
+            origins.push(origin);
+        }
+        true
+    }
+}
+
 /// One cookie jar and one transcript; clones share both.
 #[derive(Clone)]
 pub struct HttpSession {
@@ -997,6 +1023,49 @@ mod tests {
 
     fn client_for(addr: SocketAddr, limits: Limits, redactor: Arc<Redactor>) -> ScanClient {
         ScanClient::new(vec![url(addr, "/").origin()], limits, false, redactor).unwrap()
+    }
+
+    #[test]
+    fn plaintext_twin_only_for_an_allowed_https_origin() {
+        let https = Url::parse("https://as.example/token").unwrap();
+        let client = ScanClient::new(
+            vec![https.origin()],
+            Limits::default(),
+            false,
+            Arc::new(Redactor::new(vec![])),
+        )
+        .unwrap();
+        let session = client.session();
+        assert!(!session.is_allowed(&Url::parse("http://as.example/token").unwrap()));
+        assert!(!session.allow_plaintext_twin(&Url::parse("https://other.example/t").unwrap()));
+        assert!(!session.allow_plaintext_twin(&Url::parse("http://as.example/t").unwrap()));
+        assert!(session.allow_plaintext_twin(&https));
+        assert!(session.is_allowed(&Url::parse("http://as.example/token").unwrap()));
+        assert!(!session.is_allowed(&Url::parse("http://as.example:8080/").unwrap()));
+    }
+
+    #[tokio::test]
+    async fn fresh_cookies_share_the_transcript_but_not_the_jar() {
+        let app = Router::new().route(
+            "/set",
+            get(|| async { ([(header::SET_COOKIE, "s=1; Path=/")], "set") }),
+        );
+        let addr = serve(app).await;
+        let client = client_for(addr, Limits::default(), Arc::new(Redactor::new(vec![])));
+        let session = client.session();
+        session
+            .send("set a cookie", Request::get(url(addr, "/set")))
+            .await
+            .unwrap();
+        let stranger = session.with_fresh_jar();
+        assert!(stranger.cookies_for(&url(addr, "/")).is_empty());
+        assert_eq!(session.cookies_for(&url(addr, "/")).len(), 1);
+        stranger
+            .send("as a stranger", Request::get(url(addr, "/set")))
+            .await
+            .unwrap();
+        assert_eq!(session.transcript().len(), 2);
+        assert_eq!(session.request_count(), 2);
     }
 
     fn counter() -> Arc<AtomicUsize> {

@@ -36,8 +36,37 @@ impl Signer {
         }]})
     }
 
+    /// The JWKS with a private `d` member: only for the `jwks-private-key` weakness. `ring`
+    /// does not export private scalars, so `d` here is random bytes of the right length.
+    pub fn jwks_with_private_key(&self) -> Value {
+        let mut jwks = self.jwks();
+        jwks["keys"][0]["d"] = json!(random_token(32));
+        jwks
+    }
+
+    /// The JWKS plus a second, unrelated P-256 key: only for `jwks-several-keys-no-kid`.
+    pub fn jwks_with_second_key(&self) -> Value {
+        let mut jwks = self.jwks();
+        let other = Signer::generate().jwks()["keys"][0].clone();
+        if let Some(keys) = jwks["keys"].as_array_mut() {
+            keys.push(other);
+        }
+        jwks
+    }
+
     pub fn sign(&self, claims: &Value) -> String {
-        let header = json!({ "alg": "ES256", "typ": "JWT", "kid": self.kid });
+        self.sign_with_header(
+            claims,
+            json!({ "alg": "ES256", "typ": "JWT", "kid": self.kid }),
+        )
+    }
+
+    /// A JWS whose header names no key: only for `jwks-several-keys-no-kid`.
+    pub fn sign_without_kid(&self, claims: &Value) -> String {
+        self.sign_with_header(claims, json!({ "alg": "ES256", "typ": "JWT" }))
+    }
+
+    fn sign_with_header(&self, claims: &Value, header: Value) -> String {
         let input = format!(
             "{}.{}",
             b64url(header.to_string().as_bytes()),
@@ -49,6 +78,28 @@ impl Signer {
             .expect("ECDSA signing with the OS random source failed");
         format!("{input}.{}", b64url(sig.as_ref()))
     }
+}
+
+/// An unsigned JWT (`alg: none`): only for the `id-token-alg-none` weakness.
+pub fn unsigned(claims: &Value) -> String {
+    let header = json!({ "alg": "none", "typ": "JWT" });
+    format!(
+        "{}.{}.",
+        b64url(header.to_string().as_bytes()),
+        b64url(claims.to_string().as_bytes())
+    )
+}
+
+/// The same JWS with one bit of its signature flipped: only for `id-token-bad-signature`.
+pub fn with_broken_signature(jws: &str) -> String {
+    let Some((input, sig)) = jws.rsplit_once('.') else {
+        return jws.to_string();
+    };
+    let mut bytes = crate::crypto::b64url_decode(sig).unwrap_or_default();
+    if let Some(first) = bytes.first_mut() {
+        *first ^= 1;
+    }
+    format!("{input}.{}", b64url(&bytes))
 }
 
 /// OIDC Core §3.1.3.6: the left half of the SHA-256 of the token, base64url.

@@ -142,14 +142,33 @@ impl Lab {
             doc.as_object_mut()
                 .map(|o| o.remove("code_challenge_methods_supported"));
         }
+        if self.weak(Weakness::MetadataIssuerMismatch) {
+            doc["issuer"] = json!(self.issuer.replacen("127.0.0.1", "localhost", 1));
+        }
+        if self.weak(Weakness::OidcMetadataIncomplete) {
+            doc.as_object_mut()
+                .map(|m| m.remove("subject_types_supported"));
+        }
+        if self.weak(Weakness::MetadataIncomplete) {
+            doc.as_object_mut()
+                .map(|m| m.remove("response_types_supported"));
+        }
+        if self.weak(Weakness::MetadataEmptyArray) {
+            doc["acr_values_supported"] = json!([]);
+        }
+        if self.weak(Weakness::MetadataHttpEndpoint) {
+            doc["registration_endpoint"] = json!("http://registration.lab.example/register");
+        }
         doc
     }
 }
 
 pub fn router(lab: Arc<Lab>, latency: Duration) -> Router {
+    let frameable = lab.weak(Weakness::PagesFrameable);
+    let cors = lab.weak(Weakness::AuthorizeCors);
     let router = Router::new()
         .route("/.well-known/oauth-authorization-server", get(metadata))
-        .route("/.well-known/openid-configuration", get(metadata))
+        .route("/.well-known/openid-configuration", get(oidc_metadata))
         .route("/jwks", get(jwks))
         .route("/authorize", any(authorize))
         .route("/login", any(login))
@@ -162,6 +181,23 @@ pub fn router(lab: Arc<Lab>, latency: Duration) -> Router {
         .fallback(not_found)
         .with_state(lab.clone())
         .nest("/app", super::app::router(lab));
+    let router = if frameable {
+        router.layer(axum::middleware::from_fn(
+            |req: axum::extract::Request, next: axum::middleware::Next| async move {
+                let mut resp = next.run(req).await;
+                resp.headers_mut().remove(header::X_FRAME_OPTIONS);
+                resp.headers_mut().remove(header::CONTENT_SECURITY_POLICY);
+                resp
+            },
+        ))
+    } else {
+        router
+    };
+    let router = if cors {
+        router.layer(axum::middleware::from_fn(authorize_cors))
+    } else {
+        router
+    };
     if latency.is_zero() {
         router
     } else {
@@ -172,6 +208,28 @@ pub fn router(lab: Arc<Lab>, latency: Duration) -> Router {
             },
         ))
     }
+}
+
+/// Only with the `authorize-cors` weakness: RFC 9700 §2.6 says CORS MUST NOT be supported at
+/// the authorization endpoint.
+async fn authorize_cors(req: axum::extract::Request, next: axum::middleware::Next) -> Response {
+    let origin = req.headers().get(header::ORIGIN).cloned();
+    let is_authorize = req.uri().path() == "/authorize";
+    let preflight = req.method() == Method::OPTIONS;
+    let mut resp = if is_authorize && preflight {
+        StatusCode::NO_CONTENT.into_response()
+    } else {
+        next.run(req).await
+    };
+    if let (true, Some(origin)) = (is_authorize, origin) {
+        let h = resp.headers_mut();
+        h.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, origin);
+        h.insert(
+            header::ACCESS_CONTROL_ALLOW_CREDENTIALS,
+            HeaderValue::from_static("true"),
+        );
+    }
+    resp
 }
 
 // ---------- request parsing ----------
@@ -206,6 +264,10 @@ impl Params {
             .enumerate()
             .find(|(i, (k, _))| self.0[..*i].iter().any(|(earlier, _)| earlier == k))
             .map(|(_, (k, _))| k.as_str())
+    }
+
+    pub fn names(&self) -> impl Iterator<Item = &str> {
+        self.0.iter().map(|(k, _)| k.as_str())
     }
 
     pub fn is_repeated(&self, name: &str) -> bool {
@@ -267,6 +329,12 @@ fn now_secs() -> u64 {
 
 async fn metadata(State(lab): State<Arc<Lab>>) -> Response {
     let mut resp = axum::Json(lab.metadata()).into_response();
+    if lab.weak(Weakness::MetadataTextPlain) {
+        resp.headers_mut().insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("text/plain; charset=utf-8"),
+        );
+    }
     resp.headers_mut().insert(
         header::CACHE_CONTROL,
         HeaderValue::from_static("max-age=60"),
@@ -274,7 +342,23 @@ async fn metadata(State(lab): State<Arc<Lab>>) -> Response {
     resp
 }
 
+/// The same document as RFC 8414's, unless a weakness makes the two disagree.
+async fn oidc_metadata(State(lab): State<Arc<Lab>>) -> Response {
+    if lab.weak(Weakness::OidcMetadataIssuerMismatch) {
+        let mut doc = lab.metadata();
+        doc["issuer"] = json!(format!("{}/oidc", lab.issuer));
+        return axum::Json(doc).into_response();
+    }
+    metadata(State(lab)).await
+}
+
 async fn jwks(State(lab): State<Arc<Lab>>) -> Response {
+    if lab.weak(Weakness::JwksPrivateKey) {
+        return axum::Json(lab.signer.jwks_with_private_key()).into_response();
+    }
+    if lab.weak(Weakness::JwksSeveralKeysNoKid) {
+        return axum::Json(lab.signer.jwks_with_second_key()).into_response();
+    }
     axum::Json(lab.signer.jwks()).into_response()
 }
 
@@ -343,8 +427,28 @@ async fn authorize(
             );
         }
     };
-    let request_id = random_token(18);
     let session = lab.session(&headers);
+    // OIDC Core §3.1.2.1: prompt=none shows no page; the lab keeps no consent, so it always
+    // answers with an error: login_required without a session, consent_required with one.
+    let prompt_none = params
+        .get("prompt")
+        .is_some_and(|p| p.split(' ').any(|v| v == "none"));
+    if prompt_none && !lab.weak(Weakness::PromptNoneIgnored) {
+        let (error, description) = match session {
+            None => ("login_required", "the user is not signed in"),
+            Some(_) => (
+                "consent_required",
+                "the user has not consented to this client",
+            ),
+        };
+        return lab.authorization_response(
+            StatusCode::FOUND,
+            &request.redirect_uri,
+            &[("error", error), ("error_description", description)],
+            request.state.as_deref(),
+        );
+    }
+    let request_id = random_token(18);
     lab.store()
         .pending
         .insert(request_id.clone(), request.clone());
@@ -699,6 +803,7 @@ impl Lab {
             username: username.to_string(),
             scopes: request.scopes.clone(),
             revoked: false,
+            auth_time: now_secs(),
         });
         store.access_tokens.insert(
             access_token.clone(),
@@ -934,6 +1039,8 @@ struct TokenError {
     /// RFC 6749 §5.2: a failed Basic authentication answers 401 with a challenge; HTTP
     /// (RFC 9110 §15.5.2) wants the challenge on every 401, so the lab always sends it then.
     basic_challenge: bool,
+    /// A plain-text body instead of the JSON error object (a weakness).
+    unstructured: bool,
 }
 
 impl TokenError {
@@ -943,6 +1050,7 @@ impl TokenError {
             error,
             description: description.into(),
             basic_challenge: false,
+            unstructured: false,
         }
     }
 
@@ -952,6 +1060,7 @@ impl TokenError {
             error: "invalid_client",
             description: description.into(),
             basic_challenge: basic,
+            unstructured: false,
         }
     }
 }
@@ -965,6 +1074,9 @@ fn no_store(mut resp: Response) -> Response {
 
 impl IntoResponse for TokenError {
     fn into_response(self) -> Response {
+        if self.unstructured {
+            return no_store((self.status, format!("{}\n", self.description)).into_response());
+        }
         let mut resp = no_store(
             (
                 self.status,
@@ -1000,6 +1112,13 @@ fn read_token_request(
             )
             .into_response());
         }
+        if !query.is_empty() && lab.weak(Weakness::ClientSecretInQuery) {
+            let mut params = Params::parse(query);
+            params
+                .0
+                .extend(Params::parse(&String::from_utf8_lossy(body)).0);
+            return Ok(params);
+        }
         // Credentials or a code in a URL end up in logs; RFC 6749 §2.3.1 keeps them out of it.
         if !query.is_empty() {
             return Err(TokenError::new(
@@ -1020,7 +1139,10 @@ fn read_token_request(
             .insert(header::ALLOW, HeaderValue::from_static("POST"));
         return Err(resp);
     };
-    if let Some(name) = params.repeated() {
+    if let Some(name) = params
+        .repeated()
+        .filter(|_| !lab.weak(Weakness::TokenDuplicateParams))
+    {
         return Err(TokenError::new(
             "invalid_request",
             format!("the parameter `{name}` was sent more than once"),
@@ -1058,10 +1180,14 @@ impl Lab {
         &self,
         headers: &HeaderMap,
         p: &Params,
+        purpose: AuthPurpose,
     ) -> Result<&LabClient, TokenError> {
         let basic = basic_credentials(headers);
         let used_basic = basic.is_some();
-        if used_basic && p.get("client_secret").is_some() {
+        if used_basic
+            && p.get("client_secret").is_some()
+            && !self.weak(Weakness::ClientAuthMixedMethods)
+        {
             return Err(TokenError::new(
                 "invalid_request",
                 "more than one client authentication method was used",
@@ -1078,13 +1204,24 @@ impl Lab {
                 (id, Some(secret))
             }
             Some(Err(())) => {
-                return Err(TokenError::invalid_client(
-                    "malformed Basic credentials",
-                    true,
-                ));
+                return Err(self.basic_failure("malformed Basic credentials"));
             }
             None => match p.non_empty("client_id") {
                 Some(id) => (id.to_string(), p.get("client_secret").map(str::to_string)),
+                None if purpose == AuthPurpose::Code
+                    && self.weak(Weakness::PublicClientIdOptional) =>
+                {
+                    // The weakness: take the client from the code itself.
+                    match self.public_client_of_code(p) {
+                        Some(client) => return Ok(client),
+                        None => {
+                            return Err(TokenError::invalid_client(
+                                "no client authentication",
+                                false,
+                            ));
+                        }
+                    }
+                }
                 None => {
                     return Err(TokenError::invalid_client(
                         "no client authentication",
@@ -1094,28 +1231,61 @@ impl Lab {
             },
         };
         let Some(client) = self.client(&client_id) else {
-            return Err(TokenError::invalid_client(
-                "client authentication failed",
-                used_basic,
-            ));
+            return Err(self.client_failure(used_basic));
         };
+        // A confidential client named by its client_id alone: the weakness lets it act as public.
+        let id_only = !used_basic && secret.is_none() && client.secret.is_some();
+        if id_only && self.auth_optional_for(purpose) {
+            return Ok(client);
+        }
         let method_ok = match client.auth_method {
             AuthMethod::ClientSecretBasic => used_basic,
             AuthMethod::ClientSecretPost => !used_basic && secret.is_some(),
             AuthMethod::None => !used_basic && secret.is_none(),
         };
         let secret_ok = match (&client.secret, &secret) {
+            (Some(_), Some(_)) if self.weak(Weakness::ClientSecretUnchecked) => true,
             (Some(expected), Some(given)) => ct_eq(expected.as_bytes(), given.as_bytes()),
             (None, None) => true,
             _ => false,
         };
         if !(method_ok && secret_ok) {
-            return Err(TokenError::invalid_client(
-                "client authentication failed",
-                used_basic,
-            ));
+            return Err(self.client_failure(used_basic));
         }
         Ok(client)
+    }
+
+    fn client_failure(&self, used_basic: bool) -> TokenError {
+        if used_basic {
+            self.basic_failure("client authentication failed")
+        } else {
+            TokenError::invalid_client("client authentication failed", false)
+        }
+    }
+
+    /// RFC 6749 §5.2: a failed Basic authentication MUST get 401 and a WWW-Authenticate challenge.
+    fn basic_failure(&self, description: &str) -> TokenError {
+        let mut e = TokenError::invalid_client(description, true);
+        if self.weak(Weakness::BasicAuthNoChallenge) {
+            e.status = StatusCode::BAD_REQUEST;
+            e.basic_challenge = false;
+        }
+        e
+    }
+
+    fn public_client_of_code(&self, p: &Params) -> Option<&LabClient> {
+        let code = p.non_empty("code")?;
+        let client_id = self.store().codes.get(code)?.request.client_id.clone();
+        self.client(&client_id)
+            .filter(|c| c.auth_method == AuthMethod::None)
+    }
+
+    fn auth_optional_for(&self, purpose: AuthPurpose) -> bool {
+        match purpose {
+            AuthPurpose::Code => self.weak(Weakness::ClientAuthOptional),
+            AuthPurpose::Refresh => self.weak(Weakness::RefreshAuthOptional),
+            AuthPurpose::Revoke => false,
+        }
     }
 
     fn issue_tokens(
@@ -1148,6 +1318,9 @@ impl Lab {
             "refresh_token": refresh_token,
             "scope": scopes.join(" "),
         });
+        if self.weak(Weakness::TokenTypeMissing) {
+            body.as_object_mut().map(|m| m.remove("token_type"));
+        }
         if scopes.iter().any(|s| s == "openid") {
             let now = now_secs();
             let mut claims = json!({
@@ -1155,10 +1328,36 @@ impl Lab {
                 "iat": now, "exp": now + 600, "auth_time": auth_time,
                 "at_hash": half_hash(&access_token),
             });
-            if let Some(nonce) = nonce {
+            if let Some(nonce) = nonce.filter(|_| !self.weak(Weakness::NonceDropped)) {
                 claims["nonce"] = json!(nonce);
             }
-            body["id_token"] = json!(self.signer.sign(&claims));
+            if self.weak(Weakness::IdTokenWrongIssuer) {
+                claims["iss"] = json!(format!("{}/another-issuer", self.issuer));
+            }
+            if self.weak(Weakness::IdTokenWrongAudience) {
+                claims["aud"] = json!("another-client");
+                claims["azp"] = json!("another-client");
+            }
+            if self.weak(Weakness::AuthTimeDropped) {
+                claims.as_object_mut().map(|m| m.remove("auth_time"));
+            }
+            if self.weak(Weakness::IdTokenNoSub) {
+                claims.as_object_mut().map(|m| m.remove("sub"));
+            }
+            if self.weak(Weakness::IdTokenExpired) {
+                claims["iat"] = json!(now - 1200);
+                claims["exp"] = json!(now - 600);
+            }
+            let id_token = if self.weak(Weakness::IdTokenAlgNone) {
+                super::jwt::unsigned(&claims)
+            } else if self.weak(Weakness::IdTokenBadSignature) {
+                super::jwt::with_broken_signature(&self.signer.sign(&claims))
+            } else if self.weak(Weakness::JwksSeveralKeysNoKid) {
+                self.signer.sign_without_kid(&claims)
+            } else {
+                self.signer.sign(&claims)
+            };
+            body["id_token"] = json!(id_token);
         }
         body
     }
@@ -1200,7 +1399,9 @@ impl Lab {
         let mut store = self.store();
         let invalid = |d: &str| TokenError::new("invalid_grant", d.to_string());
         let Some(code) = self.find_code(&store, presented) else {
-            return Err(invalid("the code is unknown or expired"));
+            let mut e = invalid("the code is unknown or expired");
+            e.unstructured = self.weak(Weakness::TokenErrorUnstructured);
+            return Err(e);
         };
         let code = code.as_str();
         let grant = store.codes[code].clone();
@@ -1289,6 +1490,7 @@ impl Lab {
             client_id: client.id.clone(),
             username: grant.username.clone(),
             scopes: r.scopes.clone(),
+            auth_time: grant.auth_time,
             revoked: false,
         });
         if let Some(c) = store.codes.get_mut(code) {
@@ -1303,6 +1505,38 @@ impl Lab {
         ))
     }
 
+    /// Only with the `password-grant` weakness: RFC 9700 §2.4 says this grant MUST NOT be used.
+    fn password_grant(&self, client: &LabClient, p: &Params) -> Result<Value, TokenError> {
+        let user = &self.registry.user;
+        let ok = p.get("username") == Some(user.username.as_str())
+            && ct_eq(
+                p.get("password").unwrap_or_default().as_bytes(),
+                user.password.as_bytes(),
+            );
+        if !ok {
+            return Err(TokenError::new(
+                "invalid_grant",
+                "wrong username or password",
+            ));
+        }
+        let scopes: Vec<String> = p
+            .non_empty("scope")
+            .unwrap_or("openid")
+            .split(' ')
+            .filter(|s| SCOPES.contains(s))
+            .map(str::to_string)
+            .collect();
+        let mut store = self.store();
+        let id = store.new_grant(Grant {
+            client_id: client.id.clone(),
+            username: user.username.clone(),
+            scopes: scopes.clone(),
+            auth_time: now_secs(),
+            revoked: false,
+        });
+        Ok(self.issue_tokens(&mut store, id, &scopes, None, now_secs()))
+    }
+
     fn refresh(&self, client: &LabClient, p: &Params) -> Result<Value, TokenError> {
         let token = p
             .non_empty("refresh_token")
@@ -1315,7 +1549,7 @@ impl Lab {
         let Some(grant) = store.grants.get(&rt.grant).cloned() else {
             return Err(invalid("the refresh token is unknown"));
         };
-        if grant.client_id != client.id {
+        if grant.client_id != client.id && !self.weak(Weakness::RefreshNotBoundToClient) {
             return Err(invalid("the refresh token was issued to another client"));
         }
         if grant.revoked {
@@ -1323,7 +1557,9 @@ impl Lab {
         }
         if rt.used {
             // RFC 9700 §4.14.2: a rotated refresh token used again means theft; end the whole family.
-            store.revoke_grant(rt.grant);
+            if !self.weak(Weakness::RefreshReplayUndetected) {
+                store.revoke_grant(rt.grant);
+            }
             return Err(invalid(
                 "the refresh token was already used; its grant is revoked",
             ));
@@ -1337,7 +1573,11 @@ impl Lab {
                     .map(str::to_string)
                     .collect();
                 // RFC 6749 §6: the scope MUST NOT include any scope not originally granted.
-                if let Some(extra) = asked.iter().find(|x| !grant.scopes.contains(x)) {
+                let widening_allowed = self.weak(Weakness::RefreshScopeWidening);
+                if let Some(extra) = asked
+                    .iter()
+                    .find(|x| !grant.scopes.contains(x) && !widening_allowed)
+                {
                     return Err(TokenError::new(
                         "invalid_scope",
                         format!("scope `{extra}` was not granted"),
@@ -1346,10 +1586,19 @@ impl Lab {
                 asked
             }
         };
-        if let Some(old) = store.refresh_tokens.get_mut(token) {
+        if let Some(old) = store
+            .refresh_tokens
+            .get_mut(token)
+            .filter(|_| !self.weak(Weakness::RefreshNoRotation))
+        {
             old.used = true;
         }
-        Ok(self.issue_tokens(&mut store, rt.grant, &scopes, None, now_secs()))
+        let auth_time = if self.weak(Weakness::RefreshIdTokenNewAuthTime) {
+            now_secs().max(grant.auth_time + 1)
+        } else {
+            grant.auth_time
+        };
+        Ok(self.issue_tokens(&mut store, rt.grant, &scopes, None, auth_time))
     }
 }
 
@@ -1375,10 +1624,23 @@ async fn token(
         let grant_type = p
             .non_empty("grant_type")
             .ok_or_else(|| TokenError::new("invalid_request", "grant_type is missing"))?;
-        let client = lab.authenticate_client(&headers, &p)?;
+        if lab.weak(Weakness::TokenUnknownParamRefused) {
+            if let Some(unknown) = p.names().find(|n| !TOKEN_PARAMS.contains(n)) {
+                return Err(TokenError::new(
+                    "invalid_request",
+                    format!("unknown parameter `{unknown}`"),
+                ));
+            }
+        }
+        let purpose = match grant_type {
+            "refresh_token" => AuthPurpose::Refresh,
+            _ => AuthPurpose::Code,
+        };
+        let client = lab.authenticate_client(&headers, &p, purpose)?;
         match grant_type {
             "authorization_code" => lab.redeem_code(client, &p, racy),
             "refresh_token" => lab.refresh(client, &p),
+            "password" if lab.weak(Weakness::PasswordGrant) => lab.password_grant(client, &p),
             // RFC 9700 §2.4: the password grant MUST NOT be used.
             other => Err(TokenError::new(
                 "unsupported_grant_type",
@@ -1386,11 +1648,42 @@ async fn token(
             )),
         }
     })();
+    let grant_type = p.get("grant_type").unwrap_or_default();
+    let cacheable = match grant_type {
+        "authorization_code" => lab.weak(Weakness::TokenCacheable),
+        "refresh_token" => lab.weak(Weakness::RefreshCacheable),
+        _ => false,
+    };
     match result {
+        Ok(body) if cacheable => axum::Json(body).into_response(),
         Ok(body) => no_store(axum::Json(body).into_response()),
         Err(e) => e.into_response(),
     }
 }
+
+/// Which token-endpoint operation a client authenticates for.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum AuthPurpose {
+    Code,
+    Refresh,
+    Revoke,
+}
+
+/// Every parameter the lab's token and revocation endpoints understand.
+const TOKEN_PARAMS: &[&str] = &[
+    "grant_type",
+    "code",
+    "redirect_uri",
+    "code_verifier",
+    "client_id",
+    "client_secret",
+    "refresh_token",
+    "scope",
+    "username",
+    "password",
+    "token",
+    "token_type_hint",
+];
 
 // ---------- userinfo and revocation ----------
 
@@ -1416,8 +1709,25 @@ async fn userinfo(
     State(lab): State<Arc<Lab>>,
     method: Method,
     headers: HeaderMap,
+    query: RawQuery,
+) -> Response {
+    let no_challenge = lab.weak(Weakness::UserinfoNoChallenge);
+    let mut resp = userinfo_answer(lab, method, headers, query);
+    if no_challenge {
+        resp.headers_mut().remove(header::WWW_AUTHENTICATE);
+    }
+    resp
+}
+
+fn userinfo_answer(
+    lab: Arc<Lab>,
+    method: Method,
+    headers: HeaderMap,
     RawQuery(query): RawQuery,
 ) -> Response {
+    if method == Method::POST && lab.weak(Weakness::UserinfoGetOnly) {
+        return method_not_allowed("GET");
+    }
     if method != Method::GET && method != Method::POST {
         return method_not_allowed("GET, POST");
     }
@@ -1438,6 +1748,11 @@ async fn userinfo(
                     "access tokens in the query string are not accepted",
                 );
             }
+            if lab.weak(Weakness::UserinfoOpen) {
+                return no_store(
+                    axum::Json(json!({ "sub": lab.registry.user.username })).into_response(),
+                );
+            }
             return bearer_error(
                 StatusCode::UNAUTHORIZED,
                 None,
@@ -1446,11 +1761,19 @@ async fn userinfo(
         }
     };
     let store = lab.store();
-    let live = store
-        .access_tokens
-        .get(&token)
-        .filter(|t| !t.revoked && t.expires > Instant::now() && store.grant_live(t.grant))
-        .cloned();
+    let is_live =
+        |t: &&AccessToken| !t.revoked && t.expires > Instant::now() && store.grant_live(t.grant);
+    let mut live = store.access_tokens.get(&token).filter(is_live).cloned();
+    if live.is_none() && lab.weak(Weakness::UserinfoTokenPrefixMatch) && token.len() > 1 {
+        let prefix = &token[..token.len() - 1];
+        live = store
+            .access_tokens
+            .iter()
+            .filter(|(k, _)| k.len() == token.len() && k.starts_with(prefix))
+            .map(|(_, t)| t)
+            .find(is_live)
+            .cloned();
+    }
     let Some(at) = live else {
         return bearer_error(
             StatusCode::UNAUTHORIZED,
@@ -1460,6 +1783,9 @@ async fn userinfo(
     };
     let user = &lab.registry.user;
     let mut body = json!({ "sub": store.grants[&at.grant].username });
+    if lab.weak(Weakness::UserinfoSubMismatch) {
+        body["sub"] = json!("someone-else");
+    }
     if at.scopes.iter().any(|s| s == "profile") {
         body["name"] = json!(user.name);
         body["preferred_username"] = json!(user.username);
@@ -1485,13 +1811,16 @@ async fn revoke(
         Ok(p) => p,
         Err(resp) => return resp,
     };
-    let client = match lab.authenticate_client(&headers, &p) {
+    let client = match lab.authenticate_client(&headers, &p, AuthPurpose::Revoke) {
         Ok(c) => c,
         Err(e) => return e.into_response(),
     };
     let Some(token) = p.non_empty("token") else {
         return TokenError::new("invalid_request", "token is missing").into_response();
     };
+    if lab.weak(Weakness::RevocationIgnored) {
+        return StatusCode::OK.into_response();
+    }
     let mut store = lab.store();
     let owned_by = |store: &Store, grant: u64| {
         store

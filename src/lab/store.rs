@@ -62,6 +62,8 @@ pub struct Grant {
     pub client_id: String,
     pub username: String,
     pub scopes: Vec<String>,
+    /// When the user signed in for this grant: refreshed ID tokens keep it (OIDC Core §12.2).
+    pub auth_time: u64,
     pub revoked: bool,
 }
 

@@ -116,6 +116,96 @@ weaknesses! {
         "a public client's code issued with a PKCE challenge is redeemed without a code_verifier",
     Login307 => "login-307":
         "the sign-in form's POST is answered with a 307 redirect, which makes browsers post the password again",
+    TokenCacheable => "token-cacheable":
+        "token responses to a code exchange carry no Cache-Control: no-store",
+    TokenErrorUnstructured => "token-error-unstructured":
+        "an unknown authorization code is answered with a plain-text error instead of a JSON error object",
+    TokenDuplicateParams => "token-duplicate-params":
+        "the token endpoint ignores repeated parameters and uses the first value",
+    TokenUnknownParamRefused => "token-unknown-param-refused":
+        "the token endpoint refuses a request that carries a parameter it does not know",
+    PasswordGrant => "password-grant":
+        "the token endpoint issues tokens for the resource owner password credentials grant",
+    ClientAuthOptional => "client-auth-optional":
+        "a confidential client redeems a code with its client_id alone, without its secret",
+    ClientSecretUnchecked => "client-secret-unchecked":
+        "any client secret is accepted for a registered client",
+    BasicAuthNoChallenge => "basic-auth-no-challenge":
+        "a failed Basic client authentication is answered 400 without a WWW-Authenticate challenge",
+    ClientSecretInQuery => "client-secret-in-query":
+        "client credentials in the token request's URL query are accepted",
+    RefreshNoRotation => "refresh-no-rotation":
+        "a used refresh token stays valid: refresh tokens are not rotated",
+    RefreshReplayUndetected => "refresh-replay-undetected":
+        "a replayed refresh token is refused, but the grant's newest refresh token keeps working",
+    RefreshNotBoundToClient => "refresh-not-bound-to-client":
+        "a refresh token issued to one client is accepted from another authenticated client",
+    RefreshAuthOptional => "refresh-auth-optional":
+        "a confidential client refreshes with its client_id alone, without its secret",
+    RefreshCacheable => "refresh-cacheable":
+        "refresh responses carry no Cache-Control: no-store",
+    RefreshScopeWidening => "refresh-scope-widening":
+        "a refresh may ask for scopes the user never granted, and gets them",
+    IdTokenAlgNone => "id-token-alg-none":
+        "ID tokens are unsigned JWTs with alg none",
+    IdTokenBadSignature => "id-token-bad-signature":
+        "ID tokens carry a signature that does not verify with the published key",
+    IdTokenWrongIssuer => "id-token-wrong-issuer":
+        "ID tokens name an issuer other than the server's issuer identifier",
+    IdTokenWrongAudience => "id-token-wrong-audience":
+        "ID tokens are addressed to an audience that is not the client",
+    IdTokenExpired => "id-token-expired":
+        "ID tokens are issued already expired",
+    NonceDropped => "nonce-dropped":
+        "the nonce of the authentication request is left out of the ID token",
+    UserinfoSubMismatch => "userinfo-sub-mismatch":
+        "the userinfo endpoint answers with a sub other than the ID token's",
+    MetadataIssuerMismatch => "metadata-issuer-mismatch":
+        "the metadata names an issuer other than the URL it is published under",
+    MetadataIncomplete => "metadata-incomplete":
+        "the metadata leaves out the REQUIRED response_types_supported",
+    MetadataHttpEndpoint => "metadata-http-endpoint":
+        "the metadata advertises an endpoint on plain http off the loopback interface",
+    JwksPrivateKey => "jwks-private-key":
+        "the JWKS publishes a private-key member (d) with the signing key",
+    UserinfoTokenPrefixMatch => "userinfo-token-prefix-match":
+        "userinfo accepts a token that matches a live access token in all but its last character",
+    UserinfoOpen => "userinfo-open":
+        "userinfo answers a request without an access token with the test user's claims",
+    RevocationIgnored => "revocation-ignored":
+        "the revocation endpoint answers 200 and revokes nothing",
+    PagesFrameable => "pages-frameable":
+        "the login and consent pages carry neither X-Frame-Options nor CSP frame-ancestors",
+    AuthorizeCors => "authorize-cors":
+        "the authorization endpoint answers CORS requests from any origin",
+    ClientAuthMixedMethods => "client-auth-mixed-methods":
+        "a request with HTTP Basic credentials and a client_secret in the body is accepted on the Basic ones",
+    TokenTypeMissing => "token-type-missing":
+        "token responses leave out the REQUIRED token_type",
+    PublicClientIdOptional => "public-client-id-optional":
+        "a public client's code is redeemed by a request that names no client at all",
+    IdTokenNoSub => "id-token-no-sub":
+        "ID tokens carry no sub claim",
+    OidcMetadataIncomplete => "oidc-metadata-incomplete":
+        "the OpenID Provider metadata leaves out the REQUIRED subject_types_supported",
+    RefreshIdTokenNewAuthTime => "refresh-id-token-new-auth-time":
+        "an ID token issued on refresh claims a new authentication time",
+    UserinfoNoChallenge => "userinfo-no-challenge":
+        "userinfo refuses requests without a WWW-Authenticate challenge",
+    MetadataTextPlain => "metadata-text-plain":
+        "the metadata document is served as text/plain",
+    UserinfoGetOnly => "userinfo-get-only":
+        "userinfo refuses POST requests",
+    MetadataEmptyArray => "metadata-empty-array":
+        "the metadata carries a member with an empty array instead of leaving it out",
+    OidcMetadataIssuerMismatch => "oidc-metadata-issuer-mismatch":
+        "the OpenID Provider metadata (openid-configuration) names another issuer than the RFC 8414 metadata",
+    JwksSeveralKeysNoKid => "jwks-several-keys-no-kid":
+        "the JWKS publishes two signing keys, and ID tokens name neither with a kid",
+    AuthTimeDropped => "auth-time-dropped":
+        "ID tokens carry no auth_time, even when the request had max_age",
+    PromptNoneIgnored => "prompt-none-ignored":
+        "an authentication request with prompt=none is shown the login page",
 }
 
 impl fmt::Display for Weakness {

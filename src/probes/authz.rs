@@ -5,6 +5,7 @@ use crate::engine::Outcome;
 use crate::engine::context::{Cx, ProbeError, ProbeResult};
 use crate::flow::authorize::{Consent, UserAgent};
 use crate::http::redact::REDACTED;
+use crate::target::LoginMode;
 
 /// RFC 6749 §3.1: "The authorization server MUST ignore unrecognized request parameters."
 pub async fn unknown_param_ignored(cx: &Cx) -> ProbeResult {
@@ -232,6 +233,12 @@ pub async fn endpoint_no_fragment(cx: &Cx) -> ProbeResult {
 
 /// RFC 9700 §4.12: the answer to a POST that carried the password is never a 307 (303 SHOULD).
 pub async fn login_not_307(cx: &Cx) -> ProbeResult {
+    if *cx.navigator.mode() != LoginMode::Form {
+        return Ok(Outcome::skip(format!(
+            "the scanner sees the sign-in POST only when it signs in itself; the target file's login mode is `{}` (set [login] mode = \"form\" to run this check)",
+            cx.navigator.mode().name()
+        )));
+    }
     let client = cx.client();
     // A browser that has not signed in yet, so that the server shows its sign-in form.
     let fresh = cx.http.with_fresh_jar();

@@ -103,7 +103,9 @@ async fn command_mode_signs_in_through_the_users_program() {
         .results
         .iter()
         .flat_map(|r| &r.evidence)
-        .filter(|e| e.via.is_none() && e.request.url.contains("/login"))
+        .filter(|e| {
+            e.via.is_none() && e.request.method == "POST" && e.request.url.contains("/login")
+        })
         .count();
     assert_eq!(own_logins, 0);
     assert_eq!(lab.callback_hits(), 0, "the program stops at the redirect");

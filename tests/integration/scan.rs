@@ -77,6 +77,21 @@ const FAIL_WITHOUT_TOKENS: &[&str] = &[
     "pkce-unknown-method-refused",
     "authz-endpoint-no-fragment",
     "authz-login-not-307",
+    "token-endpoint-error-response",
+    "client-auth-basic-challenge",
+    "metadata-issuer-matches",
+    "metadata-required-fields",
+    "metadata-endpoints-https",
+    "metadata-jwks-public-keys-only",
+    "tokens-userinfo-requires-token",
+    "headers-anti-framing",
+    "headers-authorization-no-cors",
+    "metadata-oidc-required-fields",
+    "tokens-userinfo-bearer-challenge",
+    "metadata-json-content-type",
+    "metadata-no-empty-members",
+    "metadata-oidc-issuer-matches",
+    "oidc-prompt-none-shows-no-page",
 ];
 
 fn summary(report: &Report) -> String {
@@ -98,9 +113,19 @@ async fn clean_lab_passes_every_check() {
     );
     assert_eq!(report.results.len(), catalog::catalog().len());
     for r in &report.results {
-        assert_eq!(r.status, Status::Pass, "{}: {}", r.meta.id, r.message);
+        // A check the lab cannot exercise (checks/README.md lists them, with the reason) may skip.
+        let unprovable = r.meta.lab_weaknesses.is_empty()
+            && r.meta.lab_warnings.is_empty()
+            && r.status == Status::Skip;
         assert!(
-            r.requests > 0 && !r.evidence.is_empty(),
+            r.status == Status::Pass || unprovable,
+            "{}: {} ({})",
+            r.meta.id,
+            r.status,
+            r.message
+        );
+        assert!(
+            unprovable || (r.requests > 0 && !r.evidence.is_empty()),
             "{} recorded its exchanges",
             r.meta.id
         );
@@ -149,8 +174,11 @@ async fn each_weakness_fails_exactly_its_checks() {
             .filter(|r| !expected.contains(&r.meta.id) && !warned.contains(&r.meta.id))
         {
             let skipped_slow = !slow && r.meta.slow && r.status == Status::Skip;
+            let unprovable = r.meta.lab_weaknesses.is_empty()
+                && r.meta.lab_warnings.is_empty()
+                && r.status == Status::Skip;
             assert!(
-                r.status == Status::Pass || skipped_slow,
+                r.status == Status::Pass || skipped_slow || unprovable,
                 "weakness {w} must leave {} alone: {} ({})",
                 r.meta.id,
                 r.status,
@@ -180,10 +208,19 @@ async fn each_weakness_fails_exactly_its_checks() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn every_check_is_proven_both_ways() {
+    let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/checks/README.md"))
+        .expect("checks/README.md");
+    let without = readme
+        .split("## Checks without a lab weakness")
+        .nth(1)
+        .map(|rest| rest.split("\n## ").next().unwrap_or(""))
+        .unwrap_or("");
     for meta in catalog::catalog() {
         assert!(
-            !meta.lab_weaknesses.is_empty() || !meta.lab_warnings.is_empty(),
-            "{} has no lab weakness that makes it fail or warn",
+            !meta.lab_weaknesses.is_empty()
+                || !meta.lab_warnings.is_empty()
+                || without.contains(&format!("`{}`", meta.id)),
+            "{} has no lab weakness that makes it fail or warn, and checks/README.md does not say why",
             meta.id
         );
     }

@@ -1,0 +1,234 @@
+//! Browser-facing hardening of the server's own pages: framing and CORS.
+
+use url::Url;
+
+use crate::engine::Outcome;
+use crate::engine::context::{Cx, ProbeError, ProbeResult};
+use crate::flow::forms::{self, PageKind};
+use crate::http::{HttpSession, Method, Request, Response};
+use crate::target::LoginMode;
+
+const MAX_HOPS: usize = 8;
+
+/// Where a browser ends up after the server's own redirects.
+pub enum Landing {
+    /// A page the server shows.
+    Page(Url, Response),
+    /// A redirect to the client (or anywhere off the server's origins): never followed.
+    Away(Url),
+}
+
+/// Follows the server's own redirects from the authorization request until it shows a page
+/// or sends the browser away.
+pub async fn land(
+    http: &HttpSession,
+    step: &str,
+    start: Url,
+    redirect_uri: &str,
+) -> Result<Landing, ProbeError> {
+    let mut url = start;
+    for _ in 0..MAX_HOPS {
+        let resp = http.send(step, Request::get(url.clone())).await?;
+        if !resp.is_redirect() {
+            return Ok(Landing::Page(url, resp));
+        }
+        let Some(next) = resp.location() else {
+            return Ok(Landing::Page(url, resp));
+        };
+        // Never follow the browser to the client or off the server's origins; a redirect that
+        // carries an authorization response is the client's too, whatever its path.
+        let carries_response = next.query_pairs().any(|(k, _)| k == "code" || k == "error");
+        if next.as_str().starts_with(redirect_uri) || carries_response || !http.is_allowed(&next) {
+            return Ok(Landing::Away(next));
+        }
+        url = next;
+    }
+    Err(ProbeError::Unexpected(format!(
+        "more than {MAX_HOPS} redirects before the server showed a page"
+    )))
+}
+
+async fn first_page(
+    http: &HttpSession,
+    step: &str,
+    start: Url,
+    redirect_uri: &str,
+) -> Result<Option<(Url, Response)>, ProbeError> {
+    Ok(match land(http, step, start, redirect_uri).await? {
+        Landing::Page(url, resp) => Some((url, resp)),
+        Landing::Away(_) => None,
+    })
+}
+
+/// How a page defends against being framed, if it does.
+enum Framing {
+    /// CSP frame-ancestors (with or without X-Frame-Options).
+    Csp(String),
+    /// X-Frame-Options only.
+    XFrameOptions(String),
+    /// No header, but a frame-busting script.
+    ScriptOnly,
+    None,
+}
+
+fn framing(resp: &Response) -> Framing {
+    let ancestors = resp
+        .header_all("content-security-policy")
+        .into_iter()
+        .flat_map(|v| v.split(';'))
+        .map(str::trim)
+        .find(|d| d.to_ascii_lowercase().starts_with("frame-ancestors"))
+        .map(str::to_string);
+    if let Some(d) = ancestors {
+        let sources: Vec<&str> = d.split_whitespace().skip(1).collect();
+        // A wildcard or a bare scheme lets any site frame the page.
+        let open = sources
+            .iter()
+            .any(|s| *s == "*" || s.ends_with(':') || s.starts_with("*."));
+        if !sources.is_empty() && !open {
+            return Framing::Csp(d);
+        }
+    }
+    if let Some(xfo) = resp.header("x-frame-options") {
+        let v = xfo.trim().to_ascii_lowercase();
+        if v == "deny" || v == "sameorigin" {
+            return Framing::XFrameOptions(xfo.to_string());
+        }
+    }
+    let html = resp.text();
+    if html.contains("top.location") || html.contains("window.top") || html.contains("self !== top")
+    {
+        return Framing::ScriptOnly;
+    }
+    Framing::None
+}
+
+/// RFC 9700 §4.16: "Authorization servers MUST prevent clickjacking attacks."
+pub async fn anti_framing(cx: &Cx) -> ProbeResult {
+    let client = cx.client();
+    let hints = &cx.target.login.hints;
+    let mut pages = Vec::new();
+
+    // The login page, as a browser without a session sees it.
+    let stranger = cx.http.with_fresh_jar();
+    let request = cx.request_for(client);
+    let login = first_page(
+        &stranger,
+        "open the authorization request in a browser without a session",
+        request.url(cx.authorization_endpoint()),
+        &client.redirect_uri,
+    )
+    .await?;
+    // Outside form mode the user has said the scanner cannot read the login page (it is built
+    // by script, or lives behind SSO): the page a stranger is shown is the sign-in page.
+    let reads_forms = *cx.navigator.mode() == LoginMode::Form;
+    match login {
+        Some((url, resp)) if matches!(forms::classify(&resp.text(), hints), PageKind::Login(_)) => {
+            pages.push(("login page", url, resp))
+        }
+        Some((url, resp)) if !reads_forms && (200..300).contains(&resp.status) => {
+            pages.push(("sign-in page", url, resp))
+        }
+        Some((url, resp)) => {
+            return Err(ProbeError::Unexpected(format!(
+                "without a session, the authorization request ended on a page that is not a login form (HTTP {} at {})",
+                resp.status,
+                url.path()
+            )));
+        }
+        None => {
+            return Err(ProbeError::Unexpected(
+                "without a session, the server redirected away instead of showing a login page"
+                    .into(),
+            ));
+        }
+    }
+
+    // The consent page, as the signed-in test user sees it (when the server asks at all).
+    {
+        let _one_flow_per_jar = cx.http.navigation_lock().await;
+        let request = cx.request_for(client);
+        if let Some((url, resp)) = first_page(
+            &cx.http,
+            "open the authorization request as the signed-in user",
+            request.url(cx.authorization_endpoint()),
+            &client.redirect_uri,
+        )
+        .await?
+        {
+            if matches!(forms::classify(&resp.text(), hints), PageKind::Consent(_)) {
+                pages.push(("consent page", url, resp));
+            }
+        }
+    }
+
+    let mut failures = Vec::new();
+    let mut warnings = Vec::new();
+    let mut notes = Vec::new();
+    for (name, url, resp) in &pages {
+        match framing(resp) {
+            Framing::Csp(d) => notes.push(format!("{name}: {d}")),
+            Framing::XFrameOptions(x) => warnings.push(format!(
+                "{name}: X-Frame-Options {x} but no CSP frame-ancestors (RFC 9700 §4.16: SHOULD use CSP)"
+            )),
+            Framing::ScriptOnly => warnings.push(format!(
+                "{name}: no X-Frame-Options or CSP frame-ancestors, only a frame-busting script"
+            )),
+            Framing::None => failures.push(format!(
+                "the {name} (HTTP {} at {}) has neither X-Frame-Options DENY/SAMEORIGIN nor a restrictive CSP frame-ancestors",
+                resp.status,
+                url.path()
+            )),
+        }
+    }
+    if pages.len() == 1 {
+        notes.push("no consent page was shown to the signed-in user".into());
+    }
+    Ok(if !failures.is_empty() {
+        Outcome::fail(failures.join("; "))
+    } else if !warnings.is_empty() {
+        Outcome::warn(warnings.join("; "))
+    } else {
+        Outcome::pass(notes.join("; "))
+    })
+}
+
+/// RFC 9700 §2.6: "CORS MUST NOT be supported at the Authorization Endpoint".
+pub async fn authorization_no_cors(cx: &Cx) -> ProbeResult {
+    const ORIGIN: &str = "https://cors-probe.oauthprobe.invalid";
+    let stranger = cx.http.with_fresh_jar();
+    let url = cx.request_for(cx.client()).url(cx.authorization_endpoint());
+    let preflight = Request::new(Method::OPTIONS, url.clone())
+        .header("origin", ORIGIN)
+        .header("access-control-request-method", "GET");
+    let get = Request::get(url).header("origin", ORIGIN);
+    let mut allowed = Vec::new();
+    for (step, req) in [
+        (
+            "CORS preflight to the authorization endpoint from a foreign origin",
+            preflight,
+        ),
+        ("authorization request with a foreign Origin header", get),
+    ] {
+        let method = req.method.clone();
+        let resp = stranger.send(step, req).await?;
+        if let Some(acao) = resp.header("access-control-allow-origin") {
+            let acao = acao.trim();
+            if acao == "*" || acao.eq_ignore_ascii_case(ORIGIN) {
+                allowed.push(format!(
+                    "{method} answered HTTP {} with Access-Control-Allow-Origin: {acao}",
+                    resp.status
+                ));
+            }
+        }
+    }
+    if !allowed.is_empty() {
+        return Ok(Outcome::fail(format!(
+            "the authorization endpoint grants a foreign origin CORS access: {}",
+            allowed.join("; ")
+        )));
+    }
+    Ok(Outcome::pass(
+        "neither the preflight nor the request got an Access-Control-Allow-Origin for a foreign origin",
+    ))
+}

@@ -1,0 +1,309 @@
+//! Refresh tokens: rotation and replay detection, binding to the client and the scope.
+
+use crate::engine::Outcome;
+use crate::engine::context::{Cx, ProbeError, ProbeResult, refresh_form};
+use crate::flow::token::{self, TokenResponse};
+use crate::target::Client;
+
+/// A refresh token issued to `client` by a fresh code exchange, or the skip that says why not.
+async fn refresh_token_of(
+    cx: &Cx,
+    client: &Client,
+    request: Option<crate::flow::authorize::AuthRequest>,
+) -> Result<Result<(TokenResponse, String), Outcome>, ProbeError> {
+    let request = request.unwrap_or_else(|| cx.request_for(client));
+    let (_, tokens) = cx.tokens_for(client, request).await?;
+    Ok(match tokens.refresh_token() {
+        Some(rt) => Ok((tokens.clone(), rt.to_string())),
+        None => Err(Outcome::skip(format!(
+            "the server issued no refresh token to client `{}` (scope `{}`); if it issues them for a scope such as offline_access, add it to that client's scope in the target file",
+            client.id, client.scope
+        ))),
+    })
+}
+
+/// The public client of the target file, or the skip that names the missing table.
+fn public_client(cx: &Cx) -> Result<&Client, Outcome> {
+    cx.public_client()
+        .ok_or_else(|| Outcome::skip(crate::catalog::Requirement::PublicClient.missing_reason()))
+}
+
+/// What happened in a rotation: the first refresh, the replay of the used token, and the
+/// refresh token the first refresh returned.
+struct Rotation {
+    replay: TokenResponse,
+    newer: Option<String>,
+}
+
+async fn rotate_and_replay(
+    cx: &Cx,
+    client: &Client,
+    first_rt: &str,
+) -> Result<Rotation, ProbeError> {
+    let first = cx
+        .refresh("refresh with the refresh token", client, first_rt, None)
+        .await?;
+    if !first.issued() {
+        return Err(ProbeError::Unexpected(format!(
+            "the first use of a fresh refresh token failed: {}",
+            first.describe()
+        )));
+    }
+    let replay = cx
+        .refresh(
+            "replay the refresh token that was just used",
+            client,
+            first_rt,
+            None,
+        )
+        .await?;
+    Ok(Rotation {
+        replay,
+        newer: first.refresh_token().map(str::to_string),
+    })
+}
+
+/// RFC 9700 §2.2.2: a public client's refresh token is rotated (or sender-constrained).
+pub async fn rotated_for_public_client(cx: &Cx) -> ProbeResult {
+    let client = match public_client(cx) {
+        Ok(c) => c,
+        Err(skip) => return Ok(skip),
+    };
+    let rt = match refresh_token_of(cx, client, None).await? {
+        Ok((_, rt)) => rt,
+        Err(skip) => return Ok(skip),
+    };
+    let rotation = rotate_and_replay(cx, client, &rt).await?;
+    if rotation.replay.issued() {
+        return Ok(Outcome::fail(format!(
+            "public client `{}` used the same refresh token twice: the second use returned HTTP 200 and an access_token",
+            client.id
+        )));
+    }
+    Ok(Outcome::pass(format!(
+        "the used refresh token was refused on reuse ({}){}",
+        rotation.replay.describe(),
+        if rotation.newer.is_some() {
+            "; the refresh returned a new refresh token"
+        } else {
+            "; the refresh returned no new refresh token"
+        }
+    )))
+}
+
+/// RFC 9700 §4.14.2: with rotation, a replayed refresh token revokes the active one.
+pub async fn replay_revokes_grant(cx: &Cx) -> ProbeResult {
+    let client = match public_client(cx) {
+        Ok(c) => c,
+        Err(skip) => return Ok(skip),
+    };
+    let rt = match refresh_token_of(cx, client, None).await? {
+        Ok((_, rt)) => rt,
+        Err(skip) => return Ok(skip),
+    };
+    let rotation = rotate_and_replay(cx, client, &rt).await?;
+    if rotation.replay.issued() {
+        return Ok(Outcome::fail(format!(
+            "the replay of a used refresh token by public client `{}` returned HTTP 200 and an access_token: the replay went undetected",
+            client.id
+        )));
+    }
+    let Some(active) = rotation.newer else {
+        return Ok(Outcome::skip(
+            "the refresh returned no new refresh token, so there is no active token that a replay should revoke",
+        ));
+    };
+    let after = cx
+        .refresh(
+            "use the newest refresh token after the replay",
+            client,
+            &active,
+            None,
+        )
+        .await?;
+    if after.issued() {
+        return Ok(Outcome::fail(format!(
+            "the replay was refused ({}), but the newest refresh token still returned HTTP 200 and an access_token afterwards",
+            rotation.replay.describe()
+        )));
+    }
+    Ok(Outcome::pass(format!(
+        "the replay was refused ({}) and the newest refresh token was revoked with it ({})",
+        rotation.replay.describe(),
+        after.describe()
+    )))
+}
+
+/// RFC 6749 §6 and §10.4: a refresh token works only for the client it was issued to.
+pub async fn bound_to_client(cx: &Cx) -> ProbeResult {
+    let client = cx.client();
+    let Some(other) = cx.second_client() else {
+        return Ok(Outcome::skip(
+            crate::catalog::Requirement::SecondClient.missing_reason(),
+        ));
+    };
+    let rt = match refresh_token_of(cx, client, None).await? {
+        Ok((_, rt)) => rt,
+        Err(skip) => return Ok(skip),
+    };
+    let resp = cx
+        .refresh(
+            "use the first client's refresh token as the second client",
+            other,
+            &rt,
+            None,
+        )
+        .await?;
+    if resp.issued() {
+        return Ok(Outcome::fail(format!(
+            "a refresh token issued to `{}` was used by `{}`: HTTP 200 with an access_token",
+            client.id, other.id
+        )));
+    }
+    Ok(Outcome::pass(format!(
+        "the second client could not use the first client's refresh token ({})",
+        resp.describe()
+    )))
+}
+
+/// RFC 6749 §6: a confidential client authenticates to refresh.
+pub async fn requires_client_auth(cx: &Cx) -> ProbeResult {
+    let client = cx.client();
+    if client.secret.is_none() {
+        return Ok(Outcome::skip(
+            "the [client] of the target file has no secret; give it its client secret to run this check",
+        ));
+    }
+    let rt = match refresh_token_of(cx, client, None).await? {
+        Ok((_, rt)) => rt,
+        Err(skip) => return Ok(skip),
+    };
+    let req = token::client_id_only(
+        client,
+        cx.server.endpoints.token.clone(),
+        refresh_form(&rt, None),
+    );
+    let resp = cx
+        .send_token("refresh with the client_id alone, no secret", req)
+        .await?;
+    if resp.issued() {
+        return Ok(Outcome::fail(format!(
+            "confidential client `{}` refreshed without its secret: HTTP 200 with an access_token",
+            client.id
+        )));
+    }
+    Ok(Outcome::pass(format!(
+        "a refresh with the client_id alone was refused ({})",
+        resp.describe()
+    )))
+}
+
+/// RFC 6749 §5.1: the refresh response carries tokens, so Cache-Control: no-store.
+pub async fn no_store(cx: &Cx) -> ProbeResult {
+    let client = cx.client();
+    let rt = match refresh_token_of(cx, client, None).await? {
+        Ok((_, rt)) => rt,
+        Err(skip) => return Ok(skip),
+    };
+    let resp = cx
+        .refresh("refresh with the refresh token", client, &rt, None)
+        .await?;
+    if !resp.issued() {
+        return Err(ProbeError::Unexpected(format!(
+            "the first use of a fresh refresh token failed: {}",
+            resp.describe()
+        )));
+    }
+    let cache_control = resp.header("cache-control").unwrap_or("absent");
+    if !resp.is_no_store() {
+        return Ok(Outcome::fail(format!(
+            "the refresh returned HTTP 200 with an access_token, and its Cache-Control is {cache_control} (no no-store)"
+        )));
+    }
+    Ok(Outcome::pass(format!(
+        "the refresh response carries Cache-Control: {cache_control}"
+    )))
+}
+
+/// The narrower scope to ask for first and the scope to add at refresh time.
+fn scope_pair(cx: &Cx, client: &Client) -> Option<(String, String)> {
+    let mut granted: Vec<&str> = client.scope.split(' ').filter(|s| !s.is_empty()).collect();
+    // offline_access decides whether a refresh token exists at all; never drop or add it.
+    let keep: Vec<&str> = granted
+        .iter()
+        .copied()
+        .filter(|s| *s == "openid" || *s == "offline_access")
+        .collect();
+    let candidates: Vec<String> = granted
+        .iter()
+        .filter(|s| !keep.contains(s))
+        .map(|s| s.to_string())
+        .chain(
+            cx.server.metadata["scopes_supported"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(|v| v.as_str())
+                .filter(|s| !granted.contains(s) && !matches!(*s, "openid" | "offline_access"))
+                .map(str::to_string),
+        )
+        .collect();
+    let extra = candidates.first()?.clone();
+    granted.retain(|s| *s != extra);
+    let narrow: Vec<&str> = if granted.is_empty() { keep } else { granted };
+    if narrow.is_empty() {
+        return None;
+    }
+    Some((narrow.join(" "), extra))
+}
+
+/// RFC 6749 §6: "The requested scope MUST NOT include any scope not originally granted".
+pub async fn scope_not_widened(cx: &Cx) -> ProbeResult {
+    let client = cx.client();
+    let Some((narrow, extra)) = scope_pair(cx, client) else {
+        return Ok(Outcome::skip(
+            "no second scope to widen with: give [client] a scope of two values or more (for example \"openid profile\"), or publish scopes_supported",
+        ));
+    };
+    let request = cx.request_for(client).set("scope", &narrow);
+    let (first, rt) = match refresh_token_of(cx, client, Some(request)).await? {
+        Ok(found) => found,
+        Err(skip) => return Ok(skip),
+    };
+    if first
+        .scopes()
+        .is_some_and(|granted| granted.contains(&extra.as_str()))
+    {
+        return Ok(Outcome::skip(format!(
+            "the server granted `{extra}` in the code exchange already, although only `{narrow}` was asked for, so a refresh cannot widen the grant with it; give [client] a scope the server grants only on request"
+        )));
+    }
+    let wider = format!("{narrow} {extra}");
+    let resp = cx
+        .refresh(
+            &format!("refresh asking for scope `{wider}`, wider than the granted `{narrow}`"),
+            client,
+            &rt,
+            Some(&wider),
+        )
+        .await?;
+    if !resp.issued() {
+        return Ok(Outcome::pass(format!(
+            "a refresh asking for `{extra}` on top of the granted `{narrow}` was refused ({})",
+            resp.describe()
+        )));
+    }
+    match resp.scopes() {
+        Some(scopes) if scopes.contains(&extra.as_str()) => Ok(Outcome::fail(format!(
+            "a refresh asking for `{extra}`, never granted, returned HTTP 200 with an access_token and scope `{}`",
+            scopes.join(" ")
+        ))),
+        Some(scopes) => Ok(Outcome::pass(format!(
+            "the refresh succeeded but the granted scope stayed `{}`, without `{extra}`",
+            scopes.join(" ")
+        ))),
+        None => Ok(Outcome::warn(format!(
+            "a refresh asking for `{extra}` on top of the granted `{narrow}` returned tokens without a scope member, which RFC 6749 §5.1 reads as the requested (wider) scope"
+        ))),
+    }
+}

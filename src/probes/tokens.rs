@@ -1,0 +1,233 @@
+//! Tokens in use: the userinfo endpoint as a protected resource, and revocation (RFC 7009).
+
+use crate::engine::Outcome;
+use crate::engine::context::{Cx, ProbeError, ProbeResult};
+use crate::http::{Request, Response};
+
+/// The userinfo endpoint, or the skip that says how to name one.
+fn userinfo(cx: &Cx) -> Result<url::Url, Outcome> {
+    cx.server.endpoints.userinfo.clone().ok_or_else(|| {
+        Outcome::skip(
+            "the metadata names no userinfo_endpoint; set [endpoints] userinfo in the target file to run this check",
+        )
+    })
+}
+
+/// A userinfo answer that hands out claims: HTTP 200 and a JSON object with a `sub`.
+fn serves_claims(resp: &Response) -> bool {
+    resp.status == 200
+        && resp
+            .json()
+            .is_some_and(|j| j["sub"].as_str().is_some_and(|s| !s.is_empty()))
+}
+
+const B64URL: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+
+/// The same token with its last character moved half-way round the base64url alphabet: that
+/// flips the character's top bit, which carries data even where the low bits are padding (so a
+/// lenient base64 decoder cannot map the change back to the same bytes).
+fn tampered(token: &str) -> String {
+    let mut chars: Vec<char> = token.chars().collect();
+    if let Some(last) = chars.last_mut() {
+        *last = match B64URL.iter().position(|&b| b as char == *last) {
+            Some(i) => B64URL[(i + 32) % 64] as char,
+            None => 'A',
+        };
+    }
+    chars.into_iter().collect()
+}
+
+/// RFC 6749 §7: "The resource server MUST validate the access token".
+pub async fn tampered_access_token_refused(cx: &Cx) -> ProbeResult {
+    let url = match userinfo(cx) {
+        Ok(u) => u,
+        Err(skip) => return Ok(skip),
+    };
+    let tokens = cx.fresh_tokens(cx.client()).await?;
+    let Some(at) = tokens.access_token() else {
+        return Err(ProbeError::Unexpected("no access_token was issued".into()));
+    };
+    let genuine = cx
+        .http
+        .send(
+            "control: call userinfo with the genuine access token",
+            Request::get(url.clone()).bearer(at),
+        )
+        .await?;
+    if genuine.status != 200 {
+        return Err(ProbeError::Unexpected(format!(
+            "userinfo refused the genuine, fresh access token (HTTP {}), so a refusal of a tampered one would prove nothing",
+            genuine.status
+        )));
+    }
+    let forged = tampered(at);
+    cx.http.redactor().add(&forged);
+    let resp = cx
+        .http
+        .send(
+            "call userinfo with the access token's last character changed",
+            Request::get(url).bearer(&forged),
+        )
+        .await?;
+    if serves_claims(&resp) {
+        return Ok(Outcome::fail(
+            "userinfo answered HTTP 200 with the user's claims for an access token whose last character was changed",
+        ));
+    }
+    Ok(Outcome::pass(format!(
+        "the genuine access token works at userinfo and the tampered one is refused (HTTP {})",
+        resp.status
+    )))
+}
+
+/// RFC 6749 §7: a protected resource answers only with a valid access token.
+pub async fn userinfo_requires_token(cx: &Cx) -> ProbeResult {
+    let url = match userinfo(cx) {
+        Ok(u) => u,
+        Err(skip) => return Ok(skip),
+    };
+    let resp = cx
+        .http
+        .send("call userinfo without any access token", Request::get(url))
+        .await?;
+    if serves_claims(&resp) {
+        return Ok(Outcome::fail(
+            "userinfo answered HTTP 200 with a subject's claims to a request that carried no access token",
+        ));
+    }
+    Ok(Outcome::pass(format!(
+        "userinfo refused a request without an access token (HTTP {}{})",
+        resp.status,
+        resp.header("www-authenticate")
+            .map(|c| format!(", WWW-Authenticate: {c}"))
+            .unwrap_or_default()
+    )))
+}
+
+/// RFC 7009 §2: "Implementations MUST support the revocation of refresh tokens".
+pub async fn refresh_token_revocable(cx: &Cx) -> ProbeResult {
+    let client = cx.client();
+    if cx.server.endpoints.revocation.is_none() {
+        return Ok(Outcome::skip(
+            "the metadata names no revocation_endpoint; set [endpoints] revocation in the target file to run this check",
+        ));
+    }
+    let tokens = cx.fresh_tokens(client).await?;
+    let Some(rt) = tokens.refresh_token().map(str::to_string) else {
+        return Ok(Outcome::skip(format!(
+            "the server issued no refresh token to client `{}` (scope `{}`); if it issues them for a scope such as offline_access, add it to that client's scope in the target file",
+            client.id, client.scope
+        )));
+    };
+    let revoked = cx
+        .revoke("revoke the refresh token", client, &rt, "refresh_token")
+        .await?
+        .ok_or_else(|| ProbeError::Unexpected("no revocation endpoint".into()))?;
+    if !(200..300).contains(&revoked.status) {
+        return Err(ProbeError::Unexpected(format!(
+            "the revocation endpoint refused the client's own refresh token: {}",
+            revoked.describe()
+        )));
+    }
+    let after = cx
+        .refresh("refresh with the revoked refresh token", client, &rt, None)
+        .await?;
+    if after.issued() {
+        return Ok(Outcome::fail(
+            "the revocation endpoint accepted the request, and the revoked refresh token then returned HTTP 200 and an access_token",
+        ));
+    }
+    let mut message = format!(
+        "the revoked refresh token was refused ({})",
+        after.describe()
+    );
+    if let Some(at) = tokens.access_token() {
+        match cx
+            .token_works("use the access token of the revoked grant", at)
+            .await?
+        {
+            Some(true) => {
+                return Ok(Outcome::warn(format!(
+                    "{message}, but the access token issued with it still works at userinfo (RFC 7009 §2.1: SHOULD be invalidated too)"
+                )));
+            }
+            Some(false) => {
+                message.push_str("; the access token issued with it was invalidated too")
+            }
+            None => message.push_str(
+                "; no userinfo endpoint to tell whether its access token was invalidated",
+            ),
+        }
+    }
+    Ok(Outcome::pass(message))
+}
+
+/// RFC 6750 §3: a refused protected-resource request carries a WWW-Authenticate challenge.
+pub async fn userinfo_bearer_challenge(cx: &Cx) -> ProbeResult {
+    let url = match userinfo(cx) {
+        Ok(u) => u,
+        Err(skip) => return Ok(skip),
+    };
+    let stranger = cx.http.with_fresh_jar();
+    let bogus = crate::crypto::random_token(32);
+    let attempts = [
+        (
+            "call userinfo without a token, from a browser without a session",
+            Request::get(url.clone()),
+        ),
+        (
+            "call userinfo with a token the server never issued",
+            Request::get(url).bearer(&bogus),
+        ),
+    ];
+    let mut missing = Vec::new();
+    let mut seen = Vec::new();
+    for (step, req) in attempts {
+        let resp = stranger.send(step, req).await?;
+        if (200..300).contains(&resp.status) {
+            // Answering at all is judged by tokens-userinfo-requires-token, not here.
+            continue;
+        }
+        let bearer = resp
+            .header_all("www-authenticate")
+            .into_iter()
+            .any(|c| c.trim().to_ascii_lowercase().starts_with("bearer"));
+        if bearer {
+            seen.push(format!("HTTP {}", resp.status));
+        } else {
+            missing.push(format!(
+                "refused with HTTP {} and {}",
+                resp.status,
+                match resp.header("www-authenticate") {
+                    Some(c) => format!("WWW-Authenticate: {c} (no Bearer challenge)"),
+                    None => "no WWW-Authenticate header".to_string(),
+                }
+            ));
+        }
+    }
+    if !missing.is_empty() {
+        return Ok(Outcome::fail(format!("userinfo {}", missing.join("; "))));
+    }
+    if seen.is_empty() {
+        return Err(ProbeError::Unexpected(
+            "userinfo refused neither request, so no challenge could be observed".into(),
+        ));
+    }
+    Ok(Outcome::pass(format!(
+        "every refusal carried a Bearer challenge ({})",
+        seen.join(", ")
+    )))
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn tampering_changes_the_decoded_bytes() {
+        use crate::crypto::{b64url_decode, random_token};
+        for _ in 0..64 {
+            let t = random_token(32);
+            let forged = super::tampered(&t);
+            assert_ne!(b64url_decode(&t), b64url_decode(&forged), "{t}");
+        }
+    }
+}
