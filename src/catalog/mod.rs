@@ -241,14 +241,42 @@ pub fn parse_document(file_id: &str, text: &'static str) -> Result<CheckMeta, St
     })
 }
 
+/// The order of families in listings and reports: the authorization request, then the token
+/// endpoint, then tokens in use, then what the server publishes and shows.
+pub const FAMILIES: &[&str] = &[
+    "redirect-uri",
+    "code",
+    "state",
+    "iss",
+    "pkce",
+    "authz",
+    "token-endpoint",
+    "client-auth",
+    "refresh",
+    "tokens",
+    "oidc",
+    "metadata",
+    "headers",
+];
+
+fn family_rank(family: &str) -> usize {
+    FAMILIES
+        .iter()
+        .position(|f| *f == family)
+        .unwrap_or(FAMILIES.len())
+}
+
 static CATALOG: LazyLock<Vec<CheckMeta>> = LazyLock::new(|| {
-    DOCUMENTS
+    let mut checks: Vec<CheckMeta> = DOCUMENTS
         .iter()
         .map(|(id, text)| {
             // The documents are compiled in; the unit tests below parse every one of them.
             parse_document(id, text).unwrap_or_else(|e| panic!("invalid check document: {e}"))
         })
-        .collect()
+        .collect();
+    // Grouped by family; within one, in the order the documents are listed.
+    checks.sort_by_key(|c| family_rank(&c.family));
+    checks
 });
 
 pub fn catalog() -> &'static [CheckMeta] {
@@ -289,6 +317,29 @@ pub fn is_valid_id(id: &str) -> bool {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn every_family_is_a_known_one_and_the_catalog_is_grouped() {
+        for c in super::catalog() {
+            assert!(
+                super::FAMILIES.contains(&c.family.as_str()),
+                "{}: family `{}` is not in FAMILIES",
+                c.id,
+                c.family
+            );
+            assert!(
+                c.id.starts_with(&format!("{}-", c.family)),
+                "{}: the id starts with its family",
+                c.id
+            );
+        }
+        let ranks: Vec<usize> = super::catalog()
+            .iter()
+            .map(|c| super::family_rank(&c.family))
+            .collect();
+        assert!(ranks.windows(2).all(|w| w[0] <= w[1]));
+    }
+
     use super::*;
 
     #[test]

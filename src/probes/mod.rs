@@ -291,11 +291,16 @@ pub async fn run(id: &str, cx: &Cx) -> ProbeResult {
 mod tests {
     #[test]
     fn every_check_has_a_probe_and_every_probe_a_check() {
-        let catalog: Vec<&str> = crate::catalog::catalog()
+        let mut catalog: Vec<&str> = crate::catalog::catalog()
             .iter()
             .map(|c| c.id.as_str())
             .collect();
-        let probes: Vec<&str> = super::PROBES.iter().map(|(id, _)| *id).collect();
-        assert_eq!(catalog, probes, "same ids, same order");
+        let mut probes: Vec<&str> = super::PROBES.iter().map(|(id, _)| *id).collect();
+        catalog.sort_unstable();
+        probes.sort_unstable();
+        let before = probes.len();
+        probes.dedup();
+        assert_eq!(before, probes.len(), "a probe is registered twice");
+        assert_eq!(catalog, probes, "the same ids");
     }
 }
