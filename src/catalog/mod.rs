@@ -110,6 +110,7 @@ documents![
     "oidc-id-token-kid-when-several-keys",
     "oidc-max-age-auth-time",
     "oidc-prompt-none-shows-no-page",
+    "tokens-userinfo-query-token-refused",
 ];
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

@@ -1734,8 +1734,13 @@ fn userinfo_answer(
     let auth = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok());
+    let in_query = Params::parse(query.as_deref().unwrap_or(""))
+        .non_empty("access_token")
+        .filter(|_| lab.weak(Weakness::UserinfoQueryToken))
+        .map(str::to_string);
     let token = match auth.and_then(|v| v.split_once(' ')) {
         Some((scheme, token)) if scheme.eq_ignore_ascii_case("bearer") => token.trim().to_string(),
+        _ if in_query.is_some() => in_query.unwrap_or_default(),
         _ => {
             // RFC 6750 §2.3: tokens in URLs leak into logs and referrers; the lab does not take them.
             if Params::parse(query.as_deref().unwrap_or(""))

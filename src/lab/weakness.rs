@@ -206,6 +206,8 @@ weaknesses! {
         "ID tokens carry no auth_time, even when the request had max_age",
     PromptNoneIgnored => "prompt-none-ignored":
         "an authentication request with prompt=none is shown the login page",
+    UserinfoQueryToken => "userinfo-query-token":
+        "userinfo accepts an access token in the URL query",
 }
 
 impl fmt::Display for Weakness {

@@ -276,6 +276,9 @@ pub static PROBES: &[(&str, Probe)] = &[
     ("oidc-prompt-none-shows-no-page", |cx| {
         Box::pin(oidc::prompt_none_shows_no_page(cx))
     }),
+    ("tokens-userinfo-query-token-refused", |cx| {
+        Box::pin(tokens::userinfo_query_token_refused(cx))
+    }),
 ];
 
 pub async fn run(id: &str, cx: &Cx) -> ProbeResult {

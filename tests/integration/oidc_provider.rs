@@ -121,6 +121,7 @@ const EXPECTED: &[(&str, Status)] = &[
     ("oidc-id-token-kid-when-several-keys", Status::Pass),
     ("oidc-max-age-auth-time", Status::Pass),
     ("oidc-prompt-none-shows-no-page", Status::Pass),
+    ("tokens-userinfo-query-token-refused", Status::Pass),
 ];
 
 /// The default concurrency: oidc-provider rotates its session cookie at the end of every
