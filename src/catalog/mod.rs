@@ -111,6 +111,7 @@ documents![
     "oidc-max-age-auth-time",
     "oidc-prompt-none-shows-no-page",
     "tokens-userinfo-query-token-refused",
+    "tokens-access-token-revocable",
 ];
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

@@ -1839,7 +1839,7 @@ async fn revoke(
             store.revoke_grant(rt.grant);
         }
     } else if let Some(at) = store.access_tokens.get(token).cloned() {
-        if owned_by(&store, at.grant) {
+        if owned_by(&store, at.grant) && !lab.weak(Weakness::AccessTokenRevocationIgnored) {
             if let Some(at) = store.access_tokens.get_mut(token) {
                 at.revoked = true;
             }

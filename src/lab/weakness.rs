@@ -208,6 +208,8 @@ weaknesses! {
         "an authentication request with prompt=none is shown the login page",
     UserinfoQueryToken => "userinfo-query-token":
         "userinfo accepts an access token in the URL query",
+    AccessTokenRevocationIgnored => "access-token-revocation-ignored":
+        "the revocation endpoint answers 200 to an access token and leaves it working",
 }
 
 impl fmt::Display for Weakness {

@@ -279,6 +279,9 @@ pub static PROBES: &[(&str, Probe)] = &[
     ("tokens-userinfo-query-token-refused", |cx| {
         Box::pin(tokens::userinfo_query_token_refused(cx))
     }),
+    ("tokens-access-token-revocable", |cx| {
+        Box::pin(tokens::access_token_revocable(cx))
+    }),
 ];
 
 pub async fn run(id: &str, cx: &Cx) -> ProbeResult {

@@ -272,6 +272,54 @@ pub async fn userinfo_query_token_refused(cx: &Cx) -> ProbeResult {
     )))
 }
 
+/// RFC 7009 §2: implementations "SHOULD support the revocation of access tokens".
+pub async fn access_token_revocable(cx: &Cx) -> ProbeResult {
+    let client = cx.client();
+    if cx.server.endpoints.revocation.is_none() {
+        return Ok(Outcome::skip(
+            "the metadata names no revocation_endpoint; set [endpoints] revocation in the target file to run this check",
+        ));
+    }
+    let (url, at) = match working_access_token(cx).await? {
+        Ok(found) => found,
+        Err(skip) => return Ok(skip),
+    };
+    let revoked = cx
+        .revoke("revoke the access token", client, &at, "access_token")
+        .await?
+        .ok_or_else(|| ProbeError::Unexpected("no revocation endpoint".into()))?;
+    if revoked.error() == Some("unsupported_token_type") {
+        return Ok(Outcome::warn(format!(
+            "the revocation endpoint does not revoke access tokens ({}; RFC 7009 §2: SHOULD support it)",
+            revoked.describe()
+        )));
+    }
+    if !(200..300).contains(&revoked.status) {
+        return Err(ProbeError::Unexpected(format!(
+            "the revocation endpoint refused the client's own access token: {}",
+            revoked.describe()
+        )));
+    }
+    let after = cx
+        .http
+        .send(
+            "call userinfo with the revoked access token",
+            Request::get(url).bearer(&at),
+        )
+        .await?;
+    if serves_claims(&after) {
+        return Ok(Outcome::warn(format!(
+            "the revocation endpoint accepted the request ({}), and the revoked access token still got HTTP 200 with the user's claims at userinfo (RFC 7009 §2: SHOULD support the revocation of access tokens)",
+            revoked.describe()
+        )));
+    }
+    Ok(Outcome::pass(format!(
+        "after the revocation ({}), userinfo refused the access token (HTTP {})",
+        revoked.describe(),
+        after.status
+    )))
+}
+
 #[cfg(test)]
 mod tests {
     #[test]

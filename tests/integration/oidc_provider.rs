@@ -122,6 +122,7 @@ const EXPECTED: &[(&str, Status)] = &[
     ("oidc-max-age-auth-time", Status::Pass),
     ("oidc-prompt-none-shows-no-page", Status::Pass),
     ("tokens-userinfo-query-token-refused", Status::Pass),
+    ("tokens-access-token-revocable", Status::Pass),
 ];
 
 /// The default concurrency: oidc-provider rotates its session cookie at the end of every
