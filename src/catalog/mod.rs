@@ -112,6 +112,7 @@ documents![
     "oidc-prompt-none-shows-no-page",
     "tokens-userinfo-query-token-refused",
     "tokens-access-token-revocable",
+    "headers-referrer-policy",
 ];
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

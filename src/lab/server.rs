@@ -166,6 +166,7 @@ impl Lab {
 pub fn router(lab: Arc<Lab>, latency: Duration) -> Router {
     let frameable = lab.weak(Weakness::PagesFrameable);
     let cors = lab.weak(Weakness::AuthorizeCors);
+    let no_referrer_policy = lab.weak(Weakness::ReferrerPolicyMissing);
     let router = Router::new()
         .route("/.well-known/oauth-authorization-server", get(metadata))
         .route("/.well-known/openid-configuration", get(oidc_metadata))
@@ -187,6 +188,17 @@ pub fn router(lab: Arc<Lab>, latency: Duration) -> Router {
                 let mut resp = next.run(req).await;
                 resp.headers_mut().remove(header::X_FRAME_OPTIONS);
                 resp.headers_mut().remove(header::CONTENT_SECURITY_POLICY);
+                resp
+            },
+        ))
+    } else {
+        router
+    };
+    let router = if no_referrer_policy {
+        router.layer(axum::middleware::from_fn(
+            |req: axum::extract::Request, next: axum::middleware::Next| async move {
+                let mut resp = next.run(req).await;
+                resp.headers_mut().remove(header::REFERRER_POLICY);
                 resp
             },
         ))

@@ -210,6 +210,8 @@ weaknesses! {
         "userinfo accepts an access token in the URL query",
     AccessTokenRevocationIgnored => "access-token-revocation-ignored":
         "the revocation endpoint answers 200 to an access token and leaves it working",
+    ReferrerPolicyMissing => "referrer-policy-missing":
+        "pages and redirects carry no Referrer-Policy header",
 }
 
 impl fmt::Display for Weakness {

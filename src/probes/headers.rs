@@ -103,8 +103,9 @@ fn framing(resp: &Response) -> Framing {
     Framing::None
 }
 
-/// RFC 9700 §4.16: "Authorization servers MUST prevent clickjacking attacks."
-pub async fn anti_framing(cx: &Cx) -> ProbeResult {
+/// The pages a user sees in the flow: the login page a browser without a session is shown,
+/// then the consent page the signed-in test user is shown (when the server asks at all).
+async fn flow_pages(cx: &Cx) -> Result<Vec<(&'static str, Url, Response)>, ProbeError> {
     let client = cx.client();
     let hints = &cx.target.login.hints;
     let mut pages = Vec::new();
@@ -161,7 +162,12 @@ pub async fn anti_framing(cx: &Cx) -> ProbeResult {
             }
         }
     }
+    Ok(pages)
+}
 
+/// RFC 9700 §4.16: "Authorization servers MUST prevent clickjacking attacks."
+pub async fn anti_framing(cx: &Cx) -> ProbeResult {
+    let pages = flow_pages(cx).await?;
     let mut failures = Vec::new();
     let mut warnings = Vec::new();
     let mut notes = Vec::new();
@@ -231,4 +237,81 @@ pub async fn authorization_no_cors(cx: &Cx) -> ProbeResult {
     Ok(Outcome::pass(
         "neither the preflight nor the request got an Access-Control-Allow-Origin for a foreign origin",
     ))
+}
+
+/// Referrer policies that never send a path or query to another origin.
+const STRICT_REFERRER_POLICIES: &[&str] = &[
+    "no-referrer",
+    "same-origin",
+    "origin",
+    "strict-origin",
+    "origin-when-cross-origin",
+    "strict-origin-when-cross-origin",
+];
+
+/// The page's effective referrer policy, from the header or a `<meta name="referrer">`: the
+/// last policy the browser recognises wins.
+fn referrer_policy(resp: &Response) -> Option<String> {
+    const KNOWN: &[&str] = &[
+        "no-referrer",
+        "no-referrer-when-downgrade",
+        "same-origin",
+        "origin",
+        "strict-origin",
+        "origin-when-cross-origin",
+        "strict-origin-when-cross-origin",
+        "unsafe-url",
+    ];
+    let from_header = resp
+        .header_all("referrer-policy")
+        .into_iter()
+        .flat_map(|v| v.split(','))
+        .map(|t| t.trim().to_ascii_lowercase())
+        .rfind(|t| KNOWN.contains(&t.as_str()));
+    from_header.or_else(|| meta_referrer(&resp.text()))
+}
+
+fn meta_referrer(html: &str) -> Option<String> {
+    let lower = html.to_ascii_lowercase();
+    lower.match_indices("<meta").find_map(|(at, _)| {
+        let tag = &lower[at..at + lower[at..].find('>')?];
+        let is_referrer = tag.contains("name=\"referrer\"") || tag.contains("name='referrer'");
+        if !is_referrer {
+            return None;
+        }
+        let rest = &tag[tag.find("content=")? + "content=".len()..];
+        let quote = rest.chars().next()?;
+        let value = rest[1..].split(quote).next()?;
+        Some(value.trim().to_string())
+    })
+}
+
+/// RFC 9700 §4.2.4: "Suppress the Referer header by applying an appropriate Referrer Policy".
+pub async fn referrer_policy_strict(cx: &Cx) -> ProbeResult {
+    let pages = flow_pages(cx).await?;
+    let mut weak = Vec::new();
+    let mut notes = Vec::new();
+    for (name, url, resp) in &pages {
+        match referrer_policy(resp) {
+            Some(p) if STRICT_REFERRER_POLICIES.contains(&p.as_str()) => {
+                notes.push(format!("{name}: {p}"))
+            }
+            Some(p) => weak.push(format!(
+                "the {name} (at {}) sets Referrer-Policy {p}, which sends the full URL to other origins",
+                url.path()
+            )),
+            None => weak.push(format!(
+                "the {name} (at {}) sets no Referrer-Policy header or referrer meta tag",
+                url.path()
+            )),
+        }
+    }
+    Ok(if weak.is_empty() {
+        Outcome::pass(notes.join("; "))
+    } else {
+        Outcome::warn(format!(
+            "{} (RFC 9700 §4.2.4 suggests an appropriate Referrer Policy, such as no-referrer)",
+            weak.join("; ")
+        ))
+    })
 }

@@ -282,6 +282,9 @@ pub static PROBES: &[(&str, Probe)] = &[
     ("tokens-access-token-revocable", |cx| {
         Box::pin(tokens::access_token_revocable(cx))
     }),
+    ("headers-referrer-policy", |cx| {
+        Box::pin(headers::referrer_policy_strict(cx))
+    }),
 ];
 
 pub async fn run(id: &str, cx: &Cx) -> ProbeResult {

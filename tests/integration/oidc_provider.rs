@@ -123,6 +123,7 @@ const EXPECTED: &[(&str, Status)] = &[
     ("oidc-prompt-none-shows-no-page", Status::Pass),
     ("tokens-userinfo-query-token-refused", Status::Pass),
     ("tokens-access-token-revocable", Status::Pass),
+    ("headers-referrer-policy", Status::Warn),
 ];
 
 /// The default concurrency: oidc-provider rotates its session cookie at the end of every
