@@ -113,6 +113,7 @@ documents![
     "tokens-userinfo-query-token-refused",
     "tokens-access-token-revocable",
     "headers-referrer-policy",
+    "headers-session-cookie-flags",
 ];
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

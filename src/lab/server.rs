@@ -946,7 +946,11 @@ async fn login(
         StatusCode::SEE_OTHER
     };
     let mut resp = redirect(status, &format!("/consent?request_id={request_id}"));
-    let cookie = format!("{SESSION_COOKIE}={session_id}; Path=/; HttpOnly; SameSite=Lax");
+    let cookie = if lab.weak(Weakness::SessionCookieFlagsMissing) {
+        format!("{SESSION_COOKIE}={session_id}; Path=/")
+    } else {
+        format!("{SESSION_COOKIE}={session_id}; Path=/; HttpOnly; SameSite=Lax")
+    };
     if let Ok(v) = HeaderValue::from_str(&cookie) {
         resp.headers_mut().insert(header::SET_COOKIE, v);
     }

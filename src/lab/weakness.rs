@@ -212,6 +212,8 @@ weaknesses! {
         "the revocation endpoint answers 200 to an access token and leaves it working",
     ReferrerPolicyMissing => "referrer-policy-missing":
         "pages and redirects carry no Referrer-Policy header",
+    SessionCookieFlagsMissing => "session-cookie-flags-missing":
+        "the session cookie is set without HttpOnly and SameSite",
 }
 
 impl fmt::Display for Weakness {

@@ -4,6 +4,7 @@ use url::Url;
 
 use crate::engine::Outcome;
 use crate::engine::context::{Cx, ProbeError, ProbeResult};
+use crate::flow::authorize::Consent;
 use crate::flow::forms::{self, PageKind};
 use crate::http::{HttpSession, Method, Request, Response};
 use crate::target::LoginMode;
@@ -313,5 +314,130 @@ pub async fn referrer_policy_strict(cx: &Cx) -> ProbeResult {
             "{} (RFC 9700 §4.2.4 suggests an appropriate Referrer Policy, such as no-referrer)",
             weak.join("; ")
         ))
+    })
+}
+
+/// One Set-Cookie header, as the browser reads its attributes.
+struct SetCookie {
+    name: String,
+    http_only: bool,
+    same_site: Option<String>,
+    secure: bool,
+    /// Sent to delete the cookie (an expiry in the past): nothing to protect.
+    deletes: bool,
+}
+
+fn parse_set_cookie(value: &str) -> SetCookie {
+    let mut parts = value.split(';');
+    let name = parts
+        .next()
+        .and_then(|p| p.split_once('='))
+        .map(|(n, _)| n.trim().to_string())
+        .unwrap_or_default();
+    let mut cookie = SetCookie {
+        name,
+        http_only: false,
+        same_site: None,
+        secure: false,
+        deletes: false,
+    };
+    for attr in parts {
+        let (key, val) = attr.split_once('=').unwrap_or((attr, ""));
+        let (key, val) = (key.trim().to_ascii_lowercase(), val.trim());
+        match key.as_str() {
+            "httponly" => cookie.http_only = true,
+            "secure" => cookie.secure = true,
+            "samesite" => cookie.same_site = Some(val.to_string()),
+            "max-age" => cookie.deletes |= val.parse::<i64>().is_ok_and(|s| s <= 0),
+            "expires" => cookie.deletes |= val.contains("1970"),
+            _ => {}
+        }
+    }
+    cookie
+}
+
+/// Cookies carry the user's session: HttpOnly keeps them from scripts, SameSite from
+/// cross-site requests, Secure from plain http (a best practice; no OAuth keyword).
+pub async fn session_cookie_flags(cx: &Cx) -> ProbeResult {
+    if *cx.navigator.mode() != LoginMode::Form {
+        return Ok(Outcome::skip(
+            "the sign-in is not done by the scanner's form login, so it does not see the Set-Cookie headers of the sign-in; run with a form login to check them",
+        ));
+    }
+    let client = cx.client();
+    let browser = cx.http.with_fresh_jar();
+    let request = cx.request_for(client);
+    let outcome = cx
+        .navigator
+        .authorize(
+            &browser,
+            "sign in and approve, from a browser without a session",
+            cx.authorization_endpoint(),
+            &request,
+            &client.redirect_url,
+            Consent::Approve,
+        )
+        .await?;
+    if let Some(code) = outcome.code() {
+        cx.http.redactor().add(code);
+    }
+    let https = cx.authorization_endpoint().scheme() == "https";
+    let mut seen = Vec::new();
+    let mut weak = Vec::new();
+    for exchange in browser.transcript() {
+        let Some(resp) = &exchange.response else {
+            continue;
+        };
+        let on_server =
+            url::Url::parse(&exchange.request.url).is_ok_and(|u| browser.is_allowed(&u));
+        if !on_server {
+            continue;
+        }
+        for (_, value) in resp
+            .headers
+            .iter()
+            .filter(|(k, _)| k.eq_ignore_ascii_case("set-cookie"))
+        {
+            let c = parse_set_cookie(value);
+            if c.deletes || c.name.is_empty() || seen.contains(&c.name) {
+                continue;
+            }
+            let mut missing = Vec::new();
+            if !c.http_only {
+                missing.push("HttpOnly".to_string());
+            }
+            match c
+                .same_site
+                .as_deref()
+                .map(str::to_ascii_lowercase)
+                .as_deref()
+            {
+                Some("lax") | Some("strict") => {}
+                Some("none") => missing.push("SameSite Lax or Strict (it is None)".into()),
+                _ => missing.push("SameSite".into()),
+            }
+            if https && !c.secure {
+                missing.push("Secure".into());
+            }
+            if !missing.is_empty() {
+                weak.push(format!("cookie `{}` lacks {}", c.name, missing.join(", ")));
+            }
+            seen.push(c.name);
+        }
+    }
+    if seen.is_empty() {
+        return Err(ProbeError::Unexpected(format!(
+            "the sign-in set no cookie the scanner could see (the server {})",
+            outcome.describe()
+        )));
+    }
+    Ok(if weak.is_empty() {
+        Outcome::pass(format!(
+            "every cookie set during the sign-in has HttpOnly and SameSite{}: {}",
+            if https { " and Secure" } else { "" },
+            seen.join(", ")
+        ))
+    } else {
+        Outcome::warn(weak.join("; "))
     })
 }

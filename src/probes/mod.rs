@@ -285,6 +285,9 @@ pub static PROBES: &[(&str, Probe)] = &[
     ("headers-referrer-policy", |cx| {
         Box::pin(headers::referrer_policy_strict(cx))
     }),
+    ("headers-session-cookie-flags", |cx| {
+        Box::pin(headers::session_cookie_flags(cx))
+    }),
 ];
 
 pub async fn run(id: &str, cx: &Cx) -> ProbeResult {

@@ -124,6 +124,7 @@ const EXPECTED: &[(&str, Status)] = &[
     ("tokens-userinfo-query-token-refused", Status::Pass),
     ("tokens-access-token-revocable", Status::Pass),
     ("headers-referrer-policy", Status::Warn),
+    ("headers-session-cookie-flags", Status::Pass),
 ];
 
 /// The default concurrency: oidc-provider rotates its session cookie at the end of every
