@@ -114,6 +114,7 @@ documents![
     "tokens-access-token-revocable",
     "headers-referrer-policy",
     "headers-session-cookie-flags",
+    "token-endpoint-rejects-json-body",
 ];
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

@@ -1121,6 +1121,19 @@ fn read_token_request(
 ) -> Result<Params, Response> {
     let query = query.unwrap_or("");
     let params = if *method == Method::POST {
+        let json = lab
+            .weak(Weakness::TokenJsonBody)
+            .then(|| serde_json::from_slice::<Value>(body).ok())
+            .flatten()
+            .and_then(|v| v.as_object().cloned());
+        if let Some(object) = json {
+            return Ok(Params(
+                object
+                    .into_iter()
+                    .map(|(k, v)| (k, v.as_str().unwrap_or_default().to_string()))
+                    .collect(),
+            ));
+        }
         if !is_form(headers) {
             return Err(TokenError::new(
                 "invalid_request",

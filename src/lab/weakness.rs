@@ -214,6 +214,8 @@ weaknesses! {
         "pages and redirects carry no Referrer-Policy header",
     SessionCookieFlagsMissing => "session-cookie-flags-missing":
         "the session cookie is set without HttpOnly and SameSite",
+    TokenJsonBody => "token-json-body":
+        "the token and revocation endpoints also read their parameters from a JSON body",
 }
 
 impl fmt::Display for Weakness {

@@ -288,6 +288,9 @@ pub static PROBES: &[(&str, Probe)] = &[
     ("headers-session-cookie-flags", |cx| {
         Box::pin(headers::session_cookie_flags(cx))
     }),
+    ("token-endpoint-rejects-json-body", |cx| {
+        Box::pin(token_endpoint::rejects_json_body(cx))
+    }),
 ];
 
 pub async fn run(id: &str, cx: &Cx) -> ProbeResult {

@@ -125,6 +125,7 @@ const EXPECTED: &[(&str, Status)] = &[
     ("tokens-access-token-revocable", Status::Pass),
     ("headers-referrer-policy", Status::Warn),
     ("headers-session-cookie-flags", Status::Pass),
+    ("token-endpoint-rejects-json-body", Status::Pass),
 ];
 
 /// The default concurrency: oidc-provider rotates its session cookie at the end of every
