@@ -115,6 +115,7 @@ documents![
     "headers-referrer-policy",
     "headers-session-cookie-flags",
     "token-endpoint-rejects-json-body",
+    "headers-consent-names-client",
 ];
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

@@ -860,10 +860,20 @@ impl Lab {
         request: &PendingAuthorization,
         session: &Session,
     ) -> Response {
+        // The user must see which client asks; the weakness hides it behind a generic label.
+        let client = if self.weak(Weakness::ConsentClientUnnamed) {
+            "An application".to_string()
+        } else {
+            format!(
+                "{} (client id {})",
+                self.client_name(&request.client_id),
+                request.client_id
+            )
+        };
         pages::consent(
             request_id,
             &session.csrf,
-            &self.client_name(&request.client_id),
+            &client,
             &request.scopes,
             &session.username,
         )

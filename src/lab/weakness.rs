@@ -216,6 +216,8 @@ weaknesses! {
         "the session cookie is set without HttpOnly and SameSite",
     TokenJsonBody => "token-json-body":
         "the token and revocation endpoints also read their parameters from a JSON body",
+    ConsentClientUnnamed => "consent-client-unnamed":
+        "the consent page names neither the client nor its id",
 }
 
 impl fmt::Display for Weakness {

@@ -441,3 +441,26 @@ pub async fn session_cookie_flags(cx: &Cx) -> ProbeResult {
         Outcome::warn(weak.join("; "))
     })
 }
+
+/// RFC 6749 §10.12: no authorization "without the awareness and explicit consent of the
+/// resource owner"; a consent page that does not say which client asks informs no one.
+pub async fn consent_names_client(cx: &Cx) -> ProbeResult {
+    let pages = flow_pages(cx).await?;
+    let Some((_, url, resp)) = pages.iter().find(|(name, _, _)| *name == "consent page") else {
+        return Ok(Outcome::skip(
+            "the signed-in test user was shown no consent page (the server remembers consent or does not ask), so there is no page to read",
+        ));
+    };
+    let id = &cx.client().id;
+    if resp.text().contains(id.as_str()) {
+        return Ok(Outcome::pass(format!(
+            "the consent page (at {}) shows the client id `{id}`",
+            url.path()
+        )));
+    }
+    Ok(Outcome::warn(format!(
+        "the consent page (HTTP {} at {}) does not show the client id `{id}`; the user cannot tell which client asks, unless the page names it another way the scanner cannot check",
+        resp.status,
+        url.path()
+    )))
+}

@@ -291,6 +291,9 @@ pub static PROBES: &[(&str, Probe)] = &[
     ("token-endpoint-rejects-json-body", |cx| {
         Box::pin(token_endpoint::rejects_json_body(cx))
     }),
+    ("headers-consent-names-client", |cx| {
+        Box::pin(headers::consent_names_client(cx))
+    }),
 ];
 
 pub async fn run(id: &str, cx: &Cx) -> ProbeResult {

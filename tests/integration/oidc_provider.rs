@@ -126,6 +126,7 @@ const EXPECTED: &[(&str, Status)] = &[
     ("headers-referrer-policy", Status::Warn),
     ("headers-session-cookie-flags", Status::Pass),
     ("token-endpoint-rejects-json-body", Status::Pass),
+    ("headers-consent-names-client", Status::Skip),
 ];
 
 /// The default concurrency: oidc-provider rotates its session cookie at the end of every
