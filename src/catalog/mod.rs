@@ -110,6 +110,12 @@ documents![
     "oidc-id-token-kid-when-several-keys",
     "oidc-max-age-auth-time",
     "oidc-prompt-none-shows-no-page",
+    "tokens-userinfo-query-token-refused",
+    "tokens-access-token-revocable",
+    "headers-referrer-policy",
+    "headers-session-cookie-flags",
+    "token-endpoint-rejects-json-body",
+    "headers-consent-names-client",
 ];
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

@@ -121,6 +121,24 @@ pub fn as_get(req: Request) -> Request {
     get
 }
 
+/// The same token request with its form parameters as a JSON object (a probe, never a normal flow).
+pub fn as_json(req: Request) -> Request {
+    let Some(crate::http::Body::Form(pairs)) = &req.body else {
+        return req;
+    };
+    let object: serde_json::Map<String, Value> = pairs
+        .iter()
+        .map(|(k, v)| (k.clone(), Value::String(v.clone())))
+        .collect();
+    let mut json = Request::post_json(req.url.clone(), Value::Object(object));
+    json.headers = req
+        .headers
+        .into_iter()
+        .filter(|(k, _)| !k.eq_ignore_ascii_case("content-type"))
+        .collect();
+    json
+}
+
 /// The form parameters with only `client_id` added: no secret, as a public client sends them.
 pub fn client_id_only(client: &Client, url: Url, mut form: Vec<(String, String)>) -> Request {
     form.push(("client_id".into(), client.id.clone()));

@@ -166,6 +166,7 @@ impl Lab {
 pub fn router(lab: Arc<Lab>, latency: Duration) -> Router {
     let frameable = lab.weak(Weakness::PagesFrameable);
     let cors = lab.weak(Weakness::AuthorizeCors);
+    let no_referrer_policy = lab.weak(Weakness::ReferrerPolicyMissing);
     let router = Router::new()
         .route("/.well-known/oauth-authorization-server", get(metadata))
         .route("/.well-known/openid-configuration", get(oidc_metadata))
@@ -187,6 +188,17 @@ pub fn router(lab: Arc<Lab>, latency: Duration) -> Router {
                 let mut resp = next.run(req).await;
                 resp.headers_mut().remove(header::X_FRAME_OPTIONS);
                 resp.headers_mut().remove(header::CONTENT_SECURITY_POLICY);
+                resp
+            },
+        ))
+    } else {
+        router
+    };
+    let router = if no_referrer_policy {
+        router.layer(axum::middleware::from_fn(
+            |req: axum::extract::Request, next: axum::middleware::Next| async move {
+                let mut resp = next.run(req).await;
+                resp.headers_mut().remove(header::REFERRER_POLICY);
                 resp
             },
         ))
@@ -848,10 +860,20 @@ impl Lab {
         request: &PendingAuthorization,
         session: &Session,
     ) -> Response {
+        // The user must see which client asks; the weakness hides it behind a generic label.
+        let client = if self.weak(Weakness::ConsentClientUnnamed) {
+            "An application".to_string()
+        } else {
+            format!(
+                "{} (client id {})",
+                self.client_name(&request.client_id),
+                request.client_id
+            )
+        };
         pages::consent(
             request_id,
             &session.csrf,
-            &self.client_name(&request.client_id),
+            &client,
             &request.scopes,
             &session.username,
         )
@@ -934,7 +956,11 @@ async fn login(
         StatusCode::SEE_OTHER
     };
     let mut resp = redirect(status, &format!("/consent?request_id={request_id}"));
-    let cookie = format!("{SESSION_COOKIE}={session_id}; Path=/; HttpOnly; SameSite=Lax");
+    let cookie = if lab.weak(Weakness::SessionCookieFlagsMissing) {
+        format!("{SESSION_COOKIE}={session_id}; Path=/")
+    } else {
+        format!("{SESSION_COOKIE}={session_id}; Path=/; HttpOnly; SameSite=Lax")
+    };
     if let Ok(v) = HeaderValue::from_str(&cookie) {
         resp.headers_mut().insert(header::SET_COOKIE, v);
     }
@@ -1105,6 +1131,19 @@ fn read_token_request(
 ) -> Result<Params, Response> {
     let query = query.unwrap_or("");
     let params = if *method == Method::POST {
+        let json = lab
+            .weak(Weakness::TokenJsonBody)
+            .then(|| serde_json::from_slice::<Value>(body).ok())
+            .flatten()
+            .and_then(|v| v.as_object().cloned());
+        if let Some(object) = json {
+            return Ok(Params(
+                object
+                    .into_iter()
+                    .map(|(k, v)| (k, v.as_str().unwrap_or_default().to_string()))
+                    .collect(),
+            ));
+        }
         if !is_form(headers) {
             return Err(TokenError::new(
                 "invalid_request",
@@ -1734,8 +1773,13 @@ fn userinfo_answer(
     let auth = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok());
+    let in_query = Params::parse(query.as_deref().unwrap_or(""))
+        .non_empty("access_token")
+        .filter(|_| lab.weak(Weakness::UserinfoQueryToken))
+        .map(str::to_string);
     let token = match auth.and_then(|v| v.split_once(' ')) {
         Some((scheme, token)) if scheme.eq_ignore_ascii_case("bearer") => token.trim().to_string(),
+        _ if in_query.is_some() => in_query.unwrap_or_default(),
         _ => {
             // RFC 6750 §2.3: tokens in URLs leak into logs and referrers; the lab does not take them.
             if Params::parse(query.as_deref().unwrap_or(""))
@@ -1834,7 +1878,7 @@ async fn revoke(
             store.revoke_grant(rt.grant);
         }
     } else if let Some(at) = store.access_tokens.get(token).cloned() {
-        if owned_by(&store, at.grant) {
+        if owned_by(&store, at.grant) && !lab.weak(Weakness::AccessTokenRevocationIgnored) {
             if let Some(at) = store.access_tokens.get_mut(token) {
                 at.revoked = true;
             }

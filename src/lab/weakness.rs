@@ -206,6 +206,18 @@ weaknesses! {
         "ID tokens carry no auth_time, even when the request had max_age",
     PromptNoneIgnored => "prompt-none-ignored":
         "an authentication request with prompt=none is shown the login page",
+    UserinfoQueryToken => "userinfo-query-token":
+        "userinfo accepts an access token in the URL query",
+    AccessTokenRevocationIgnored => "access-token-revocation-ignored":
+        "the revocation endpoint answers 200 to an access token and leaves it working",
+    ReferrerPolicyMissing => "referrer-policy-missing":
+        "pages and redirects carry no Referrer-Policy header",
+    SessionCookieFlagsMissing => "session-cookie-flags-missing":
+        "the session cookie is set without HttpOnly and SameSite",
+    TokenJsonBody => "token-json-body":
+        "the token and revocation endpoints also read their parameters from a JSON body",
+    ConsentClientUnnamed => "consent-client-unnamed":
+        "the consent page names neither the client nor its id",
 }
 
 impl fmt::Display for Weakness {

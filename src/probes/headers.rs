@@ -4,6 +4,7 @@ use url::Url;
 
 use crate::engine::Outcome;
 use crate::engine::context::{Cx, ProbeError, ProbeResult};
+use crate::flow::authorize::Consent;
 use crate::flow::forms::{self, PageKind};
 use crate::http::{HttpSession, Method, Request, Response};
 use crate::target::LoginMode;
@@ -103,8 +104,9 @@ fn framing(resp: &Response) -> Framing {
     Framing::None
 }
 
-/// RFC 9700 §4.16: "Authorization servers MUST prevent clickjacking attacks."
-pub async fn anti_framing(cx: &Cx) -> ProbeResult {
+/// The pages a user sees in the flow: the login page a browser without a session is shown,
+/// then the consent page the signed-in test user is shown (when the server asks at all).
+async fn flow_pages(cx: &Cx) -> Result<Vec<(&'static str, Url, Response)>, ProbeError> {
     let client = cx.client();
     let hints = &cx.target.login.hints;
     let mut pages = Vec::new();
@@ -161,7 +163,12 @@ pub async fn anti_framing(cx: &Cx) -> ProbeResult {
             }
         }
     }
+    Ok(pages)
+}
 
+/// RFC 9700 §4.16: "Authorization servers MUST prevent clickjacking attacks."
+pub async fn anti_framing(cx: &Cx) -> ProbeResult {
+    let pages = flow_pages(cx).await?;
     let mut failures = Vec::new();
     let mut warnings = Vec::new();
     let mut notes = Vec::new();
@@ -231,4 +238,229 @@ pub async fn authorization_no_cors(cx: &Cx) -> ProbeResult {
     Ok(Outcome::pass(
         "neither the preflight nor the request got an Access-Control-Allow-Origin for a foreign origin",
     ))
+}
+
+/// Referrer policies that never send a path or query to another origin.
+const STRICT_REFERRER_POLICIES: &[&str] = &[
+    "no-referrer",
+    "same-origin",
+    "origin",
+    "strict-origin",
+    "origin-when-cross-origin",
+    "strict-origin-when-cross-origin",
+];
+
+/// The page's effective referrer policy, from the header or a `<meta name="referrer">`: the
+/// last policy the browser recognises wins.
+fn referrer_policy(resp: &Response) -> Option<String> {
+    const KNOWN: &[&str] = &[
+        "no-referrer",
+        "no-referrer-when-downgrade",
+        "same-origin",
+        "origin",
+        "strict-origin",
+        "origin-when-cross-origin",
+        "strict-origin-when-cross-origin",
+        "unsafe-url",
+    ];
+    let from_header = resp
+        .header_all("referrer-policy")
+        .into_iter()
+        .flat_map(|v| v.split(','))
+        .map(|t| t.trim().to_ascii_lowercase())
+        .rfind(|t| KNOWN.contains(&t.as_str()));
+    from_header.or_else(|| meta_referrer(&resp.text()))
+}
+
+fn meta_referrer(html: &str) -> Option<String> {
+    let lower = html.to_ascii_lowercase();
+    lower.match_indices("<meta").find_map(|(at, _)| {
+        let tag = &lower[at..at + lower[at..].find('>')?];
+        let is_referrer = tag.contains("name=\"referrer\"") || tag.contains("name='referrer'");
+        if !is_referrer {
+            return None;
+        }
+        let rest = &tag[tag.find("content=")? + "content=".len()..];
+        let quote = rest.chars().next()?;
+        let value = rest[1..].split(quote).next()?;
+        Some(value.trim().to_string())
+    })
+}
+
+/// RFC 9700 §4.2.4: "Suppress the Referer header by applying an appropriate Referrer Policy".
+pub async fn referrer_policy_strict(cx: &Cx) -> ProbeResult {
+    let pages = flow_pages(cx).await?;
+    let mut weak = Vec::new();
+    let mut notes = Vec::new();
+    for (name, url, resp) in &pages {
+        match referrer_policy(resp) {
+            Some(p) if STRICT_REFERRER_POLICIES.contains(&p.as_str()) => {
+                notes.push(format!("{name}: {p}"))
+            }
+            Some(p) => weak.push(format!(
+                "the {name} (at {}) sets Referrer-Policy {p}, which sends the full URL to other origins",
+                url.path()
+            )),
+            None => weak.push(format!(
+                "the {name} (at {}) sets no Referrer-Policy header or referrer meta tag",
+                url.path()
+            )),
+        }
+    }
+    Ok(if weak.is_empty() {
+        Outcome::pass(notes.join("; "))
+    } else {
+        Outcome::warn(format!(
+            "{} (RFC 9700 §4.2.4 suggests an appropriate Referrer Policy, such as no-referrer)",
+            weak.join("; ")
+        ))
+    })
+}
+
+/// One Set-Cookie header, as the browser reads its attributes.
+struct SetCookie {
+    name: String,
+    http_only: bool,
+    same_site: Option<String>,
+    secure: bool,
+    /// Sent to delete the cookie (an expiry in the past): nothing to protect.
+    deletes: bool,
+}
+
+fn parse_set_cookie(value: &str) -> SetCookie {
+    let mut parts = value.split(';');
+    let name = parts
+        .next()
+        .and_then(|p| p.split_once('='))
+        .map(|(n, _)| n.trim().to_string())
+        .unwrap_or_default();
+    let mut cookie = SetCookie {
+        name,
+        http_only: false,
+        same_site: None,
+        secure: false,
+        deletes: false,
+    };
+    for attr in parts {
+        let (key, val) = attr.split_once('=').unwrap_or((attr, ""));
+        let (key, val) = (key.trim().to_ascii_lowercase(), val.trim());
+        match key.as_str() {
+            "httponly" => cookie.http_only = true,
+            "secure" => cookie.secure = true,
+            "samesite" => cookie.same_site = Some(val.to_string()),
+            "max-age" => cookie.deletes |= val.parse::<i64>().is_ok_and(|s| s <= 0),
+            "expires" => cookie.deletes |= val.contains("1970"),
+            _ => {}
+        }
+    }
+    cookie
+}
+
+/// Cookies carry the user's session: HttpOnly keeps them from scripts, SameSite from
+/// cross-site requests, Secure from plain http (a best practice; no OAuth keyword).
+pub async fn session_cookie_flags(cx: &Cx) -> ProbeResult {
+    if *cx.navigator.mode() != LoginMode::Form {
+        return Ok(Outcome::skip(
+            "the sign-in is not done by the scanner's form login, so it does not see the Set-Cookie headers of the sign-in; run with a form login to check them",
+        ));
+    }
+    let client = cx.client();
+    let browser = cx.http.with_fresh_jar();
+    let request = cx.request_for(client);
+    let outcome = cx
+        .navigator
+        .authorize(
+            &browser,
+            "sign in and approve, from a browser without a session",
+            cx.authorization_endpoint(),
+            &request,
+            &client.redirect_url,
+            Consent::Approve,
+        )
+        .await?;
+    if let Some(code) = outcome.code() {
+        cx.http.redactor().add(code);
+    }
+    let https = cx.authorization_endpoint().scheme() == "https";
+    let mut seen = Vec::new();
+    let mut weak = Vec::new();
+    for exchange in browser.transcript() {
+        let Some(resp) = &exchange.response else {
+            continue;
+        };
+        let on_server =
+            url::Url::parse(&exchange.request.url).is_ok_and(|u| browser.is_allowed(&u));
+        if !on_server {
+            continue;
+        }
+        for (_, value) in resp
+            .headers
+            .iter()
+            .filter(|(k, _)| k.eq_ignore_ascii_case("set-cookie"))
+        {
+            let c = parse_set_cookie(value);
+            if c.deletes || c.name.is_empty() || seen.contains(&c.name) {
+                continue;
+            }
+            let mut missing = Vec::new();
+            if !c.http_only {
+                missing.push("HttpOnly".to_string());
+            }
+            match c
+                .same_site
+                .as_deref()
+                .map(str::to_ascii_lowercase)
+                .as_deref()
+            {
+                Some("lax") | Some("strict") => {}
+                Some("none") => missing.push("SameSite Lax or Strict (it is None)".into()),
+                _ => missing.push("SameSite".into()),
+            }
+            if https && !c.secure {
+                missing.push("Secure".into());
+            }
+            if !missing.is_empty() {
+                weak.push(format!("cookie `{}` lacks {}", c.name, missing.join(", ")));
+            }
+            seen.push(c.name);
+        }
+    }
+    if seen.is_empty() {
+        return Err(ProbeError::Unexpected(format!(
+            "the sign-in set no cookie the scanner could see (the server {})",
+            outcome.describe()
+        )));
+    }
+    Ok(if weak.is_empty() {
+        Outcome::pass(format!(
+            "every cookie set during the sign-in has HttpOnly and SameSite{}: {}",
+            if https { " and Secure" } else { "" },
+            seen.join(", ")
+        ))
+    } else {
+        Outcome::warn(weak.join("; "))
+    })
+}
+
+/// RFC 6749 §10.12: no authorization "without the awareness and explicit consent of the
+/// resource owner"; a consent page that does not say which client asks informs no one.
+pub async fn consent_names_client(cx: &Cx) -> ProbeResult {
+    let pages = flow_pages(cx).await?;
+    let Some((_, url, resp)) = pages.iter().find(|(name, _, _)| *name == "consent page") else {
+        return Ok(Outcome::skip(
+            "the signed-in test user was shown no consent page (the server remembers consent or does not ask), so there is no page to read",
+        ));
+    };
+    let id = &cx.client().id;
+    if resp.text().contains(id.as_str()) {
+        return Ok(Outcome::pass(format!(
+            "the consent page (at {}) shows the client id `{id}`",
+            url.path()
+        )));
+    }
+    Ok(Outcome::warn(format!(
+        "the consent page (HTTP {} at {}) does not show the client id `{id}`; the user cannot tell which client asks, unless the page names it another way the scanner cannot check",
+        resp.status,
+        url.path()
+    )))
 }

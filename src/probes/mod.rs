@@ -276,6 +276,24 @@ pub static PROBES: &[(&str, Probe)] = &[
     ("oidc-prompt-none-shows-no-page", |cx| {
         Box::pin(oidc::prompt_none_shows_no_page(cx))
     }),
+    ("tokens-userinfo-query-token-refused", |cx| {
+        Box::pin(tokens::userinfo_query_token_refused(cx))
+    }),
+    ("tokens-access-token-revocable", |cx| {
+        Box::pin(tokens::access_token_revocable(cx))
+    }),
+    ("headers-referrer-policy", |cx| {
+        Box::pin(headers::referrer_policy_strict(cx))
+    }),
+    ("headers-session-cookie-flags", |cx| {
+        Box::pin(headers::session_cookie_flags(cx))
+    }),
+    ("token-endpoint-rejects-json-body", |cx| {
+        Box::pin(token_endpoint::rejects_json_body(cx))
+    }),
+    ("headers-consent-names-client", |cx| {
+        Box::pin(headers::consent_names_client(cx))
+    }),
 ];
 
 pub async fn run(id: &str, cx: &Cx) -> ProbeResult {

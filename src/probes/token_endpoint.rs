@@ -347,6 +347,39 @@ pub async fn response_format(cx: &Cx) -> ProbeResult {
     )))
 }
 
+/// RFC 6749 §4.1.3: the token request is sent "using the application/x-www-form-urlencoded
+/// format"; a server that also takes JSON accepts requests no OAuth client sends.
+pub async fn rejects_json_body(cx: &Cx) -> ProbeResult {
+    let client = cx.client();
+    let issued = cx.fresh_code(client).await?;
+    let mut form = vec![
+        ("grant_type".to_string(), "authorization_code".to_string()),
+        ("code".to_string(), issued.code.clone()),
+    ];
+    if let Some(r) = issued.request.redirect_uri() {
+        form.push(("redirect_uri".into(), r.into()));
+    }
+    if let Some(v) = issued.request.verifier.as_deref() {
+        form.push(("code_verifier".into(), v.into()));
+    }
+    let req = token::as_json(cx.token_request(client, form));
+    let resp = cx
+        .send_token(
+            "redeem a fresh code with the token request as a JSON body",
+            req,
+        )
+        .await?;
+    if resp.issued() {
+        return Ok(Outcome::warn(
+            "the token endpoint answered HTTP 200 with an access_token to a token request sent as application/json (RFC 6749 §4.1.3 defines the form encoding)",
+        ));
+    }
+    Ok(Outcome::pass(format!(
+        "the token endpoint refused a JSON body ({})",
+        resp.describe()
+    )))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -219,6 +219,107 @@ pub async fn userinfo_bearer_challenge(cx: &Cx) -> ProbeResult {
     )))
 }
 
+/// A fresh access token that works at userinfo in the Authorization header (the control), or the
+/// skip when there is no userinfo endpoint.
+async fn working_access_token(cx: &Cx) -> Result<Result<(url::Url, String), Outcome>, ProbeError> {
+    let url = match userinfo(cx) {
+        Ok(u) => u,
+        Err(skip) => return Ok(Err(skip)),
+    };
+    let tokens = cx.fresh_tokens(cx.client()).await?;
+    let Some(at) = tokens.access_token().map(str::to_string) else {
+        return Err(ProbeError::Unexpected("no access_token was issued".into()));
+    };
+    let genuine = cx
+        .http
+        .send(
+            "control: call userinfo with the access token in the Authorization header",
+            Request::get(url.clone()).bearer(&at),
+        )
+        .await?;
+    if !serves_claims(&genuine) {
+        return Err(ProbeError::Unexpected(format!(
+            "userinfo refused the fresh access token in the Authorization header (HTTP {}), so a refusal in another form would prove nothing",
+            genuine.status
+        )));
+    }
+    Ok(Ok((url, at)))
+}
+
+/// RFC 6750 §5.3: "Bearer tokens SHOULD NOT be passed in page URLs".
+pub async fn userinfo_query_token_refused(cx: &Cx) -> ProbeResult {
+    let (url, at) = match working_access_token(cx).await? {
+        Ok(found) => found,
+        Err(skip) => return Ok(skip),
+    };
+    let mut in_query = url;
+    in_query.query_pairs_mut().append_pair("access_token", &at);
+    let resp = cx
+        .http
+        .send(
+            "call userinfo with the access token in the URL query only",
+            Request::get(in_query),
+        )
+        .await?;
+    if serves_claims(&resp) {
+        return Ok(Outcome::warn(
+            "userinfo answered HTTP 200 with the user's claims to an access token sent in the URL query (RFC 6750 §5.3: bearer tokens SHOULD NOT be passed in page URLs)",
+        ));
+    }
+    Ok(Outcome::pass(format!(
+        "userinfo accepts the access token in the Authorization header and refuses it in the URL query (HTTP {})",
+        resp.status
+    )))
+}
+
+/// RFC 7009 §2: implementations "SHOULD support the revocation of access tokens".
+pub async fn access_token_revocable(cx: &Cx) -> ProbeResult {
+    let client = cx.client();
+    if cx.server.endpoints.revocation.is_none() {
+        return Ok(Outcome::skip(
+            "the metadata names no revocation_endpoint; set [endpoints] revocation in the target file to run this check",
+        ));
+    }
+    let (url, at) = match working_access_token(cx).await? {
+        Ok(found) => found,
+        Err(skip) => return Ok(skip),
+    };
+    let revoked = cx
+        .revoke("revoke the access token", client, &at, "access_token")
+        .await?
+        .ok_or_else(|| ProbeError::Unexpected("no revocation endpoint".into()))?;
+    if revoked.error() == Some("unsupported_token_type") {
+        return Ok(Outcome::warn(format!(
+            "the revocation endpoint does not revoke access tokens ({}; RFC 7009 §2: SHOULD support it)",
+            revoked.describe()
+        )));
+    }
+    if !(200..300).contains(&revoked.status) {
+        return Err(ProbeError::Unexpected(format!(
+            "the revocation endpoint refused the client's own access token: {}",
+            revoked.describe()
+        )));
+    }
+    let after = cx
+        .http
+        .send(
+            "call userinfo with the revoked access token",
+            Request::get(url).bearer(&at),
+        )
+        .await?;
+    if serves_claims(&after) {
+        return Ok(Outcome::warn(format!(
+            "the revocation endpoint accepted the request ({}), and the revoked access token still got HTTP 200 with the user's claims at userinfo (RFC 7009 §2: SHOULD support the revocation of access tokens)",
+            revoked.describe()
+        )));
+    }
+    Ok(Outcome::pass(format!(
+        "after the revocation ({}), userinfo refused the access token (HTTP {})",
+        revoked.describe(),
+        after.status
+    )))
+}
+
 #[cfg(test)]
 mod tests {
     #[test]

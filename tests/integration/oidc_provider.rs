@@ -121,6 +121,12 @@ const EXPECTED: &[(&str, Status)] = &[
     ("oidc-id-token-kid-when-several-keys", Status::Pass),
     ("oidc-max-age-auth-time", Status::Pass),
     ("oidc-prompt-none-shows-no-page", Status::Pass),
+    ("tokens-userinfo-query-token-refused", Status::Pass),
+    ("tokens-access-token-revocable", Status::Pass),
+    ("headers-referrer-policy", Status::Warn),
+    ("headers-session-cookie-flags", Status::Pass),
+    ("token-endpoint-rejects-json-body", Status::Pass),
+    ("headers-consent-names-client", Status::Skip),
 ];
 
 /// The default concurrency: oidc-provider rotates its session cookie at the end of every
