@@ -122,8 +122,8 @@ pub struct DemoArgs {
 pub struct ChecksArgs {
     #[command(subcommand)]
     pub command: Option<ChecksCommand>,
-    /// Listing format: table or json.
-    #[arg(long, default_value = "table", value_parser = ["table", "json"])]
+    /// Listing format: table, json, or markdown (the README's catalog table).
+    #[arg(long, default_value = "table", value_parser = ["table", "json", "markdown"])]
     pub format: String,
 }
 
@@ -299,6 +299,10 @@ fn run_checks(args: ChecksArgs) -> ExitStatus {
             "{}",
             serde_json::to_string_pretty(catalog::catalog()).unwrap_or_default()
         );
+        return ExitStatus::Ok;
+    }
+    if args.format == "markdown" {
+        print!("{}", catalog::markdown_table());
         return ExitStatus::Ok;
     }
     #[derive(tabled::Tabled)]

@@ -293,6 +293,68 @@ pub fn find(id: &str) -> Option<&'static CheckMeta> {
     catalog().iter().find(|c| c.id == id)
 }
 
+/// `RFC 6749 §4.1.2, §10.5, RFC 9700 §4.2.4`: the sections of each document, in order.
+fn references(c: &CheckMeta) -> String {
+    let mut out: Vec<(String, Vec<String>)> = Vec::new();
+    for s in &c.spec {
+        let doc = match s.doc.as_str() {
+            d if d.starts_with("draft-ietf-oauth-v2-1") => "OAuth 2.1".to_string(),
+            d => d.to_string(),
+        };
+        match out.iter_mut().find(|(d, _)| *d == doc) {
+            Some((_, sections)) if !sections.contains(&s.section) => {
+                sections.push(s.section.clone())
+            }
+            Some(_) => {}
+            None => out.push((doc, vec![s.section.clone()])),
+        }
+    }
+    out.iter()
+        .map(|(doc, sections)| {
+            let sections: Vec<String> = sections.iter().map(|s| format!("§{s}")).collect();
+            format!("{doc} {}", sections.join(", "))
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// The catalog as the README's Markdown table; the README holds exactly this (a test checks).
+pub fn markdown_table() -> String {
+    let mut out = String::from(
+        "| id | family | severity | what must hold | references | lab weakness that fails it (or, marked, makes it warn) |\n|---|---|---|---|---|---|\n",
+    );
+    for c in catalog() {
+        let mut weak: Vec<String> = c
+            .lab_weaknesses
+            .iter()
+            .map(|w| format!("`{}`", w.name()))
+            .collect();
+        let warns: Vec<String> = c
+            .lab_warnings
+            .iter()
+            .map(|w| format!("`{}`", w.name()))
+            .collect();
+        if !warns.is_empty() {
+            weak.push(format!("{} (warns)", warns.join(", ")));
+        }
+        let weak = if weak.is_empty() {
+            "none: see checks/README.md".to_string()
+        } else {
+            weak.join("; ")
+        };
+        let slow = if c.slow { " (slow: `--slow`)" } else { "" };
+        out.push_str(&format!(
+            "| `{}` | {} | {} | {}{slow} | {} | {weak} |\n",
+            c.id,
+            c.family,
+            c.severity,
+            c.title.replace('|', "\\|"),
+            references(c)
+        ));
+    }
+    out
+}
+
 /// The checks that a lab weakness must make fail: the one place this mapping lives.
 pub fn tripped_by(w: Weakness) -> Vec<&'static str> {
     catalog()

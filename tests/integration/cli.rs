@@ -267,6 +267,19 @@ fn checks_lists_the_catalog_and_explains_a_check() {
 fn readme_lists_every_check_and_weakness() {
     let readme =
         std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
+    // The README's table is the catalog's own rendering: regenerate it with
+    // `oauthprobe checks --format markdown` when a check changes.
+    let out = oauthprobe()
+        .args(["checks", "--format", "markdown"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let table = String::from_utf8(out.stdout).unwrap();
+    assert_eq!(table, oauthprobe::catalog::markdown_table());
+    assert!(
+        readme.contains(&table),
+        "README's catalog table differs from `oauthprobe checks --format markdown`"
+    );
     for c in oauthprobe::catalog::catalog() {
         assert!(
             readme.contains(&format!("| `{}` |", c.id)),
