@@ -5,8 +5,9 @@ use std::sync::Arc;
 use serde_json::Value;
 use url::Url;
 
-use crate::flow::discovery::well_known_urls;
-use crate::http::{Limits, Redactor, Request, ScanClient};
+use crate::flow::discovery::read_metadata;
+use crate::http::{Limits, Redactor, ScanClient};
+use crate::target::quoted;
 
 /// The metadata of `issuer`, with the URL it was read from.
 pub async fn fetch_metadata(
@@ -21,29 +22,9 @@ pub async fn fetch_metadata(
         Arc::new(Redactor::new(Vec::new())),
     )
     .map_err(|e| format!("cannot set up the HTTP client: {e}"))?;
-    let http = client.session();
-    let mut attempts = Vec::new();
-    for url in well_known_urls(issuer) {
-        match http
-            .send("read the server's metadata", Request::get(url.clone()))
-            .await
-        {
-            Ok(resp) if resp.status == 200 => match resp.json() {
-                Some(doc) if doc.is_object() => return Ok((url, doc)),
-                _ => attempts.push(format!("{url}: HTTP 200 but not a JSON object")),
-            },
-            Ok(resp) => attempts.push(format!("{url}: HTTP {}", resp.status)),
-            Err(e) => attempts.push(e.to_string()),
-        }
-    }
-    Err(format!(
-        "no metadata found for {issuer}: {}",
-        attempts.join("; ")
-    ))
-}
-
-fn quoted(s: &str) -> String {
-    toml::Value::String(s.to_string()).to_string()
+    read_metadata(&client.session(), issuer)
+        .await
+        .map_err(|attempts| format!("no metadata found for {issuer}: {}", attempts.join("; ")))
 }
 
 fn list(metadata: &Value, key: &str) -> Vec<String> {

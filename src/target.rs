@@ -489,7 +489,8 @@ pub struct ClientSpec<'a> {
     pub scope: &'a str,
 }
 
-fn quoted(s: &str) -> String {
+/// `s` as a TOML basic string, escaped.
+pub(crate) fn quoted(s: &str) -> String {
     toml::Value::String(s.to_string()).to_string()
 }
 

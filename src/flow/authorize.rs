@@ -106,6 +106,14 @@ pub enum AuthOutcome {
 }
 
 impl AuthOutcome {
+    /// The browser sent to `location`, with the response parameters it carries.
+    pub fn redirect_to(location: Url) -> Self {
+        AuthOutcome::Redirect {
+            params: response_params(&location),
+            location,
+        }
+    }
+
     pub fn param(&self, name: &str) -> Option<&str> {
         match self {
             AuthOutcome::Redirect { params, .. } => params.get(name).map(String::as_str),
@@ -189,7 +197,8 @@ pub(crate) fn response_params(url: &Url) -> HashMap<String, String> {
     out
 }
 
-fn base(url: &Url) -> String {
+/// The URL without its query and fragment: what identifies a redirect_uri's endpoint.
+pub(crate) fn base(url: &Url) -> String {
     let mut u = url.clone();
     u.set_query(None);
     u.set_fragment(None);
@@ -222,6 +231,49 @@ pub(crate) fn leaves_the_server(
             && params.get("state").map(String::as_str) == request.get("state"))
 }
 
+/// What a login has sent so far: it tells a username-first login from a refused password.
+#[derive(Default)]
+pub(crate) struct LoginProgress {
+    sent_password: bool,
+    sent_username: bool,
+}
+
+impl LoginProgress {
+    /// The fields to fill on this login form (name, value), or why the login cannot go on.
+    pub(crate) fn fills<'a>(
+        &mut self,
+        form: &'a forms::LoginForm,
+        login: &'a Login,
+    ) -> Result<Vec<(&'a str, &'a str)>, &'static str> {
+        let mut fills = Vec::new();
+        if let Some(password_field) = form.password_field.as_deref() {
+            if self.sent_password {
+                return Err(
+                    "the server showed the login form again after the password was sent: wrong username or password?",
+                );
+            }
+            fills.push((password_field, login.password.expose()));
+            self.sent_password = true;
+        }
+        match form.username_field.as_deref() {
+            Some(user_field) => fills.push((user_field, login.username.as_str())),
+            None if form.password_field.is_none() => {
+                return Err(
+                    "the login form has no username or password field the scanner recognises; set [login] username_field / password_field",
+                );
+            }
+            None => {}
+        }
+        if form.password_field.is_none() {
+            if self.sent_username {
+                return Err("the server asked for the username again");
+            }
+            self.sent_username = true;
+        }
+        Ok(fills)
+    }
+}
+
 pub struct UserAgent<'a> {
     pub http: &'a HttpSession,
     pub login: &'a Login,
@@ -240,8 +292,7 @@ impl UserAgent<'_> {
     ) -> Result<AuthOutcome, FlowError> {
         let _one_flow_per_jar = self.http.navigation_lock().await;
         let mut next = Request::get(request.url(endpoint));
-        let mut sent_password = false;
-        let mut sent_username = false;
+        let mut progress = LoginProgress::default();
         for _ in 0..MAX_STEPS {
             let url = next.url.clone();
             let resp = self.http.send(step, next).await?;
@@ -254,8 +305,7 @@ impl UserAgent<'_> {
                     });
                 };
                 if leaves_the_server(self.http, &location, request, registered) {
-                    let params = response_params(&location);
-                    return Ok(AuthOutcome::Redirect { location, params });
+                    return Ok(AuthOutcome::redirect_to(location));
                 }
                 next = Request::get(location);
                 continue;
@@ -273,29 +323,7 @@ impl UserAgent<'_> {
             };
             match forms::classify(&html, &self.login.hints) {
                 PageKind::Login(form) => {
-                    let mut fills: Vec<(&str, &str)> = Vec::new();
-                    if let Some(password_field) = form.password_field.as_deref() {
-                        if sent_password {
-                            return Err(login_error(
-                                "the server showed the login form again after the password was sent: wrong username or password?",
-                            ));
-                        }
-                        fills.push((password_field, self.login.password.expose()));
-                        sent_password = true;
-                    }
-                    if let Some(user_field) = form.username_field.as_deref() {
-                        fills.push((user_field, &self.login.username));
-                    } else if form.password_field.is_none() {
-                        return Err(login_error(
-                            "the login form has no username or password field the scanner recognises; set [login] username_field / password_field",
-                        ));
-                    }
-                    if form.password_field.is_none() {
-                        if sent_username {
-                            return Err(login_error("the server asked for the username again"));
-                        }
-                        sent_username = true;
-                    }
+                    let fills = progress.fills(&form, self.login).map_err(&login_error)?;
                     let button = form.form.buttons.first();
                     next = self
                         .submit(&form.form, &url, &fills, button)

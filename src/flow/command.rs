@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 use tokio::io::{AsyncRead, AsyncReadExt};
 use url::Url;
 
-use super::authorize::{AuthOutcome, FlowError, response_params};
+use super::authorize::{AuthOutcome, FlowError};
 use super::login::Walk;
 use crate::target::Login;
 
@@ -114,10 +114,7 @@ pub(crate) async fn authorize(
                     redactor.redact(line)
                 ))
             })?;
-            let outcome = AuthOutcome::Redirect {
-                params: response_params(&location),
-                location,
-            };
+            let outcome = AuthOutcome::redirect_to(location);
             record(&outcome.describe());
             Ok(outcome)
         }

@@ -53,29 +53,31 @@ pub fn well_known_urls(issuer: &Url) -> Vec<Url> {
     out
 }
 
-pub async fn discover(http: &HttpSession, target: &Target) -> Result<Discovered, String> {
-    let issuer = target.issuer.as_str().trim_end_matches('/').to_string();
+/// The first of the issuer's well-known metadata documents that is a JSON object, with the URL
+/// it came from; or, when there is none, what each URL answered.
+pub async fn read_metadata(http: &HttpSession, issuer: &Url) -> Result<(Url, Value), Vec<String>> {
     let mut attempts = Vec::new();
-    let mut found: Option<(Url, Value)> = None;
-    for url in well_known_urls(&target.issuer) {
+    for url in well_known_urls(issuer) {
         match http
             .send("read the server's metadata", Request::get(url.clone()))
             .await
         {
             Ok(resp) if resp.status == 200 => match resp.json() {
-                Some(doc) if doc.is_object() => {
-                    found = Some((url, doc));
-                    break;
-                }
-                _ => attempts.push(format!("{url}: 200 but not a JSON object")),
+                Some(doc) if doc.is_object() => return Ok((url, doc)),
+                _ => attempts.push(format!("{url}: HTTP 200 but not a JSON object")),
             },
             Ok(resp) => attempts.push(format!("{url}: HTTP {}", resp.status)),
             Err(e) => attempts.push(e.to_string()),
         }
     }
-    let (metadata_url, metadata) = match found {
-        Some((u, m)) => (Some(u), m),
-        None => (None, Value::Object(Default::default())),
+    Err(attempts)
+}
+
+pub async fn discover(http: &HttpSession, target: &Target) -> Result<Discovered, String> {
+    let issuer = target.issuer.as_str().trim_end_matches('/').to_string();
+    let (metadata_url, metadata, attempts) = match read_metadata(http, &target.issuer).await {
+        Ok((u, m)) => (Some(u), m, Vec::new()),
+        Err(attempts) => (None, Value::Object(Default::default()), attempts),
     };
     let from_meta = |key: &str| -> Result<Option<Url>, String> {
         match metadata.get(key).and_then(Value::as_str) {

@@ -6,7 +6,7 @@ use std::time::Duration;
 use url::Url;
 
 use super::authorize::{
-    AuthOutcome, AuthRequest, Consent, FlowError, UserAgent, leaves_the_server, response_params,
+    AuthOutcome, AuthRequest, Consent, FlowError, UserAgent, leaves_the_server,
 };
 use super::browser::BrowserLogin;
 use super::{command, manual};
@@ -118,10 +118,7 @@ impl Walk<'_> {
     /// the server's origins), or nowhere because the server showed a page.
     pub fn outcome_at(&self, url: Url, title: Option<String>, status: Option<u16>) -> AuthOutcome {
         if leaves_the_server(self.http, &url, self.request, self.registered) {
-            AuthOutcome::Redirect {
-                params: response_params(&url),
-                location: url,
-            }
+            AuthOutcome::redirect_to(url)
         } else {
             AuthOutcome::Page { status, url, title }
         }

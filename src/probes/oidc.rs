@@ -231,10 +231,9 @@ pub async fn nonce_echoed(cx: &Cx) -> ProbeResult {
 
 /// OIDC Core §5.3.2: userinfo always returns `sub`, and it is the ID token's `sub`.
 pub async fn userinfo_sub_matches(cx: &Cx) -> ProbeResult {
-    let Some(userinfo) = cx.server.endpoints.userinfo.clone() else {
-        return Ok(Outcome::skip(
-            "the metadata names no userinfo_endpoint; set [endpoints] userinfo in the target file to run this check",
-        ));
+    let userinfo = match super::tokens::userinfo(cx) {
+        Ok(url) => url,
+        Err(skip) => return Ok(skip),
     };
     let flow = id_token_or_skip!(cx);
     let Some(at) = flow.tokens.access_token() else {
@@ -350,10 +349,9 @@ pub async fn refresh_id_token_consistent(cx: &Cx) -> ProbeResult {
 /// OIDC Core §5.3.1: "The UserInfo Endpoint MUST support the use of the HTTP GET and HTTP POST
 /// methods".
 pub async fn userinfo_post_supported(cx: &Cx) -> ProbeResult {
-    let Some(userinfo) = cx.server.endpoints.userinfo.clone() else {
-        return Ok(Outcome::skip(
-            "the metadata names no userinfo_endpoint; set [endpoints] userinfo in the target file to run this check",
-        ));
+    let userinfo = match super::tokens::userinfo(cx) {
+        Ok(url) => url,
+        Err(skip) => return Ok(skip),
     };
     let flow = id_token_or_skip!(cx);
     let Some(at) = flow.tokens.access_token() else {

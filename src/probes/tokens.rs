@@ -5,7 +5,7 @@ use crate::engine::context::{Cx, ProbeError, ProbeResult};
 use crate::http::{Request, Response};
 
 /// The userinfo endpoint, or the skip that says how to name one.
-fn userinfo(cx: &Cx) -> Result<url::Url, Outcome> {
+pub(super) fn userinfo(cx: &Cx) -> Result<url::Url, Outcome> {
     cx.server.endpoints.userinfo.clone().ok_or_else(|| {
         Outcome::skip(
             "the metadata names no userinfo_endpoint; set [endpoints] userinfo in the target file to run this check",

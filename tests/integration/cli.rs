@@ -3,11 +3,7 @@
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 
-fn oauthprobe() -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_oauthprobe"));
-    cmd.env_remove("RUST_LOG").env("NO_COLOR", "1");
-    cmd
-}
+use crate::common::oauthprobe;
 
 /// Runs `oauthprobe ARGS FILE`, FILE being `name` in a fresh temp dir holding `contents`.
 fn run_with_file(args: &[&str], name: &str, contents: &str) -> std::process::Output {

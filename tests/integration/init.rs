@@ -4,13 +4,7 @@
 use std::path::Path;
 use std::process::{Command, Output};
 
-use crate::common::spawn_lab;
-
-fn oauthprobe() -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_oauthprobe"));
-    cmd.env_remove("RUST_LOG").env("NO_COLOR", "1");
-    cmd
-}
+use crate::common::{oauthprobe, spawn_lab};
 
 /// Runs the binary off the async runtime, so the lab in this process keeps serving.
 async fn run(mut cmd: Command) -> Output {

@@ -11,12 +11,8 @@ use oauthprobe::lab::{LabOptions, Registry, RunningLab};
 use oauthprobe::target::Target;
 use serde_json::Value;
 
-use crate::common::{spawn_lab, spawn_lab_with};
+use crate::common::{ci, oauthprobe, spawn_lab, spawn_lab_with};
 use crate::webdriver;
-
-fn ci() -> bool {
-    std::env::var("CI").is_ok_and(|v| v == "true")
-}
 
 fn login_script() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/login-command/form_login.py")
@@ -155,14 +151,13 @@ fn manual_mode_reads_the_pasted_urls_from_standard_input() {
     std::fs::write(&config, with_login(&lab, "mode = \"manual\"")).unwrap();
     let report_path = dir.path().join("report.json");
     let user = lab.user();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_oauthprobe"))
+    let mut child = oauthprobe()
         .args(["scan", "--format", "json", "--only"])
         .arg("state-echoed,redirect-uri-exact-match,pkce-verifier-checked")
         .arg("--config")
         .arg(&config)
         .arg("--output")
         .arg(&report_path)
-        .env("NO_COLOR", "1")
         .stdin(Stdio::piped())
         .stderr(Stdio::piped())
         .stdout(Stdio::null())
@@ -238,10 +233,9 @@ fn manual_mode_says_when_standard_input_ends() {
     let dir = tempfile::tempdir().unwrap();
     let config = dir.path().join("manual.toml");
     std::fs::write(&config, with_login(&lab, "mode = \"manual\"")).unwrap();
-    let out = Command::new(env!("CARGO_BIN_EXE_oauthprobe"))
+    let out = oauthprobe()
         .args(["scan", "--config"])
         .arg(&config)
-        .env("NO_COLOR", "1")
         .stdin(Stdio::null())
         .output()
         .unwrap();

@@ -18,6 +18,8 @@ use oauthprobe::catalog;
 use oauthprobe::engine::{self, ScanOptions, Status};
 use oauthprobe::target::Target;
 
+use crate::common::ci;
+
 const TEST: &str = "oidc_provider::scan_verdicts_match_the_reference_server";
 
 /// The verdict oauthprobe must give for each check against oidc-provider as configured by
@@ -137,10 +139,6 @@ const CONCURRENCY: usize = 4;
 const BASIC_SECRET: &str = "op-basic-secret-3f9c2a7d5e1b4c8a9f0e2d6b";
 const POST_SECRET: &str = "op-post-secret-8b1e4d7a2c9f5e3b0a6d1c4f";
 const PASSWORD: &str = "op-password-5d2a8c1f7e4b9a3c6e0f2b8d";
-
-fn ci() -> bool {
-    std::env::var("CI").is_ok_and(|v| v == "true")
-}
 
 fn provider_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/oidc-provider")

@@ -5,9 +5,7 @@
 
 pub use oauthprobe::flow::browser::webdriver::{Browser, browser_available};
 
-fn ci() -> bool {
-    std::env::var("CI").is_ok_and(|v| v == "true")
-}
+use crate::common::ci;
 
 /// The policy of every browser test; returns whether the test should go on.
 ///

@@ -15,7 +15,9 @@ use serde_json::{Value, json};
 use tokio::sync::Mutex;
 use url::Url;
 
-use super::authorize::{AuthOutcome, FlowError, deny_button, leaves_the_server};
+use super::authorize::{
+    AuthOutcome, FlowError, LoginProgress, base, deny_button, leaves_the_server,
+};
 use super::forms::{self, Button, PageKind};
 use super::login::Walk;
 use crate::flow::authorize::Consent;
@@ -158,17 +160,7 @@ pub fn containment_problem(redirect_uri: &Url, target_hosts: &[String]) -> Optio
 
 /// `https://client.example/cb?x#y` → `https://client.example/cb*`: a pattern over its URLs.
 fn block_pattern(url: &str) -> Option<String> {
-    let mut u = Url::parse(url).ok()?;
-    u.set_query(None);
-    u.set_fragment(None);
-    Some(format!("{u}*"))
-}
-
-fn without_query(url: &Url) -> Url {
-    let mut u = url.clone();
-    u.set_query(None);
-    u.set_fragment(None);
-    u
+    Some(format!("{}*", base(&Url::parse(url).ok()?)))
 }
 
 /// The blocked request the server sent the browser to, if any: a redirect to the client.
@@ -350,12 +342,11 @@ async fn drive(
     if let Some(to_client) = navigate(browser, &blocked, Action::Open(&walk.url)).await? {
         return Ok(walk.outcome_at(to_client, None, None));
     }
-    let mut sent_password = false;
-    let mut sent_username = false;
+    let mut progress = LoginProgress::default();
     let hints = &login.hints;
     // The request's own URL carries its state, which would read as a response: it is not one.
     let sent_away = |here: &Url| {
-        without_query(here) != without_query(&walk.url)
+        base(here) != base(&walk.url)
             && leaves_the_server(walk.http, here, walk.request, walk.registered)
     };
     for _ in 0..MAX_STEPS {
@@ -385,31 +376,10 @@ async fn drive(
         match forms::classify(&html, hints) {
             PageKind::Login(form) => {
                 let scope = hints.form_selector.as_deref();
-                if let Some(name) = form.password_field.as_deref() {
-                    if sent_password {
-                        return Err(stuck(
-                            "the server showed the login form again after the password was sent: wrong username or password?",
-                        ));
-                    }
+                for (name, value) in progress.fills(&form, login).map_err(stuck)? {
                     let field = find_field(browser, name, scope).await?;
                     field.clear().await.map_err(wd)?;
-                    field.send_keys(login.password.expose()).await.map_err(wd)?;
-                    sent_password = true;
-                }
-                if let Some(name) = form.username_field.as_deref() {
-                    let field = find_field(browser, name, scope).await?;
-                    field.clear().await.map_err(wd)?;
-                    field.send_keys(&login.username).await.map_err(wd)?;
-                } else if form.password_field.is_none() {
-                    return Err(stuck(
-                        "the login form has no username or password field the scanner recognises; set [login] username_field / password_field",
-                    ));
-                }
-                if form.password_field.is_none() {
-                    if sent_username {
-                        return Err(stuck("the server asked for the username again"));
-                    }
-                    sent_username = true;
+                    field.send_keys(value).await.map_err(wd)?;
                 }
                 let near = form
                     .password_field

@@ -7,6 +7,18 @@ use reqwest::StatusCode;
 use serde_json::Value;
 use url::Url;
 
+/// The binary under test, without the user's log or colour settings.
+pub fn oauthprobe() -> std::process::Command {
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_oauthprobe"));
+    cmd.env_remove("RUST_LOG").env("NO_COLOR", "1");
+    cmd
+}
+
+/// Under `CI=true` a missing test dependency is a failure, not a skip.
+pub fn ci() -> bool {
+    std::env::var("CI").is_ok_and(|v| v == "true")
+}
+
 pub async fn spawn_lab(weak: &[Weakness]) -> RunningLab {
     spawn_lab_with(LabOptions {
         weaknesses: weak.iter().copied().collect::<Weaknesses>(),
