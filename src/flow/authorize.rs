@@ -205,12 +205,20 @@ pub(crate) fn base(url: &Url) -> String {
     u.to_string()
 }
 
-/// A Location the user agent must not follow: the client's, or anyone else's.
+/// A Location the user agent must not follow: the authorization response on its way to the
+/// client, or anywhere off the target's origins.
+///
+/// The response is a redirect to the client's redirect URI (the registered one, the one this
+/// request named, or a rewritten variant on the server's origin) carrying `code` or `error`. A
+/// redirect back to the authorization endpoint, or to any URL that still carries the request
+/// (`response_type`, `client_id`), is the flow going on: Django, Flask-Login, Spring Security and
+/// Devise send the browser back there after sign-in, `state` and all.
 pub(crate) fn leaves_the_server(
     http: &HttpSession,
     location: &Url,
     request: &AuthRequest,
     registered: &Url,
+    endpoint: &Url,
 ) -> bool {
     if !http.is_allowed(location) {
         return true;
@@ -223,12 +231,16 @@ pub(crate) fn leaves_the_server(
     if here.starts_with(&base(registered)) || ours.is_some_and(|o| here.starts_with(&o)) {
         return true;
     }
-    // A normalised or rewritten redirect_uri on the server's own origin still carries the response.
     let params = response_params(location);
-    params.contains_key("code")
-        || params.contains_key("error")
-        || (request.get("state").is_some()
-            && params.get("state").map(String::as_str) == request.get("state"))
+    if here == base(endpoint)
+        || location
+            .query_pairs()
+            .any(|(k, _)| k == "response_type" || k == "client_id")
+    {
+        return false;
+    }
+    // A normalised or rewritten redirect_uri on the server's own origin still carries the response.
+    params.contains_key("code") || params.contains_key("error")
 }
 
 /// What a login has sent so far: it tells a username-first login from a refused password.
@@ -304,7 +316,7 @@ impl UserAgent<'_> {
                         title: None,
                     });
                 };
-                if leaves_the_server(self.http, &location, request, registered) {
+                if leaves_the_server(self.http, &location, request, registered, endpoint) {
                     return Ok(AuthOutcome::redirect_to(location));
                 }
                 next = Request::get(location);

@@ -51,6 +51,7 @@ impl Navigator {
             http,
             step,
             url: request.url(endpoint),
+            endpoint,
             request,
             registered,
             consent,
@@ -108,6 +109,8 @@ pub(crate) struct Walk<'a> {
     pub step: &'a str,
     /// The full authorization URL.
     pub url: Url,
+    /// The authorization endpoint, without the request's parameters.
+    pub endpoint: &'a Url,
     pub request: &'a AuthRequest,
     pub registered: &'a Url,
     pub consent: Consent,
@@ -117,7 +120,7 @@ impl Walk<'_> {
     /// Where the browser would go next if it followed the server: to the redirect_uri (or off
     /// the server's origins), or nowhere because the server showed a page.
     pub fn outcome_at(&self, url: Url, title: Option<String>, status: Option<u16>) -> AuthOutcome {
-        if leaves_the_server(self.http, &url, self.request, self.registered) {
+        if leaves_the_server(self.http, &url, self.request, self.registered, self.endpoint) {
             AuthOutcome::redirect_to(url)
         } else {
             AuthOutcome::Page { status, url, title }

@@ -344,10 +344,14 @@ async fn drive(
     }
     let mut progress = LoginProgress::default();
     let hints = &login.hints;
-    // The request's own URL carries its state, which would read as a response: it is not one.
     let sent_away = |here: &Url| {
-        base(here) != base(&walk.url)
-            && leaves_the_server(walk.http, here, walk.request, walk.registered)
+        leaves_the_server(
+            walk.http,
+            here,
+            walk.request,
+            walk.registered,
+            walk.endpoint,
+        )
     };
     for _ in 0..MAX_STEPS {
         let here = location(browser).await?;
