@@ -54,6 +54,23 @@ if command -v npm >/dev/null 2>&1; then
     (cd tests/oidc-provider && npm ci --no-audit --no-fund)
 fi
 
+section "python reference servers (tests/*/requirements.txt, pinned)"
+# Each reference server written in Python keeps its exact pins in its own requirements.txt and
+# gets its own virtualenv beside it (tests/NAME/.venv), which its integration test uses.
+for req in tests/*/requirements.txt; do
+    [[ -f $req ]] || continue
+    dir=$(dirname "$req")
+    if ! command -v python3 >/dev/null 2>&1; then
+        echo "no python3: cannot set up $dir (its test will skip unless CI=true)"
+        continue
+    fi
+    if [[ ! -x $dir/.venv/bin/python ]]; then
+        python3 -m venv "$dir/.venv"
+    fi
+    "$dir/.venv/bin/python" -m pip install --quiet --disable-pip-version-check -r "$req"
+    echo "ready: $dir ($("$dir/.venv/bin/python" --version))"
+done
+
 section "cargo fmt --check"
 cargo fmt --all -- --check
 

@@ -120,7 +120,13 @@ impl Walk<'_> {
     /// Where the browser would go next if it followed the server: to the redirect_uri (or off
     /// the server's origins), or nowhere because the server showed a page.
     pub fn outcome_at(&self, url: Url, title: Option<String>, status: Option<u16>) -> AuthOutcome {
-        if leaves_the_server(self.http, &url, self.request, self.registered, self.endpoint) {
+        if leaves_the_server(
+            self.http,
+            &url,
+            self.request,
+            self.registered,
+            self.endpoint,
+        ) {
             AuthOutcome::redirect_to(url)
         } else {
             AuthOutcome::Page { status, url, title }

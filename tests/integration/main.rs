@@ -3,9 +3,12 @@
 mod browser;
 mod cli;
 mod common;
+mod django_oauth_toolkit;
+mod django_oidc_provider;
 mod hostile;
 mod init;
 mod lab;
+mod login_corpus;
 mod login_modes;
 mod oidc_provider;
 mod scan;

@@ -1,0 +1,1 @@
+//! Placeholder: this reference server's test is being written.
