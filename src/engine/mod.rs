@@ -92,9 +92,11 @@ pub async fn scan(target: Target, opts: ScanOptions) -> Result<Report, String> {
         .map_or(opts.check_timeout, |floor| floor.max(opts.check_timeout));
     let target = Arc::new(target);
     let preflight = preflight(&client, &target, &navigator).await;
-    let (discovered, login_session, preflight_error) = match preflight {
-        Ok((d, s)) => (Some(Arc::new(d)), Some(s), None),
-        Err(e) => (None, None, Some(e)),
+    // Discovery failed: nothing can run. Sign-in failed: only the checks that need no user.
+    let (discovered, login_session, preflight_error, signed_in) = match preflight {
+        Ok((d, s, None)) => (Some(Arc::new(d)), Some(s), None, true),
+        Ok((d, s, Some(e))) => (Some(Arc::new(d)), Some(s), Some(e), false),
+        Err(e) => (None, None, Some(e), false),
     };
 
     let semaphore = Arc::new(Semaphore::new(opts.concurrency.max(1)));
@@ -104,6 +106,10 @@ pub async fn scan(target: Target, opts: ScanOptions) -> Result<Report, String> {
             tasks.push((meta, None));
             continue;
         };
+        if meta.sign_in && !signed_in {
+            tasks.push((meta, None));
+            continue;
+        }
         if let Some(reason) = missing_requirement(meta, &target) {
             tasks.push((
                 meta,
@@ -175,6 +181,7 @@ pub async fn scan(target: Target, opts: ScanOptions) -> Result<Report, String> {
                     "not run: {}",
                     preflight_error
                         .as_deref()
+                        .map(cause_only)
                         .unwrap_or("the pre-flight did not complete")
                 )),
                 0,
@@ -210,6 +217,15 @@ pub async fn scan(target: Target, opts: ScanOptions) -> Result<Report, String> {
         preflight_error,
         results,
     })
+}
+
+/// The pre-flight error without the page dump and the advice, which the report carries once.
+fn cause_only(error: &str) -> &str {
+    [" [the page held", "; the page held", ". what to try"]
+        .iter()
+        .filter_map(|cut| error.find(cut))
+        .min()
+        .map_or(error, |at| &error[..at])
 }
 
 /// The hosts of the origins (what the browser login mode may resolve).
@@ -320,18 +336,31 @@ pub fn no_code_reason(target: &Target, outcome: &crate::flow::authorize::AuthOut
 }
 
 /// Reads the metadata and signs the test user in once, so that later checks reuse the session.
+/// The error, when there is one, is the sign-in's: the metadata was read, so the checks that
+/// need no signed-in user can still run.
 async fn preflight(
     client: &ScanClient,
     target: &Target,
     navigator: &Navigator,
-) -> Result<(Discovered, crate::http::HttpSession), String> {
+) -> Result<(Discovered, crate::http::HttpSession, Option<String>), String> {
     let session = client.session();
     let discovered = discover(client, &session, target, navigator).await?;
+    let signed_in = sign_in(&session, target, navigator, &discovered).await;
+    Ok((discovered, session, signed_in.err()))
+}
+
+/// Signs the test user in once, so that later checks reuse the session.
+async fn sign_in(
+    session: &crate::http::HttpSession,
+    target: &Target,
+    navigator: &Navigator,
+    discovered: &Discovered,
+) -> Result<(), String> {
     let ep = &discovered.endpoints;
     let request = AuthRequest::for_client(&target.client);
     let outcome = navigator
         .authorize(
-            &session,
+            session,
             "pre-flight: sign in and obtain a code",
             &ep.authorization,
             &request,
@@ -343,5 +372,5 @@ async fn preflight(
     if outcome.code().is_none() {
         return Err(format!("pre-flight: {}", no_code_reason(target, &outcome)));
     }
-    Ok((discovered, session))
+    Ok(())
 }
