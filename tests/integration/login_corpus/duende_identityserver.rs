@@ -51,15 +51,17 @@ const USERNAME: &str = "alice";
 const PASSWORD: &str = "alice";
 const ANTIFORGERY_COOKIE: &str = ".AspNetCore.Antiforgery.Ai0kXWsR1pY";
 
+type Shared<T> = Arc<Mutex<T>>;
+
 #[derive(Clone, Default)]
 struct App {
     base: Arc<Mutex<String>>,
     /// Antiforgery form token -> (cookie token, the user it was issued to).
-    antiforgery: Arc<Mutex<HashMap<String, (String, Option<String>)>>>,
+    antiforgery: Shared<HashMap<String, (String, Option<String>)>>,
     /// `idsrv` cookie -> subject.
     logins: Arc<Mutex<HashMap<String, String>>>,
     /// Consent decisions by the return URL's query: Ok(scopes) or Err(error).
-    decisions: Arc<Mutex<HashMap<String, Result<Vec<String>, String>>>>,
+    decisions: Shared<HashMap<String, Result<Vec<String>, String>>>,
     /// The scope sets the consent POST received.
     consented: Arc<Mutex<Vec<Vec<String>>>>,
     tally: Tally,
@@ -215,7 +217,7 @@ fn context_of(return_url: &str) -> Option<HashMap<String, String>> {
 }
 
 /// AuthorizeRequestValidator, for what matters here.
-fn validate(q: &HashMap<String, String>) -> Result<(), Response> {
+fn validate(q: &HashMap<String, String>) -> Result<(), Box<Response>> {
     let bad = || {
         support::html_status(
             StatusCode::BAD_REQUEST,
@@ -229,18 +231,18 @@ fn validate(q: &HashMap<String, String>) -> Result<(), Response> {
     if q.get("client_id").map(String::as_str) != Some(CLIENT_ID)
         || q.get("redirect_uri").map(String::as_str) != Some(REDIRECT_URI)
     {
-        return Err(bad());
+        return Err(Box::new(bad()));
     }
     let state = q.get("state").cloned().unwrap_or_default();
     let err = |code: &str, desc: &str| {
-        Err(support::to_client(
+        Err(Box::new(support::to_client(
             REDIRECT_URI,
             &[
                 ("error", code),
                 ("error_description", desc),
                 ("state", &state),
             ],
-        ))
+        )))
     };
     if q.get("response_type").map(String::as_str) != Some("code") {
         return err("unsupported_response_type", "Invalid response_type");
@@ -265,7 +267,7 @@ async fn authorize(
     Query(q): Query<HashMap<String, String>>,
 ) -> Response {
     if let Err(resp) = validate(&q) {
-        return resp;
+        return *resp;
     }
     let raw = raw.unwrap_or_default();
     let callback = format!("/connect/authorize/callback?{raw}");

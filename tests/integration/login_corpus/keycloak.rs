@@ -417,24 +417,27 @@ pub(super) fn error_page(status: StatusCode, message: &str) -> Response {
 }
 
 /// Checks the authorization request as OIDCLoginProtocolService/AuthorizationEndpoint does.
-pub(super) fn check_request(q: &HashMap<String, String>) -> Result<(), Response> {
+pub(super) fn check_request(q: &HashMap<String, String>) -> Result<(), Box<Response>> {
     if q.get("client_id").map(String::as_str) != Some(CLIENT_ID) {
-        return Err(error_page(StatusCode::BAD_REQUEST, "Client not found."));
+        return Err(Box::new(error_page(
+            StatusCode::BAD_REQUEST,
+            "Client not found.",
+        )));
     }
     if q.get("redirect_uri").map(String::as_str) != Some(REDIRECT_URI) {
-        return Err(error_page(
+        return Err(Box::new(error_page(
             StatusCode::BAD_REQUEST,
             "Invalid parameter: redirect_uri",
-        ));
+        )));
     }
     if q.get("response_type").map(String::as_str) != Some("code") {
-        return Err(support::to_client(
+        return Err(Box::new(support::to_client(
             REDIRECT_URI,
             &[
                 ("error", "unsupported_response_type"),
                 ("state", q.get("state").map(String::as_str).unwrap_or("")),
             ],
-        ));
+        )));
     }
     Ok(())
 }
@@ -536,7 +539,7 @@ struct App {
 
 async fn authorize(State(app): State<App>, Query(q): Query<HashMap<String, String>>) -> Response {
     if let Err(resp) = check_request(&q) {
-        return resp;
+        return *resp;
     }
     let (root, s) = new_session(&app.store, q);
     with_session_cookies(login_page(&s, "", None), &root)

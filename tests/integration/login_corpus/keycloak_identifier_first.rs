@@ -125,7 +125,7 @@ struct App {
 
 async fn authorize(State(app): State<App>, Query(q): Query<HashMap<String, String>>) -> Response {
     if let Err(resp) = kc::check_request(&q) {
-        return resp;
+        return *resp;
     }
     let (root, s) = kc::new_session(&app.store, q);
     kc::with_session_cookies(login_username_page(&s, "", None), &root)

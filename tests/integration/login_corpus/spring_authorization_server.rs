@@ -51,13 +51,16 @@ const SCOPE: &str = "openid profile email";
 const USERNAME: &str = "user";
 const PASSWORD: &str = "password";
 
+/// An authorization awaiting consent: the principal and the original query.
+type InFlight = (String, HashMap<String, String>);
+
 #[derive(Clone)]
 struct App {
     sessions: Sessions,
     base: Arc<Mutex<String>>,
     /// In-flight authorizations awaiting consent, by consent state:
     /// (principal, original query).
-    consents: Arc<Mutex<HashMap<String, (String, HashMap<String, String>)>>>,
+    consents: Arc<Mutex<HashMap<String, InFlight>>>,
     /// The scope sets the consent page received, for the extra test.
     approved: Arc<Mutex<Vec<Vec<String>>>>,
     tally: Tally,
