@@ -117,8 +117,13 @@ pub(super) mod django {
         )
     }
 
-    /// `CsrfViewMiddleware.process_view` for a POST over plain HTTP.
-    pub fn check(headers: &HeaderMap, form: &[(String, String)]) -> Result<(), Response> {
+    /// `CsrfViewMiddleware.process_view` for a POST over plain HTTP: the 403 page, or `None`
+    /// when the request passes.
+    pub fn reject(headers: &HeaderMap, form: &[(String, String)]) -> Option<Response> {
+        check(headers, form).err().map(|why| forbidden(&why))
+    }
+
+    fn check(headers: &HeaderMap, form: &[(String, String)]) -> Result<(), String> {
         if let Some(origin) = headers.get(header::ORIGIN) {
             let host = headers
                 .get(header::HOST)
@@ -127,13 +132,13 @@ pub(super) mod django {
             let good = format!("http://{host}");
             let origin = origin.to_str().unwrap_or("");
             if origin != good {
-                return Err(forbidden(&format!(
+                return Err(format!(
                     "Origin checking failed - {origin} does not match any trusted origins."
-                )));
+                ));
             }
         }
         let Some(secret) = support::cookie(headers, "csrftoken").filter(|s| s.len() == 32) else {
-            return Err(forbidden("CSRF cookie not set."));
+            return Err("CSRF cookie not set.".into());
         };
         let token = form
             .iter()
@@ -141,7 +146,7 @@ pub(super) mod django {
             .map(|(_, v)| v.as_str())
             .or_else(|| headers.get("x-csrftoken").and_then(|v| v.to_str().ok()));
         let Some(token) = token.filter(|t| !t.is_empty()) else {
-            return Err(forbidden("CSRF token missing."));
+            return Err("CSRF token missing.".into());
         };
         let plain = if token.len() == 32 {
             Some(token.to_string())
@@ -149,7 +154,7 @@ pub(super) mod django {
             unmask(token)
         };
         if plain.as_deref() != Some(secret.as_str()) {
-            return Err(forbidden("CSRF token incorrect."));
+            return Err("CSRF token incorrect.".into());
         }
         Ok(())
     }
@@ -349,7 +354,7 @@ async fn login_post(
     headers: HeaderMap,
     Form(form): Form<Vec<(String, String)>>,
 ) -> Response {
-    if let Err(forbidden) = django::check(&headers, &form) {
+    if let Some(forbidden) = django::reject(&headers, &form) {
         return forbidden;
     }
     let q = django::query_map(query.as_deref());
@@ -430,31 +435,31 @@ fn error_page(status: StatusCode, error: &str, description: &str) -> Response {
 
 /// oauthlib's `validate_authorization_request` as DOT configures it, on the request's values.
 /// `Err` is either a page (fatal: bad client or redirect_uri) or a redirect to the client.
-fn validate(v: &dyn Fn(&str) -> Option<String>) -> Result<Vec<String>, Response> {
+fn validate(v: &dyn Fn(&str) -> Option<String>) -> Result<Vec<String>, Box<Response>> {
     if v("client_id").as_deref() != Some(CLIENT_ID) {
-        return Err(error_page(
+        return Err(Box::new(error_page(
             StatusCode::BAD_REQUEST,
             "invalid_client_id",
             "Invalid client_id parameter value.",
-        ));
+        )));
     }
     if v("redirect_uri").as_deref() != Some(REDIRECT_URI) {
-        return Err(error_page(
+        return Err(Box::new(error_page(
             StatusCode::BAD_REQUEST,
             "invalid_request",
             "Mismatching redirect URI.",
-        ));
+        )));
     }
     let state = v("state").unwrap_or_default();
     let deny = |error: &str, description: &str| {
-        to_client(
+        Box::new(to_client(
             REDIRECT_URI,
             &[
                 ("error", error),
                 ("error_description", description),
                 ("state", &state),
             ],
-        )
+        ))
     };
     if v("response_type").as_deref() != Some("code") {
         return Err(deny("unsupported_response_type", ""));
@@ -494,7 +499,7 @@ async fn authorize_get(
     let get = |k: &str| q.get(k).cloned();
     let scopes = match validate(&get) {
         Ok(s) => s,
-        Err(resp) => return resp,
+        Err(resp) => return *resp,
     };
     app.tally.hit("consent page");
     let (secret, new) = django::secret_for(&headers);
@@ -559,7 +564,7 @@ async fn authorize_post(
     headers: HeaderMap,
     Form(form): Form<Vec<(String, String)>>,
 ) -> Response {
-    if let Err(forbidden) = django::check(&headers, &form) {
+    if let Some(forbidden) = django::reject(&headers, &form) {
         return forbidden;
     }
     if django::user(&app.sessions, &headers).is_none() {
@@ -585,7 +590,7 @@ async fn authorize_post(
     }
     // form_valid: the credentials come from the hidden fields.
     if let Err(resp) = validate(&value) {
-        return resp;
+        return *resp;
     }
     let state = value("state").unwrap_or_default();
     // BooleanField(required=False): absent, "", "false" and "0" are False.
