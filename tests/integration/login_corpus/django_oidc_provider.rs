@@ -50,14 +50,16 @@ const SCOPE: &str = "openid profile email";
 const USERNAME: &str = "alice";
 const PASSWORD: &str = "alice-password-1";
 
+/// `UserConsent` rows: (user, client) → scopes.
+type Consents = Arc<Mutex<HashMap<(String, String), Vec<String>>>>;
+
 #[derive(Clone, Default)]
 struct App {
     sessions: Sessions,
     tally: Tally,
     /// The client's `reuse_consent` flag.
     reuse_consent: bool,
-    /// `UserConsent` rows: (user, client) → scopes.
-    consents: Arc<Mutex<HashMap<(String, String), Vec<String>>>>,
+    consents: Consents,
 }
 
 pub async fn start() -> Fixture {
