@@ -43,11 +43,7 @@ use axum::extract::{Form, RawQuery, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::Response;
 use axum::routing::get;
-use base64::Engine as _;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use oauthprobe::flow::authorize::Consent;
-use ring::hmac;
-use ring::rand::{SecureRandom, SystemRandom};
 
 use super::Fixture;
 use super::support::{self, Sessions, Tally, esc, html, html_status, redirect_with, set_cookie};
@@ -104,9 +100,19 @@ fn with_session(resp: Response, id: &str) -> Response {
     )
 }
 
-/// ActionController::RequestForgeryProtection, the parts a browser meets.
-mod csrf {
-    use super::*;
+/// ActionController::RequestForgeryProtection, the parts a browser meets (shared with the
+/// GitLab fixture).
+pub(super) mod csrf {
+    use std::collections::HashMap;
+
+    use axum::http::{HeaderMap, StatusCode, header};
+    use axum::response::Response;
+    use base64::Engine as _;
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    use ring::hmac;
+    use ring::rand::{SecureRandom, SystemRandom};
+
+    use super::super::support::{Sessions, html_status};
 
     fn random32() -> Vec<u8> {
         let mut buf = vec![0u8; 32];
@@ -115,7 +121,7 @@ mod csrf {
     }
 
     /// `real_csrf_token(session)`: created on first use.
-    pub fn real(app: &App, id: &str, data: &HashMap<String, String>) -> Vec<u8> {
+    pub fn real(sessions: &Sessions, id: &str, data: &HashMap<String, String>) -> Vec<u8> {
         if let Some(raw) = data
             .get("_csrf_token")
             .and_then(|t| URL_SAFE_NO_PAD.decode(t).ok())
@@ -123,8 +129,7 @@ mod csrf {
             return raw;
         }
         let raw = random32();
-        app.sessions
-            .set(id, "_csrf_token", &URL_SAFE_NO_PAD.encode(&raw));
+        sessions.set(id, "_csrf_token", &URL_SAFE_NO_PAD.encode(&raw));
         raw
     }
 
@@ -144,6 +149,11 @@ mod csrf {
     /// `form_authenticity_token(form_options: {action:, method:})` (per-form tokens on).
     pub fn per_form(real: &[u8], action: &str, method: &str) -> String {
         mask(&hmac(real, &format!("{action}#{method}")))
+    }
+
+    /// A form token that is the real token masked (what Rails emits with per-form tokens off).
+    pub fn masked_real(real: &[u8]) -> String {
+        mask(real)
     }
 
     /// The `<meta name="csrf-token">` value: the masked global token.
@@ -301,7 +311,7 @@ async fn sign_in_get(State(app): State<App>, headers: HeaderMap) -> Response {
     }
     let alert = app.sessions.remove(&id, "flash.alert").unwrap_or_default();
     let notice = app.sessions.remove(&id, "flash.notice").unwrap_or_default();
-    let real = csrf::real(&app, &id, &data);
+    let real = csrf::real(&app.sessions, &id, &data);
     let resp = html(application_layout(
         &real,
         &notice,
@@ -331,7 +341,7 @@ async fn sign_in_post(
     let password = field(&form, "user[password]").unwrap_or("");
     if !email.eq_ignore_ascii_case(USERNAME) || password != PASSWORD {
         // FailureApp#recall: sessions#new again, flash.now alert, error_status 422.
-        let real = csrf::real(&app, &id, &data);
+        let real = csrf::real(&app.sessions, &id, &data);
         let page = application_layout(
             &real,
             "",
@@ -464,7 +474,7 @@ async fn authorize_get(
     }
     app.tally.hit("consent page");
     let notice = app.sessions.remove(&id, "flash.notice").unwrap_or_default();
-    let real = csrf::real(&app, &id, &data);
+    let real = csrf::real(&app.sessions, &id, &data);
     let v = |k: &str| q.get(k).cloned().unwrap_or_default();
     let fields: String = [
         "client_id",
