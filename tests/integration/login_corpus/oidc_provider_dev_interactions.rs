@@ -295,14 +295,14 @@ fn layout(op: &Op, uid: &str, title: &str, body: &str, i: &Interaction) -> Strin
 }
 
 /// The interaction cookie must name this interaction (provider.js #getInteraction).
-fn interaction_of(op: &Op, headers: &HeaderMap, uid: &str) -> Result<Interaction, Response> {
+fn interaction_of(op: &Op, headers: &HeaderMap, uid: &str) -> Result<Interaction, Box<Response>> {
     let from_cookie = support::cookie(headers, "_interaction");
     if from_cookie.as_deref() != Some(uid) {
-        return Err(render_error(
+        return Err(Box::new(render_error(
             StatusCode::BAD_REQUEST,
             "invalid_request",
             "interaction session id cookie not found",
-        ));
+        )));
     }
     op.interactions
         .lock()
@@ -310,11 +310,11 @@ fn interaction_of(op: &Op, headers: &HeaderMap, uid: &str) -> Result<Interaction
         .get(uid)
         .cloned()
         .ok_or_else(|| {
-            render_error(
+            Box::new(render_error(
                 StatusCode::BAD_REQUEST,
                 "invalid_request",
                 "interaction session not found",
-            )
+            ))
         })
 }
 
@@ -325,7 +325,7 @@ async fn interaction_render(
 ) -> Response {
     let i = match interaction_of(&op, &headers, &uid) {
         Ok(i) => i,
-        Err(resp) => return resp,
+        Err(resp) => return *resp,
     };
     let issuer = op.issuer.as_str().trim_end_matches('/');
     let submit = format!("{issuer}/interaction/{uid}");
@@ -408,7 +408,7 @@ async fn interaction_submit(
 ) -> Response {
     let i = match interaction_of(&op, &headers, &uid) {
         Ok(i) => i,
-        Err(resp) => return resp,
+        Err(resp) => return *resp,
     };
     let result = match (param(&body, "prompt"), &i.prompt) {
         (Some("login"), Prompt::Login) => {
@@ -451,7 +451,7 @@ async fn interaction_abort(
     headers: HeaderMap,
 ) -> Response {
     if let Err(resp) = interaction_of(&op, &headers, &uid) {
-        return resp;
+        return *resp;
     }
     op.tally.hit("aborted");
     if let Some(i) = op.interactions.lock().unwrap().get_mut(&uid) {
