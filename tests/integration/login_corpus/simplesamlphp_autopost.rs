@@ -503,7 +503,7 @@ async fn authorization(
         );
     }
     let (sid, sess, set) = session_of(&b.sp, &headers, SESSION);
-    if sess.get("user").is_some() {
+    if sess.contains_key("user") {
         // Authenticated: completeAuthorizationRequest, a 302 with the code.
         b.tally.hit("code");
         let code = format!("def50200{}", support::token());
