@@ -99,8 +99,10 @@ pub enum Interstitial {
     Refresh(String),
     /// A form that a script submits on load (SAML and OIDC brokers' auto-POST pages).
     AutoSubmit(HtmlForm),
-    /// A lone "Continue" link: the raw href.
+    /// A lone "Continue" link, or the password sign-in among several ways to sign in: the raw href.
     Link(String),
+    /// A step a person declines: "Skip" a second-factor set-up, "Not now".
+    Press(HtmlForm, Button),
 }
 
 /// A login form. `password_field` is `None` on a username-first (identifier) step.
@@ -119,6 +121,8 @@ pub struct ConsentForm {
     /// The button that refuses, and its form: the same form, or another one on the page
     /// (Doorkeeper renders Authorize and Deny as two `button_to` forms).
     pub deny: Option<(HtmlForm, Button)>,
+    /// A link that refuses, when no button does (node oidc-provider's "[ Cancel ]").
+    pub deny_link: Option<String>,
 }
 
 impl HtmlForm {
@@ -397,13 +401,52 @@ fn kind_of(document: &Html, doc: &Doc<'_>, extras: &Extras, hints: &Hints<'_>) -
     if let Some(form) = auto_submitted(doc, extras) {
         return PageKind::Interstitial(Interstitial::AutoSubmit(form));
     }
-    if let Some(consent) = consent(doc, hints) {
+    if let Some(mut consent) = consent(doc, hints) {
+        if consent.deny.is_none() {
+            consent.deny_link = extras.refusal_link.clone();
+        }
         return PageKind::Consent(Box::new(consent));
     }
-    if let Some(href) = &extras.continue_link {
+    if let Some((form, button)) = skippable(doc) {
+        return PageKind::Interstitial(Interstitial::Press(form, button));
+    }
+    if let Some(href) = extras
+        .continue_link
+        .as_ref()
+        .or(extras.password_connector.as_ref())
+    {
         return PageKind::Interstitial(Interstitial::Link(href.clone()));
     }
     PageKind::Other
+}
+
+/// A form whose only way on, short of setting something up, is a "Skip" / "Not now" button.
+fn skippable(doc: &Doc<'_>) -> Option<(HtmlForm, Button)> {
+    doc.forms.iter().find_map(|f| {
+        if f.controls
+            .iter()
+            .any(|c| c.is_text_entry() || c.is_password())
+        {
+            return None;
+        }
+        f.form
+            .buttons
+            .iter()
+            .find(|b| {
+                let lower = collapse(&b.label).to_lowercase();
+                [
+                    "skip",
+                    "not now",
+                    "later",
+                    "remind me later",
+                    "maybe later",
+                    "skip for now",
+                ]
+                .iter()
+                .any(|w| lower == *w || lower.starts_with(&format!("{w} ")))
+            })
+            .map(|b| (f.form.clone(), b.clone()))
+    })
 }
 
 /// What a page says besides its forms.
@@ -418,6 +461,10 @@ struct Extras {
     scripted_submit: bool,
     /// The href of the page's only "Continue"-like link.
     continue_link: Option<String>,
+    /// A link that refuses ("Cancel", "Deny").
+    refusal_link: Option<String>,
+    /// Among "Log in with ..." links, the one for a username and password (Dex's chooser).
+    password_connector: Option<String>,
 }
 
 fn page_extras(document: &Html) -> Extras {
@@ -461,8 +508,26 @@ fn page_extras(document: &Html) -> Extras {
                         && !href.to_ascii_lowercase().starts_with("javascript:")
                     {
                         links += 1;
-                        if is_continue(&collapse(&el.text().collect::<String>())) {
+                        let text = collapse(&el.text().collect::<String>());
+                        if is_continue(&text) {
                             continue_links.push(href.to_string());
+                        }
+                        let lower = text.to_lowercase();
+                        if extras.refusal_link.is_none()
+                            && matches!(judge(&text), Verdict::Deny)
+                            && !LOGOUT_WORDS.iter().any(|w| lower.contains(w))
+                        {
+                            extras.refusal_link = Some(href.to_string());
+                        }
+                        let connector =
+                            ["log in with", "login with", "sign in with", "continue with"]
+                                .iter()
+                                .any(|p| lower.starts_with(p));
+                        let password_like = ["email", "password", "username", "ldap", "local"]
+                            .iter()
+                            .any(|w| lower.contains(w));
+                        if connector && password_like && extras.password_connector.is_none() {
+                            extras.password_connector = Some(href.to_string());
                         }
                     }
                 }
@@ -1680,6 +1745,7 @@ fn consent(doc: &Doc<'_>, hints: &Hints<'_>) -> Option<ConsentForm> {
                     form: form.form.clone(),
                     approve: button.clone(),
                     deny: refusal(doc, form),
+                    deny_link: None,
                 });
             }
         }
@@ -1703,10 +1769,36 @@ fn consent(doc: &Doc<'_>, hints: &Hints<'_>) -> Option<ConsentForm> {
             }
         }
     }
-    best.map(|(_, form, button)| ConsentForm {
-        form: form.form.clone(),
-        approve: button.clone(),
-        deny: refusal(doc, form),
+    if let Some((_, form, button)) = best {
+        return Some(ConsentForm {
+            form: form.form.clone(),
+            approve: button.clone(),
+            deny: refusal(doc, form),
+            deny_link: None,
+        });
+    }
+    agreement_consent(doc)
+}
+
+/// A form that asks for an "I agree" tick and has one neutral submit ("Submit"): ticked, it
+/// approves; left unticked, it refuses (Authlib's example server).
+fn agreement_consent(doc: &Doc<'_>) -> Option<ConsentForm> {
+    doc.forms.iter().find_map(|f| {
+        let asks = f
+            .form
+            .fields
+            .iter()
+            .any(|x| x.kind == "checkbox" && !x.checked && !x.disabled && is_agreement(x));
+        let wants_input = f.controls.iter().any(|c| {
+            c.is_password() || (c.is_text_entry() && c.attr("value").is_none_or(str::is_empty))
+        });
+        let button = f.form.buttons.iter().find(|b| !is_refusal(b))?;
+        (asks && !wants_input).then(|| ConsentForm {
+            form: f.form.clone(),
+            approve: button.clone(),
+            deny: refusal(doc, f).or_else(|| Some((f.form.clone(), button.clone()))),
+            deny_link: None,
+        })
     })
 }
 
@@ -1717,12 +1809,46 @@ fn refusal(doc: &Doc<'_>, approving: &FormInfo<'_>) -> Option<(HtmlForm, Button)
         .forms
         .iter()
         .filter(|f| f.el != approving.el && !f.controls.iter().any(Control::is_password));
-    std::iter::once(approving).chain(others).find_map(|form| {
-        form.form
-            .buttons
-            .iter()
-            .find(|b| is_refusal(b))
-            .map(|b| (form.form.clone(), b.clone()))
+    std::iter::once(approving)
+        .chain(others)
+        .find_map(|form| {
+            form.form
+                .buttons
+                .iter()
+                .find(|b| is_refusal(b))
+                .map(|b| (form.form.clone(), b.clone()))
+        })
+        .or_else(|| scripted_refusal(approving))
+}
+
+/// A `type=button` refusal whose script submits the form as it stands (Spring Authorization
+/// Server's Cancel: `reset()` then `submit()`): the form with its defaults, no button pressed.
+fn scripted_refusal(form: &FormInfo<'_>) -> Option<(HtmlForm, Button)> {
+    form.controls.iter().find_map(|c| {
+        let scripted = c.tag == Tag::Button
+            || (c.tag == Tag::Input && matches!(c.kind.as_str(), "button" | "reset"));
+        let submits_form = c.attr("onclick").is_some_and(|js| {
+            let js = js.to_ascii_lowercase();
+            js.contains("submit") || js.contains("cancel") || js.contains("deny")
+        });
+        if !scripted || !submits_form {
+            return None;
+        }
+        let text = collapse(&c.el.text().collect::<String>());
+        let label = if text.is_empty() {
+            c.attr("value").map(collapse).unwrap_or_default()
+        } else {
+            text
+        };
+        let button = Button {
+            label,
+            ..Button::default()
+        };
+        is_refusal(&button).then(|| {
+            let mut defaults = form.form.clone();
+            defaults.buttons.clear();
+            (defaults, button)
+        })
     })
 }
 
