@@ -464,6 +464,19 @@ impl UserAgent<'_> {
                         .map_err(|why| login_error(why, &page))?;
                 }
                 PageKind::Consent(consent_form) => {
+                    let approve_link = consent_form
+                        .approve_link
+                        .as_deref()
+                        .filter(|_| consent == Consent::Approve)
+                        .and_then(|href| url.join(href).ok());
+                    if let Some(to) = approve_link {
+                        if leaves_the_server(self.http, &to, request, registered, endpoint) {
+                            return Ok(AuthOutcome::redirect_to(to));
+                        }
+                        self.note(|| format!("  follow the approving link to {}", redactor.redact_url(&to)));
+                        next = Request::get(to);
+                        continue;
+                    }
                     let choice = match consent {
                         Consent::Approve => Some((
                             consent_form

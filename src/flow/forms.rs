@@ -123,6 +123,8 @@ pub struct ConsentForm {
     pub deny: Option<(HtmlForm, Button)>,
     /// A link that refuses, when no button does (node oidc-provider's "[ Cancel ]").
     pub deny_link: Option<String>,
+    /// Consent given by following a link rather than submitting a form (Apereo CAS's "Allow").
+    pub approve_link: Option<String>,
 }
 
 impl HtmlForm {
@@ -407,6 +409,18 @@ fn kind_of(document: &Html, doc: &Doc<'_>, extras: &Extras, hints: &Hints<'_>) -
         }
         return PageKind::Consent(Box::new(consent));
     }
+    if let Some((href, label)) = &extras.approve_link {
+        return PageKind::Consent(Box::new(ConsentForm {
+            form: HtmlForm::default(),
+            approve: Button {
+                label: label.clone(),
+                ..Button::default()
+            },
+            deny: None,
+            deny_link: extras.refusal_link.clone(),
+            approve_link: Some(href.clone()),
+        }));
+    }
     if let Some((form, button)) = skippable(doc) {
         return PageKind::Interstitial(Interstitial::Press(form, button));
     }
@@ -463,6 +477,8 @@ struct Extras {
     continue_link: Option<String>,
     /// A link that refuses ("Cancel", "Deny").
     refusal_link: Option<String>,
+    /// A link that approves ("Allow", "Authorize"), and its text.
+    approve_link: Option<(String, String)>,
     /// Among "Log in with ..." links, the one for a username and password (Dex's chooser).
     password_connector: Option<String>,
 }
@@ -513,6 +529,17 @@ fn page_extras(document: &Html) -> Extras {
                             continue_links.push(href.to_string());
                         }
                         let lower = text.to_lowercase();
+                        let approving = Button {
+                            label: text.clone(),
+                            id: value.attr("id").map(str::to_string),
+                            name: value.attr("name").map(str::to_string),
+                            ..Button::default()
+                        };
+                        if extras.approve_link.is_none()
+                            && approve_score(&approving).is_some_and(|score| score >= 6)
+                        {
+                            extras.approve_link = Some((href.to_string(), text.clone()));
+                        }
                         if extras.refusal_link.is_none()
                             && matches!(judge(&text), Verdict::Deny)
                             && !LOGOUT_WORDS.iter().any(|w| lower.contains(w))
@@ -682,6 +709,8 @@ struct Control<'a> {
     /// The name attribute ("" when absent).
     name: String,
     visible: bool,
+    /// Hidden by a class or `aria-hidden` (a step the page's script reveals later).
+    class_hidden: bool,
     disabled: bool,
     /// The nearest enclosing `<label>`.
     label: Option<ElementRef<'a>>,
@@ -745,6 +774,8 @@ impl<'h> From<&'h LoginHints> for Hints<'h> {
 struct Ctx<'a> {
     /// Hidden by an ancestor's `hidden` attribute or inline style.
     hidden: bool,
+    /// Hidden by an ancestor's utility class (`d-none`, `sr-only`, ...) or `aria-hidden`.
+    class_hidden: bool,
     /// Disabled by an ancestor `<fieldset disabled>`.
     disabled: bool,
     /// Inside `<search>` or `role=search`.
@@ -778,6 +809,7 @@ fn walk<'a>(document: &'a Html, mut visit: impl FnMut(&Visit<'a>) -> Option<usiz
         let html = is_html(&el);
         let mut ctx = current.ctx;
         ctx.hidden |= hides(&el);
+        ctx.class_hidden |= hidden_by_class(&el);
         if html {
             match name {
                 "form" => ctx.form = form_index.or(ctx.form),
@@ -812,6 +844,21 @@ fn walk<'a>(document: &'a Html, mut visit: impl FnMut(&Visit<'a>) -> Option<usiz
             });
         }
     }
+}
+
+/// Utility classes that hide an element until a script shows it (Bootstrap, Tailwind, ...).
+fn hidden_by_class(el: &ElementRef<'_>) -> bool {
+    el.value()
+        .attr("aria-hidden")
+        .is_some_and(|v| v.trim().eq_ignore_ascii_case("true"))
+        || el.value().attr("class").is_some_and(|c| {
+            c.split_ascii_whitespace().any(|t| {
+                matches!(
+                    t.to_ascii_lowercase().as_str(),
+                    "d-none" | "hidden" | "sr-only" | "visually-hidden" | "is-hidden" | "hide"
+                )
+            })
+        })
 }
 
 fn hides(el: &ElementRef<'_>) -> bool {
@@ -969,6 +1016,7 @@ fn make_control<'a>(visit: &Visit<'a>, tag: Tag) -> Control<'a> {
     };
     let name = el.value().attr("name").unwrap_or("").to_string();
     let visible = kind != "hidden" && !visit.ctx.hidden && !hides(&el);
+    let class_hidden = visit.ctx.class_hidden || hidden_by_class(&el);
     let disabled = visit.ctx.disabled || el.value().attr("disabled").is_some();
     Control {
         el,
@@ -976,6 +1024,7 @@ fn make_control<'a>(visit: &Visit<'a>, tag: Tag) -> Control<'a> {
         kind,
         name,
         visible,
+        class_hidden,
         disabled,
         label: visit.ctx.label,
     }
@@ -1339,11 +1388,17 @@ fn password_of(form: &FormInfo<'_>, hints: &Hints<'_>) -> Option<(usize, Option<
     if let Some((index, control)) = hints.password.and_then(|hint| find_named(form, hint)) {
         return Some((index, Some(control.name.clone())));
     }
+    // A password box that a class hides beside a visible username box is the next step, shown
+    // by script once the username is in (Kanidm): this page asks for the username first.
+    let username_step = form
+        .controls
+        .iter()
+        .any(|c| c.is_text_entry() && !c.class_hidden);
     let passwords: Vec<(usize, &Control<'_>)> = form
         .controls
         .iter()
         .enumerate()
-        .filter(|(_, c)| c.is_password())
+        .filter(|(_, c)| c.is_password() && !(username_step && c.class_hidden))
         .collect();
     let pick = passwords
         .iter()
@@ -1601,11 +1656,19 @@ fn username_first(doc: &Doc<'_>, hints: &Hints<'_>) -> Option<LoginForm> {
     }
     let mut best: Option<(i32, LoginForm)> = None;
     for form in &doc.forms {
-        if form.form.buttons.is_empty() || form.controls.iter().any(Control::is_password) {
+        if form.form.buttons.is_empty()
+            || form
+                .controls
+                .iter()
+                .any(|c| c.is_password() && !c.class_hidden)
+        {
             continue;
         }
-        let entries: Vec<&Control<'_>> =
-            form.controls.iter().filter(|c| c.is_text_entry()).collect();
+        let entries: Vec<&Control<'_>> = form
+            .controls
+            .iter()
+            .filter(|c| c.is_text_entry() && !c.class_hidden)
+            .collect();
         let [entry] = entries.as_slice() else {
             continue;
         };
@@ -1746,6 +1809,7 @@ fn consent(doc: &Doc<'_>, hints: &Hints<'_>) -> Option<ConsentForm> {
                     approve: button.clone(),
                     deny: refusal(doc, form),
                     deny_link: None,
+                    approve_link: None,
                 });
             }
         }
@@ -1775,6 +1839,7 @@ fn consent(doc: &Doc<'_>, hints: &Hints<'_>) -> Option<ConsentForm> {
             approve: button.clone(),
             deny: refusal(doc, form),
             deny_link: None,
+            approve_link: None,
         });
     }
     agreement_consent(doc)
@@ -1798,6 +1863,7 @@ fn agreement_consent(doc: &Doc<'_>) -> Option<ConsentForm> {
             approve: button.clone(),
             deny: refusal(doc, f).or_else(|| Some((f.form.clone(), button.clone()))),
             deny_link: None,
+            approve_link: None,
         })
     })
 }
