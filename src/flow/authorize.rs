@@ -257,8 +257,15 @@ pub(crate) fn leaves_the_server(
     {
         return false;
     }
-    // A normalised or rewritten redirect_uri on the server's own origin still carries the response.
-    params.contains_key("code") || params.contains_key("error")
+    // A normalised or rewritten redirect_uri on the server's own origin still carries the
+    // response: a code, or an error with the request's state. Spring's `/login?error` (empty)
+    // and an error page of the server's own are the flow going on.
+    let filled = |k: &str| params.get(k).is_some_and(|v| !v.is_empty());
+    filled("code")
+        || (filled("error")
+            && request
+                .get("state")
+                .is_none_or(|sent| params.get("state").map(String::as_str) == Some(sent)))
 }
 
 /// What a login has sent so far: it tells a username-first login from a refused password.
@@ -457,6 +464,19 @@ impl UserAgent<'_> {
                         .map_err(|why| login_error(why, &page))?;
                 }
                 PageKind::Consent(consent_form) => {
+                    let approve_link = consent_form
+                        .approve_link
+                        .as_deref()
+                        .filter(|_| consent == Consent::Approve)
+                        .and_then(|href| url.join(href).ok());
+                    if let Some(to) = approve_link {
+                        if leaves_the_server(self.http, &to, request, registered, endpoint) {
+                            return Ok(AuthOutcome::redirect_to(to));
+                        }
+                        self.note(|| format!("  follow the approving link to {}", redactor.redact_url(&to)));
+                        next = Request::get(to);
+                        continue;
+                    }
                     let choice = match consent {
                         Consent::Approve => Some((
                             consent_form
@@ -467,6 +487,19 @@ impl UserAgent<'_> {
                         Consent::Deny => consent_form.deny.clone(),
                     };
                     let Some((form, button)) = choice else {
+                        if let Some(to) = consent_form
+                            .deny_link
+                            .as_deref()
+                            .filter(|_| consent == Consent::Deny)
+                            .and_then(|href| url.join(href).ok())
+                            .filter(|to| self.http.is_allowed(to))
+                        {
+                            self.note(|| {
+                                format!("  follow the refusal link to {}", redactor.redact_url(&to))
+                            });
+                            next = Request::get(to);
+                            continue;
+                        }
                         self.note(|| "  no button refuses consent here: stop".to_string());
                         return Ok(stopped_here(page));
                     };
@@ -482,6 +515,13 @@ impl UserAgent<'_> {
                                 Ok(to) => to,
                                 Err(_) => return Ok(stopped_here(page)),
                             }
+                        }
+                        Interstitial::Press(form, button) => {
+                            self.note(|| format!("  press {:?}", button.label));
+                            next = self
+                                .submit(form, &url, &[], Some(button))
+                                .map_err(|why| login_error(why, &page))?;
+                            continue;
                         }
                         Interstitial::AutoSubmit(form) => {
                             let (_, action) = form.target(&url, None).map_err(|e| {
@@ -568,7 +608,8 @@ fn page_kind_name(kind: &PageKind) -> &'static str {
         PageKind::Consent(_) => "consent",
         PageKind::Interstitial(Interstitial::Refresh(_)) => "interstitial (meta refresh)",
         PageKind::Interstitial(Interstitial::AutoSubmit(_)) => "interstitial (auto-submitted form)",
-        PageKind::Interstitial(Interstitial::Link(_)) => "interstitial (continue link)",
+        PageKind::Interstitial(Interstitial::Link(_)) => "interstitial (a link on)",
+        PageKind::Interstitial(Interstitial::Press(..)) => "interstitial (a step to skip)",
         PageKind::Other => "unrecognised",
     }
 }

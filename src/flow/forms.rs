@@ -99,8 +99,10 @@ pub enum Interstitial {
     Refresh(String),
     /// A form that a script submits on load (SAML and OIDC brokers' auto-POST pages).
     AutoSubmit(HtmlForm),
-    /// A lone "Continue" link: the raw href.
+    /// A lone "Continue" link, or the password sign-in among several ways to sign in: the raw href.
     Link(String),
+    /// A step a person declines: "Skip" a second-factor set-up, "Not now".
+    Press(HtmlForm, Button),
 }
 
 /// A login form. `password_field` is `None` on a username-first (identifier) step.
@@ -119,6 +121,10 @@ pub struct ConsentForm {
     /// The button that refuses, and its form: the same form, or another one on the page
     /// (Doorkeeper renders Authorize and Deny as two `button_to` forms).
     pub deny: Option<(HtmlForm, Button)>,
+    /// A link that refuses, when no button does (node oidc-provider's "[ Cancel ]").
+    pub deny_link: Option<String>,
+    /// Consent given by following a link rather than submitting a form (Apereo CAS's "Allow").
+    pub approve_link: Option<String>,
 }
 
 impl HtmlForm {
@@ -397,13 +403,64 @@ fn kind_of(document: &Html, doc: &Doc<'_>, extras: &Extras, hints: &Hints<'_>) -
     if let Some(form) = auto_submitted(doc, extras) {
         return PageKind::Interstitial(Interstitial::AutoSubmit(form));
     }
-    if let Some(consent) = consent(doc, hints) {
+    if let Some(mut consent) = consent(doc, hints) {
+        if consent.deny.is_none() {
+            consent.deny_link = extras.refusal_link.clone();
+        }
         return PageKind::Consent(Box::new(consent));
     }
-    if let Some(href) = &extras.continue_link {
+    if let Some((href, label)) = &extras.approve_link {
+        return PageKind::Consent(Box::new(ConsentForm {
+            form: HtmlForm::default(),
+            approve: Button {
+                label: label.clone(),
+                ..Button::default()
+            },
+            deny: None,
+            deny_link: extras.refusal_link.clone(),
+            approve_link: Some(href.clone()),
+        }));
+    }
+    if let Some((form, button)) = skippable(doc) {
+        return PageKind::Interstitial(Interstitial::Press(form, button));
+    }
+    if let Some(href) = extras
+        .continue_link
+        .as_ref()
+        .or(extras.password_connector.as_ref())
+    {
         return PageKind::Interstitial(Interstitial::Link(href.clone()));
     }
     PageKind::Other
+}
+
+/// A form whose only way on, short of setting something up, is a "Skip" / "Not now" button.
+fn skippable(doc: &Doc<'_>) -> Option<(HtmlForm, Button)> {
+    doc.forms.iter().find_map(|f| {
+        if f.controls
+            .iter()
+            .any(|c| c.is_text_entry() || c.is_password())
+        {
+            return None;
+        }
+        f.form
+            .buttons
+            .iter()
+            .find(|b| {
+                let lower = collapse(&b.label).to_lowercase();
+                [
+                    "skip",
+                    "not now",
+                    "later",
+                    "remind me later",
+                    "maybe later",
+                    "skip for now",
+                ]
+                .iter()
+                .any(|w| lower == *w || lower.starts_with(&format!("{w} ")))
+            })
+            .map(|b| (f.form.clone(), b.clone()))
+    })
 }
 
 /// What a page says besides its forms.
@@ -418,6 +475,12 @@ struct Extras {
     scripted_submit: bool,
     /// The href of the page's only "Continue"-like link.
     continue_link: Option<String>,
+    /// A link that refuses ("Cancel", "Deny").
+    refusal_link: Option<String>,
+    /// A link that approves ("Allow", "Authorize"), and its text.
+    approve_link: Option<(String, String)>,
+    /// Among "Log in with ..." links, the one for a username and password (Dex's chooser).
+    password_connector: Option<String>,
 }
 
 fn page_extras(document: &Html) -> Extras {
@@ -461,8 +524,37 @@ fn page_extras(document: &Html) -> Extras {
                         && !href.to_ascii_lowercase().starts_with("javascript:")
                     {
                         links += 1;
-                        if is_continue(&collapse(&el.text().collect::<String>())) {
+                        let text = collapse(&el.text().collect::<String>());
+                        if is_continue(&text) {
                             continue_links.push(href.to_string());
+                        }
+                        let lower = text.to_lowercase();
+                        let approving = Button {
+                            label: text.clone(),
+                            id: value.attr("id").map(str::to_string),
+                            name: value.attr("name").map(str::to_string),
+                            ..Button::default()
+                        };
+                        if extras.approve_link.is_none()
+                            && approve_score(&approving).is_some_and(|score| score >= 6)
+                        {
+                            extras.approve_link = Some((href.to_string(), text.clone()));
+                        }
+                        if extras.refusal_link.is_none()
+                            && matches!(judge(&text), Verdict::Deny)
+                            && !LOGOUT_WORDS.iter().any(|w| lower.contains(w))
+                        {
+                            extras.refusal_link = Some(href.to_string());
+                        }
+                        let connector =
+                            ["log in with", "login with", "sign in with", "continue with"]
+                                .iter()
+                                .any(|p| lower.starts_with(p));
+                        let password_like = ["email", "password", "username", "ldap", "local"]
+                            .iter()
+                            .any(|w| lower.contains(w));
+                        if connector && password_like && extras.password_connector.is_none() {
+                            extras.password_connector = Some(href.to_string());
                         }
                     }
                 }
@@ -617,6 +709,8 @@ struct Control<'a> {
     /// The name attribute ("" when absent).
     name: String,
     visible: bool,
+    /// Hidden by a class or `aria-hidden` (a step the page's script reveals later).
+    class_hidden: bool,
     disabled: bool,
     /// The nearest enclosing `<label>`.
     label: Option<ElementRef<'a>>,
@@ -680,6 +774,8 @@ impl<'h> From<&'h LoginHints> for Hints<'h> {
 struct Ctx<'a> {
     /// Hidden by an ancestor's `hidden` attribute or inline style.
     hidden: bool,
+    /// Hidden by an ancestor's utility class (`d-none`, `sr-only`, ...) or `aria-hidden`.
+    class_hidden: bool,
     /// Disabled by an ancestor `<fieldset disabled>`.
     disabled: bool,
     /// Inside `<search>` or `role=search`.
@@ -713,6 +809,7 @@ fn walk<'a>(document: &'a Html, mut visit: impl FnMut(&Visit<'a>) -> Option<usiz
         let html = is_html(&el);
         let mut ctx = current.ctx;
         ctx.hidden |= hides(&el);
+        ctx.class_hidden |= hidden_by_class(&el);
         if html {
             match name {
                 "form" => ctx.form = form_index.or(ctx.form),
@@ -747,6 +844,21 @@ fn walk<'a>(document: &'a Html, mut visit: impl FnMut(&Visit<'a>) -> Option<usiz
             });
         }
     }
+}
+
+/// Utility classes that hide an element until a script shows it (Bootstrap, Tailwind, ...).
+fn hidden_by_class(el: &ElementRef<'_>) -> bool {
+    el.value()
+        .attr("aria-hidden")
+        .is_some_and(|v| v.trim().eq_ignore_ascii_case("true"))
+        || el.value().attr("class").is_some_and(|c| {
+            c.split_ascii_whitespace().any(|t| {
+                matches!(
+                    t.to_ascii_lowercase().as_str(),
+                    "d-none" | "hidden" | "sr-only" | "visually-hidden" | "is-hidden" | "hide"
+                )
+            })
+        })
 }
 
 fn hides(el: &ElementRef<'_>) -> bool {
@@ -904,6 +1016,7 @@ fn make_control<'a>(visit: &Visit<'a>, tag: Tag) -> Control<'a> {
     };
     let name = el.value().attr("name").unwrap_or("").to_string();
     let visible = kind != "hidden" && !visit.ctx.hidden && !hides(&el);
+    let class_hidden = visit.ctx.class_hidden || hidden_by_class(&el);
     let disabled = visit.ctx.disabled || el.value().attr("disabled").is_some();
     Control {
         el,
@@ -911,6 +1024,7 @@ fn make_control<'a>(visit: &Visit<'a>, tag: Tag) -> Control<'a> {
         kind,
         name,
         visible,
+        class_hidden,
         disabled,
         label: visit.ctx.label,
     }
@@ -1274,11 +1388,17 @@ fn password_of(form: &FormInfo<'_>, hints: &Hints<'_>) -> Option<(usize, Option<
     if let Some((index, control)) = hints.password.and_then(|hint| find_named(form, hint)) {
         return Some((index, Some(control.name.clone())));
     }
+    // A password box that a class hides beside a visible username box is the next step, shown
+    // by script once the username is in (Kanidm): this page asks for the username first.
+    let username_step = form
+        .controls
+        .iter()
+        .any(|c| c.is_text_entry() && !c.class_hidden);
     let passwords: Vec<(usize, &Control<'_>)> = form
         .controls
         .iter()
         .enumerate()
-        .filter(|(_, c)| c.is_password())
+        .filter(|(_, c)| c.is_password() && !(username_step && c.class_hidden))
         .collect();
     let pick = passwords
         .iter()
@@ -1536,11 +1656,19 @@ fn username_first(doc: &Doc<'_>, hints: &Hints<'_>) -> Option<LoginForm> {
     }
     let mut best: Option<(i32, LoginForm)> = None;
     for form in &doc.forms {
-        if form.form.buttons.is_empty() || form.controls.iter().any(Control::is_password) {
+        if form.form.buttons.is_empty()
+            || form
+                .controls
+                .iter()
+                .any(|c| c.is_password() && !c.class_hidden)
+        {
             continue;
         }
-        let entries: Vec<&Control<'_>> =
-            form.controls.iter().filter(|c| c.is_text_entry()).collect();
+        let entries: Vec<&Control<'_>> = form
+            .controls
+            .iter()
+            .filter(|c| c.is_text_entry() && !c.class_hidden)
+            .collect();
         let [entry] = entries.as_slice() else {
             continue;
         };
@@ -1680,6 +1808,8 @@ fn consent(doc: &Doc<'_>, hints: &Hints<'_>) -> Option<ConsentForm> {
                     form: form.form.clone(),
                     approve: button.clone(),
                     deny: refusal(doc, form),
+                    deny_link: None,
+                    approve_link: None,
                 });
             }
         }
@@ -1703,10 +1833,38 @@ fn consent(doc: &Doc<'_>, hints: &Hints<'_>) -> Option<ConsentForm> {
             }
         }
     }
-    best.map(|(_, form, button)| ConsentForm {
-        form: form.form.clone(),
-        approve: button.clone(),
-        deny: refusal(doc, form),
+    if let Some((_, form, button)) = best {
+        return Some(ConsentForm {
+            form: form.form.clone(),
+            approve: button.clone(),
+            deny: refusal(doc, form),
+            deny_link: None,
+            approve_link: None,
+        });
+    }
+    agreement_consent(doc)
+}
+
+/// A form that asks for an "I agree" tick and has one neutral submit ("Submit"): ticked, it
+/// approves; left unticked, it refuses (Authlib's example server).
+fn agreement_consent(doc: &Doc<'_>) -> Option<ConsentForm> {
+    doc.forms.iter().find_map(|f| {
+        let asks = f
+            .form
+            .fields
+            .iter()
+            .any(|x| x.kind == "checkbox" && !x.checked && !x.disabled && is_agreement(x));
+        let wants_input = f.controls.iter().any(|c| {
+            c.is_password() || (c.is_text_entry() && c.attr("value").is_none_or(str::is_empty))
+        });
+        let button = f.form.buttons.iter().find(|b| !is_refusal(b))?;
+        (asks && !wants_input).then(|| ConsentForm {
+            form: f.form.clone(),
+            approve: button.clone(),
+            deny: refusal(doc, f).or_else(|| Some((f.form.clone(), button.clone()))),
+            deny_link: None,
+            approve_link: None,
+        })
     })
 }
 
@@ -1717,12 +1875,46 @@ fn refusal(doc: &Doc<'_>, approving: &FormInfo<'_>) -> Option<(HtmlForm, Button)
         .forms
         .iter()
         .filter(|f| f.el != approving.el && !f.controls.iter().any(Control::is_password));
-    std::iter::once(approving).chain(others).find_map(|form| {
-        form.form
-            .buttons
-            .iter()
-            .find(|b| is_refusal(b))
-            .map(|b| (form.form.clone(), b.clone()))
+    std::iter::once(approving)
+        .chain(others)
+        .find_map(|form| {
+            form.form
+                .buttons
+                .iter()
+                .find(|b| is_refusal(b))
+                .map(|b| (form.form.clone(), b.clone()))
+        })
+        .or_else(|| scripted_refusal(approving))
+}
+
+/// A `type=button` refusal whose script submits the form as it stands (Spring Authorization
+/// Server's Cancel: `reset()` then `submit()`): the form with its defaults, no button pressed.
+fn scripted_refusal(form: &FormInfo<'_>) -> Option<(HtmlForm, Button)> {
+    form.controls.iter().find_map(|c| {
+        let scripted = c.tag == Tag::Button
+            || (c.tag == Tag::Input && matches!(c.kind.as_str(), "button" | "reset"));
+        let submits_form = c.attr("onclick").is_some_and(|js| {
+            let js = js.to_ascii_lowercase();
+            js.contains("submit") || js.contains("cancel") || js.contains("deny")
+        });
+        if !scripted || !submits_form {
+            return None;
+        }
+        let text = collapse(&c.el.text().collect::<String>());
+        let label = if text.is_empty() {
+            c.attr("value").map(collapse).unwrap_or_default()
+        } else {
+            text
+        };
+        let button = Button {
+            label,
+            ..Button::default()
+        };
+        is_refusal(&button).then(|| {
+            let mut defaults = form.form.clone();
+            defaults.buttons.clear();
+            (defaults, button)
+        })
     })
 }
 

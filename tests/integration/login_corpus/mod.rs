@@ -19,6 +19,7 @@ mod duende_identityserver;
 mod flask_authlib;
 mod gitea;
 mod gitlab;
+mod kanidm;
 mod keycloak;
 mod keycloak_identifier_first;
 mod oidc_provider_dev_interactions;

@@ -1,0 +1,1 @@
+//! Placeholder: this fixture is being written.
