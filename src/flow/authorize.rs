@@ -271,7 +271,7 @@ pub(crate) fn leaves_the_server(
 /// What a login has sent so far: it tells a username-first login from a refused password.
 #[derive(Default)]
 pub(crate) struct LoginProgress {
-    sent_password: bool,
+    pub(crate) sent_password: bool,
     sent_username: bool,
 }
 
@@ -473,7 +473,12 @@ impl UserAgent<'_> {
                         if leaves_the_server(self.http, &to, request, registered, endpoint) {
                             return Ok(AuthOutcome::redirect_to(to));
                         }
-                        self.note(|| format!("  follow the approving link to {}", redactor.redact_url(&to)));
+                        self.note(|| {
+                            format!(
+                                "  follow the approving link to {}",
+                                redactor.redact_url(&to)
+                            )
+                        });
                         next = Request::get(to);
                         continue;
                     }
@@ -562,6 +567,15 @@ impl UserAgent<'_> {
                     self.note(|| format!("  go on to {}", redactor.redact_url(&to)));
                     next = Request::get(to);
                 }
+                PageKind::Other if progress.sent_password && page.says_sign_in_failed => {
+                    return Err(login_error(
+                        refused_sign_in(
+                            "after the password was sent, the server showed a page saying the sign-in failed: it refused the username or password.",
+                            &page,
+                        ),
+                        &page,
+                    ));
+                }
                 PageKind::Other => return Ok(stopped_here(page)),
             }
         }
@@ -616,10 +630,16 @@ fn page_kind_name(kind: &PageKind) -> &'static str {
 
 /// Why the login cannot go on, with the page's own words when it shows any.
 fn refused_sign_in(why: &str, page: &forms::Page) -> String {
-    match &page.message {
+    let mut out = match &page.message {
         Some(message) => format!("{why} The page says: {message:?}"),
         None => why.to_string(),
+    };
+    if page.forms.iter().any(|f| f.scripted) {
+        out.push_str(
+            " Its form runs a script when submitted, which the form login does not run: if the password is right, the page needs [login] mode = \"browser\".",
+        );
     }
+    out
 }
 
 #[cfg(test)]

@@ -306,6 +306,9 @@ pub struct Page {
     pub message: Option<String>,
     /// Its forms: method, action, field names and types, buttons. Never field values.
     pub forms: Vec<FormSummary>,
+    /// Its title, headings or message say that a sign-in failed ("Login Failed", "Invalid
+    /// password"): the page a server shows instead of the login form after a wrong password.
+    pub says_sign_in_failed: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -316,6 +319,9 @@ pub struct FormSummary {
     pub fields: Vec<String>,
     /// Button labels, in document order.
     pub buttons: Vec<String>,
+    /// Its submission runs a script (`onsubmit`, or an `onclick` on a submit button), which
+    /// may change what is sent.
+    pub scripted: bool,
 }
 
 impl Page {
@@ -372,13 +378,46 @@ pub fn read_page(html: &str, hints: &LoginHints) -> Page {
                 .map(|x| format!("{}:{}", x.name, x.kind))
                 .collect(),
             buttons: f.form.buttons.iter().map(|b| b.label.clone()).collect(),
+            scripted: f.el.value().attr("onsubmit").is_some()
+                || f.controls.iter().any(|c| {
+                    c.attr("onclick").is_some()
+                        && (c.kind == "submit"
+                            || (c.tag == Tag::Button
+                                && c.attr("type")
+                                    .is_none_or(|t| t.eq_ignore_ascii_case("submit"))))
+                }),
         })
         .collect();
+    let headline = format!(
+        "{} {} {} {}",
+        extras.title.as_deref().unwrap_or(""),
+        extras.heading.as_deref().unwrap_or(""),
+        extras.headings.join(" "),
+        extras.message.as_deref().unwrap_or("")
+    )
+    .to_lowercase();
+    let says_sign_in_failed = [
+        "login failed",
+        "log in failed",
+        "sign-in failed",
+        "sign in failed",
+        "authentication failed",
+        "incorrect password",
+        "invalid password",
+        "wrong password",
+        "invalid credentials",
+        "bad credentials",
+        "invalid username or password",
+        "incorrect username or password",
+    ]
+    .iter()
+    .any(|p| headline.contains(p));
     Page {
         kind,
         title: extras.title.clone().or(extras.heading.clone()),
         message: extras.message.clone(),
         forms,
+        says_sign_in_failed,
     }
 }
 
@@ -468,6 +507,8 @@ fn skippable(doc: &Doc<'_>) -> Option<(HtmlForm, Button)> {
 struct Extras {
     title: Option<String>,
     heading: Option<String>,
+    /// The text of the first few `h1`-`h3` headings.
+    headings: Vec<String>,
     message: Option<String>,
     /// The URL of a `<meta http-equiv=refresh>` that moves on within a few seconds.
     refresh: Option<String>,
@@ -505,6 +546,11 @@ fn page_extras(document: &Html) -> Extras {
             "h1" if extras.heading.is_none() => {
                 extras.heading =
                     Some(collapse(&el.text().collect::<String>())).filter(|t| !t.is_empty());
+            }
+            "h1" | "h2" | "h3" if extras.headings.len() < 4 => {
+                extras
+                    .headings
+                    .push(collapse(&el.text().collect::<String>()));
             }
             "script" => {
                 extras.scripted_submit |= submits(&el.text().collect::<String>());
@@ -1720,7 +1766,7 @@ const APPROVE_STRONG: &[&str] = &[
     "approv", "allow", "accept", "authoriz", "authoris", "consent", "grant", "agree",
 ];
 /// Substrings of a weaker approval.
-const APPROVE_WEAK: &[&str] = &["continu", "confirm"];
+const APPROVE_WEAK: &[&str] = &["continu", "confirm", "proceed"];
 
 enum Verdict {
     Deny,

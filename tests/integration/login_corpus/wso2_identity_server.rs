@@ -580,15 +580,13 @@ pub async fn start() -> super::Fixture {
     start_with(App::default()).await
 }
 
+/// WSO2's pages work only with their scripts: the login form's submit handler copies the name
+/// into the hidden `username` before posting, and the consent page has no submit button at all
+/// (its Allow runs `approved()`). The form login runs no script, so it must not claim a code
+/// here; it must say that the sign-in failed, with the page's own message, and point at the
+/// browser login mode. Neither sign-in nor consent ever sends `consent=approve` without script.
 #[tokio::test]
-async fn wso2_identity_server_reaches_a_code() {
-    super::prove(start().await).await
-}
-
-/// Approving submits what `approved()` would: `consent=approve` (or `approveAlways`), never the
-/// page's default `deny`.
-#[tokio::test]
-async fn wso2_identity_server_approval_sets_the_consent_field() {
+async fn wso2_identity_server_form_login_points_at_browser_mode() {
     let app = App::default();
     let fixture = start_with(app.clone()).await;
     let (_, outcome) = super::sign_in(
@@ -597,11 +595,23 @@ async fn wso2_identity_server_approval_sets_the_consent_field() {
         oauthprobe::flow::authorize::Consent::Approve,
     )
     .await;
-    let outcome = outcome.expect("sign-in");
-    assert!(outcome.code().is_some(), "no code: {}", outcome.describe());
-    let decisions = app.decisions.lock().unwrap().clone();
+    match outcome {
+        Err(oauthprobe::flow::authorize::FlowError::Login { why, page, .. }) => {
+            assert!(
+                why.contains("Login failed! Please recheck the username and password"),
+                "the page's own message: {why}"
+            );
+            assert!(why.contains("mode = \"browser\""), "the advice: {why}");
+            assert!(page.contains("usernameUserInput:text"), "the forms: {page}");
+        }
+        Err(other) => panic!("another error: {other}"),
+        Ok(outcome) => panic!(
+            "form login cannot pass WSO2's scripts: {}",
+            outcome.describe()
+        ),
+    }
     assert!(
-        decisions.len() == 1 && decisions[0].starts_with("approve"),
-        "consent POSTs: {decisions:?}"
+        app.decisions.lock().unwrap().is_empty(),
+        "no consent decision is sent without its script"
     );
 }
