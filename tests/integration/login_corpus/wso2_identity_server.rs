@@ -576,10 +576,6 @@ async fn start_with(app: App) -> super::Fixture {
     }
 }
 
-pub async fn start() -> super::Fixture {
-    start_with(App::default()).await
-}
-
 /// WSO2's pages work only with their scripts: the login form's submit handler copies the name
 /// into the hidden `username` before posting, and the consent page has no submit button at all
 /// (its Allow runs `approved()`). The form login runs no script, so it must not claim a code
