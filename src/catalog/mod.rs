@@ -326,9 +326,23 @@ fn check_verdicts(file_id: &str, fm: &FrontMatter) -> Result<(), String> {
         return Err(format!("checks/{file_id}.md: `why` is empty"));
     }
     for s in &fm.spec {
-        if !["MUST", "MUST NOT", "SHOULD", "SHOULD NOT", "RECOMMENDED"].contains(&s.level.as_str()) {
+        // The keyword must be in the quote: REQUIRED and SHALL are written MUST.
+        let words: &[&str] = match s.level.as_str() {
+            "MUST" => &["MUST", "REQUIRED", "SHALL"],
+            "MUST NOT" => &["MUST NOT", "SHALL NOT"],
+            "SHOULD" => &["SHOULD"],
+            "SHOULD NOT" => &["SHOULD NOT"],
+            "RECOMMENDED" => &["RECOMMENDED"],
+            other => {
+                return Err(format!(
+                    "checks/{file_id}.md: [[spec]] {} §{}: unknown level `{other}`",
+                    s.doc, s.section
+                ));
+            }
+        };
+        if !words.iter().any(|w| s.quote.contains(w)) {
             return Err(format!(
-                "checks/{file_id}.md: [[spec]] {} §{}: unknown level `{}`",
+                "checks/{file_id}.md: [[spec]] {} §{}: the quote holds no {}",
                 s.doc, s.section, s.level
             ));
         }
@@ -472,9 +486,8 @@ pub fn audit_table() -> String {
         "| check | clause (doc §) | binds | keyword | levels it can give | why |\n|---|---|---|---|---|---|\n",
     );
     for c in catalog() {
-        let column = |f: &dyn Fn(&SpecRef) -> String| {
-            c.spec.iter().map(f).collect::<Vec<_>>().join("<br>")
-        };
+        let column =
+            |f: &dyn Fn(&SpecRef) -> String| c.spec.iter().map(f).collect::<Vec<_>>().join("<br>");
         let levels = if c.verdicts.is_empty() {
             "none (pass or skip)".to_string()
         } else {
@@ -620,8 +633,8 @@ mod tests {
                 if let Some((binds, level, first)) = seen.get(&key) {
                     // A sentence with two keywords ("MUST support ... and SHOULD support ...")
                     // may be cited for either; otherwise the keyword is the same everywhere.
-                    let two_keywords = s.quote.contains(level.as_str())
-                        && s.quote.contains(s.level.as_str());
+                    let two_keywords =
+                        s.quote.contains(level.as_str()) && s.quote.contains(s.level.as_str());
                     assert!(
                         *binds == s.binds && (*level == s.level || two_keywords),
                         "{} §{} \"{}\": {first} reads it as {} {level}, {} as {} {}",
@@ -645,7 +658,7 @@ mod tests {
         let doc = |binds: &str| -> &'static str {
             Box::leak(
                 format!(
-                    "+++\nid = \"x-y\"\ntitle = \"t\"\nfamily = \"code\"\nseverity = \"low\"\nremediation = \"r\"\nverdicts = [\"warn\"]\nwhy = \"w\"\n\n[[spec]]\ndoc = \"RFC 6749\"\nsection = \"3.2\"\nlevel = \"MUST\"\n{binds}quote = \"q\"\n+++\n\n# x-y\n\n## The requirement\n\nThis binds the client.\n"
+                    "+++\nid = \"x-y\"\ntitle = \"t\"\nfamily = \"code\"\nseverity = \"low\"\nremediation = \"r\"\nverdicts = [\"warn\"]\nwhy = \"w\"\n\n[[spec]]\ndoc = \"RFC 6749\"\nsection = \"3.2\"\nlevel = \"MUST\"\n{binds}quote = \"The client MUST q.\"\n+++\n\n# x-y\n\n## The requirement\n\nThis binds the client.\n"
                 )
                 .into_boxed_str(),
             )
