@@ -2648,10 +2648,10 @@ mod tests {
 
     #[test]
     fn approve_hint_makes_an_unrecognised_page_a_consent_page() {
-        let html = r#"<form method="post"><button name="x">Proceed</button></form>"#;
+        let html = r#"<form method="post"><button name="x">Open</button></form>"#;
         assert_eq!(classify(html, &no_hints()), PageKind::Other);
         let hints = LoginHints {
-            approve_button: Some("proceed".into()),
+            approve_button: Some("open".into()),
             ..LoginHints::default()
         };
         assert_eq!(consent_of(html, &hints).approve.name.as_deref(), Some("x"));
@@ -2764,7 +2764,7 @@ mod tests {
 
     #[test]
     fn page_without_forms_is_other() {
-        let html = "<html><head><title>Welcome</title></head><body><p>Hello <a href=/x>Allow</a></p></body></html>";
+        let html = "<html><head><title>Welcome</title></head><body><p>Hello <a href=/x>Home</a></p></body></html>";
         assert_eq!(classify(html, &no_hints()), PageKind::Other);
         assert!(parse_forms(html).is_empty());
         assert_eq!(classify("", &no_hints()), PageKind::Other);

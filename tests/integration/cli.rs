@@ -144,7 +144,7 @@ fn demo_on_the_clean_lab_passes_and_exits_zero() {
 #[test]
 fn demo_with_a_weakness_fails_and_exits_one() {
     let out = oauthprobe()
-        .args(["demo", "--weak", "token-get", "--format", "json"])
+        .args(["demo", "--weak", "token-cacheable", "--format", "json"])
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(1));
@@ -159,7 +159,7 @@ fn demo_with_a_weakness_fails_and_exits_one() {
         .filter(|r| r["status"] == "fail")
         .map(|r| r["id"].as_str().unwrap())
         .collect();
-    assert_eq!(failed, ["token-endpoint-rejects-get"]);
+    assert_eq!(failed, ["token-endpoint-no-store"]);
     for key in [
         "id",
         "title",
@@ -175,7 +175,7 @@ fn demo_with_a_weakness_fails_and_exits_one() {
     }
     // --fail-on above the failing check's severity (medium) exits 0.
     let out = oauthprobe()
-        .args(["demo", "--weak", "token-get", "--fail-on", "high"])
+        .args(["demo", "--weak", "token-cacheable", "--fail-on", "high"])
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(0));
