@@ -104,6 +104,12 @@ def target_toml(issuer, secrets, username, password):
         'name = "django-oauth-toolkit"',
         f"issuer = {toml_string(issuer)}",
         "",
+        # DOT's OpenID discovery document (the one found under the /o/ mount) names no
+        # revocation_endpoint; its RFC 8414 document, /o/.well-known/oauth-authorization-server,
+        # does, but not at the RFC 8414 location for this issuer (/.well-known/...-server/o).
+        "[endpoints]",
+        f"revocation = {toml_string(issuer + '/revoke_token/')}",
+        "",
     ]
     for table, name in (("client", "basic"), ("second_client", "post"), ("public_client", "public")):
         c = CLIENTS[name]
