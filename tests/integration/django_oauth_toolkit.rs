@@ -133,7 +133,11 @@ const EXPECTED: &[(&str, Status)] = &[
     ("oidc-nonce-echoed", Status::Pass),
     ("oidc-userinfo-sub-matches", Status::Pass),
     ("oidc-id-token-subject", Status::Pass),
-    ("oidc-refresh-id-token-consistent", Status::Pass),
+    // DOT stamps every ID token, refreshed ones included, with the user's latest sign-in
+    // (`auth_time = request.user.last_login`), not the original authentication (OpenID Connect
+    // Core §12.2 MUST). The probe sees it only when another check signs the same user in from a
+    // new cookie jar between its code and its refresh; otherwise it passes: see TIMING below.
+    ("oidc-refresh-id-token-consistent", Status::Fail),
     ("oidc-userinfo-post-supported", Status::Pass),
     ("oidc-id-token-kid-when-several-keys", Status::Pass),
     ("oidc-max-age-auth-time", Status::Pass),
@@ -161,6 +165,19 @@ const EXPECTED: &[(&str, Status)] = &[
     // oauthprobe basic?"); the client id is only in a hidden input, which the check's raw-HTML
     // search matches. By its document the verdict would be warn. See the report.
     ("headers-consent-names-client", Status::Pass),
+];
+
+/// Checks whose verdict depends on how the concurrent checks interleave: (id, the other verdict
+/// accepted, a text its message must then contain). Only this exact alternative is accepted.
+const TIMING: &[(&str, Status, &str)] = &[
+    // The DOT flaw above is real in every run; the probe observes it only when a sign-in of
+    // another check falls between its code and its refresh (seen in 1 run of 3 at concurrency
+    // 4). Otherwise the refreshed ID token carries the same, equally wrong, last_login.
+    (
+        "oidc-refresh-id-token-consistent",
+        Status::Pass,
+        "keeps the original iss, sub, aud, azp and auth_time",
+    ),
 ];
 
 /// The default concurrency: four flows at once against Django's threaded server and SQLite.
@@ -343,7 +360,10 @@ async fn scan_verdicts_match_the_reference_server() {
             .iter()
             .find(|r| r.meta.id == *id)
             .unwrap_or_else(|| panic!("no result for check {id}"));
-        if result.status != *expected {
+        let timing_alternative = TIMING.iter().any(|(tid, status, text)| {
+            tid == id && result.status == *status && result.message.contains(text)
+        });
+        if result.status != *expected && !timing_alternative {
             wrong.push(format!(
                 "{id}: expected {expected}, got {} ({})",
                 result.status, result.message
