@@ -6,6 +6,7 @@ reason in README.md. server.py sets the DOT_* environment variables (fresh for e
 Django reads this file.
 """
 
+import json
 import os
 from pathlib import Path
 
@@ -99,6 +100,9 @@ OAUTH2_PROVIDER = {
         "openid": "OpenID Connect scope",
     },
 }
+# For experiments only (the integration test never sets it): more OAUTH2_PROVIDER settings as a
+# JSON object, e.g. DOT_OAUTH2_PROVIDER_JSON='{"REFRESH_TOKEN_REUSE_PROTECTION": true}'.
+OAUTH2_PROVIDER.update(json.loads(os.environ.get("DOT_OAUTH2_PROVIDER_JSON") or "{}"))
 
 # Not in startproject: with DEBUG = False Django logs server errors only to mail_admins; send
 # them (with their tracebacks) to stderr, next to the request log, so a test can show them.
