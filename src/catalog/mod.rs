@@ -172,6 +172,9 @@ pub struct CheckMeta {
     pub slow: bool,
     /// Runs alone: its probe makes the server revoke grants that other checks' codes may share.
     pub exclusive: bool,
+    /// Needs the test user signed in (a code, tokens, a session). `false`: it still runs when
+    /// the pre-flight's sign-in fails (metadata, keys, endpoint headers, code-less token requests).
+    pub sign_in: bool,
     /// The document after the front matter (Markdown).
     #[serde(skip)]
     pub body: &'static str,
@@ -179,6 +182,10 @@ pub struct CheckMeta {
 
 fn weakness_names<S: serde::Serializer>(w: &[Weakness], s: S) -> Result<S::Ok, S::Error> {
     s.collect_seq(w.iter().map(|w| w.name()))
+}
+
+fn yes() -> bool {
+    true
 }
 
 #[derive(Deserialize)]
@@ -195,6 +202,8 @@ struct FrontMatter {
     lab_warnings: Vec<String>,
     #[serde(default)]
     slow: bool,
+    #[serde(default = "yes")]
+    sign_in: bool,
     #[serde(default)]
     requires: Vec<Requirement>,
     #[serde(default)]
@@ -240,6 +249,7 @@ pub fn parse_document(file_id: &str, text: &'static str) -> Result<CheckMeta, St
         spec: fm.spec,
         requires: fm.requires,
         exclusive: fm.exclusive,
+        sign_in: fm.sign_in,
         lab_weaknesses,
         lab_warnings,
         slow: fm.slow,
