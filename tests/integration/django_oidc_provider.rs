@@ -260,6 +260,9 @@ fn start_server(python: &Path, dir: &Path, target_file: &Path) -> Server {
         .env("OP_PASSWORD", PASSWORD)
         .env("PYTHONUNBUFFERED", "1")
         .env("PYTHONDONTWRITEBYTECODE", "1")
+        // server.py's temporary directory (the SQLite file) goes inside the test's, which is
+        // removed even though the server is killed rather than left to clean up itself.
+        .env("TMPDIR", dir)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(stderr)
