@@ -485,7 +485,8 @@ pub async fn prompt_none_shows_no_page(cx: &Cx) -> ProbeResult {
                     resp.status,
                     url.path()
                 ))),
-                crate::flow::forms::PageKind::Other => Ok(Outcome::pass(format!(
+                crate::flow::forms::PageKind::Other
+                | crate::flow::forms::PageKind::Interstitial(_) => Ok(Outcome::pass(format!(
                     "no login or consent form was shown; the server answered with its own page (HTTP {} at {}) rather than redirecting an error to the client",
                     resp.status,
                     url.path()

@@ -290,3 +290,30 @@ fn readme_lists_every_check_and_weakness() {
         }
     }
 }
+
+/// `oauthprobe checks | head`: a reader that goes away early ends the output quietly, with no
+/// panic, whatever the listing.
+#[test]
+fn a_closed_standard_output_ends_quietly() {
+    use std::process::Stdio;
+    for args in [
+        &["checks"][..],
+        &["checks", "--format", "json"],
+        &["checks", "--format", "markdown"],
+        &["checks", "explain", "code-single-use"],
+        &["lab", "--list-weak"],
+    ] {
+        let mut child = oauthprobe()
+            .args(args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn oauthprobe");
+        // Close the reading end before the program writes: every write then fails with EPIPE.
+        drop(child.stdout.take());
+        let out = child.wait_with_output().expect("wait");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(!stderr.contains("panicked"), "{args:?}: {stderr}");
+        assert_eq!(out.status.code(), Some(0), "{args:?}: {stderr}");
+    }
+}
