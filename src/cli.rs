@@ -628,6 +628,7 @@ async fn run_lab(args: LabArgs) -> ExitStatus {
         scripted_login: args.scripted_login,
         ..LabOptions::default()
     };
+    let stop = stop_signal();
     let running = match lab::start(opts).await {
         Ok(r) => r,
         Err(e) => {
@@ -668,30 +669,38 @@ async fn run_lab(args: LabArgs) -> ExitStatus {
         out!("  target file written to {}", path.display());
     }
     out!("Press Ctrl-C to stop.");
-    wait_for_stop_signal().await;
+    stop.await;
     running.shutdown().await;
     eprintln!("oauthprobe lab stopped");
     ExitStatus::Ok
 }
 
-async fn wait_for_stop_signal() {
+/// Registers for SIGTERM and SIGINT at once, so a signal sent as soon as the lab has printed its
+/// address (a test, a supervisor) stops it cleanly; the returned future ends at the first one.
+fn stop_signal() -> impl std::future::Future<Output = ()> {
     #[cfg(unix)]
     {
         use tokio::signal::unix::{SignalKind, signal};
-        match signal(SignalKind::terminate()) {
-            Ok(mut term) => {
-                tokio::select! {
-                    _ = tokio::signal::ctrl_c() => {}
-                    _ = term.recv() => {}
+        let term = signal(SignalKind::terminate()).ok();
+        let int = signal(SignalKind::interrupt()).ok();
+        async move {
+            match (term, int) {
+                (Some(mut term), Some(mut int)) => {
+                    tokio::select! {
+                        _ = term.recv() => {}
+                        _ = int.recv() => {}
+                    }
                 }
-            }
-            Err(_) => {
-                let _ = tokio::signal::ctrl_c().await;
+                _ => {
+                    let _ = tokio::signal::ctrl_c().await;
+                }
             }
         }
     }
     #[cfg(not(unix))]
     {
-        let _ = tokio::signal::ctrl_c().await;
+        async {
+            let _ = tokio::signal::ctrl_c().await;
+        }
     }
 }

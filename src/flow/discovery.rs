@@ -79,8 +79,41 @@ pub async fn discover(http: &HttpSession, target: &Target) -> Result<Discovered,
         Ok((u, m)) => (Some(u), m, Vec::new()),
         Err(attempts) => (None, Value::Object(Default::default()), attempts),
     };
+    // An endpoint the first document leaves out may be in the issuer's other one (the RFC 8414
+    // document without userinfo, the OpenID one without revocation): same issuer, same server.
+    let mut sibling = Value::Null;
+    let wants = ["userinfo_endpoint", "revocation_endpoint", "jwks_uri"];
+    if let Some(first) = &metadata_url
+        && wants.iter().any(|k| metadata.get(*k).is_none())
+    {
+        for url in well_known_urls(&target.issuer)
+            .into_iter()
+            .filter(|u| u != first)
+        {
+            let Ok(resp) = http
+                .send(
+                    "read the server's other metadata document",
+                    Request::get(url),
+                )
+                .await
+            else {
+                continue;
+            };
+            let doc = resp.json().filter(|d| resp.status == 200 && d.is_object());
+            if let Some(doc) = doc
+                && doc.get("issuer").is_some()
+                && doc.get("issuer") == metadata.get("issuer")
+            {
+                sibling = doc;
+                break;
+            }
+        }
+    }
     let from_meta = |key: &str| -> Result<Option<Url>, String> {
-        match metadata.get(key).and_then(Value::as_str) {
+        let value = metadata
+            .get(key)
+            .or_else(|| wants.contains(&key).then(|| sibling.get(key)).flatten());
+        match value.and_then(Value::as_str) {
             None => Ok(None),
             Some(s) => Url::parse(s)
                 .map(Some)

@@ -88,7 +88,8 @@ pub async fn send(
     step: &str,
     req: Request,
 ) -> Result<TokenResponse, HttpError> {
-    let resp = http.send(step, req).await?;
+    // The token and revocation endpoints hear from the client's server, never the browser.
+    let resp = http.send(step, req.back_channel()).await?;
     let json = resp.json();
     if let Some(j) = &json {
         // Whatever the server issued is a secret from now on, in every output.

@@ -166,6 +166,9 @@ pub struct Request {
     /// Sent as given, in order (duplicates allowed).
     pub headers: Vec<(String, String)>,
     pub body: Option<Body>,
+    /// A request of the client's back channel (token endpoint, userinfo, revocation): sent
+    /// without the browser's cookies, as a real client's server would send it.
+    pub back_channel: bool,
 }
 
 impl Request {
@@ -175,6 +178,7 @@ impl Request {
             url,
             headers: Vec::new(),
             body: None,
+            back_channel: false,
         }
     }
 
@@ -218,9 +222,16 @@ impl Request {
         self.authorization(format!("Basic {}", STANDARD.encode(pair)))
     }
 
-    /// `Authorization: Bearer <token>`. Replaces any `Authorization` header.
+    /// `Authorization: Bearer <token>`. Replaces any `Authorization` header. A request with an
+    /// access token is the client's back channel: no browser cookies go with it.
     pub fn bearer(self, token: &str) -> Self {
-        self.authorization(format!("Bearer {token}"))
+        self.authorization(format!("Bearer {token}")).back_channel()
+    }
+
+    /// Sent without the browser's cookies (see [`Request::back_channel`]).
+    pub fn back_channel(mut self) -> Self {
+        self.back_channel = true;
+        self
     }
 
     fn authorization(mut self, value: String) -> Self {
@@ -317,6 +328,8 @@ struct Shared {
     limits: Limits,
     insecure_tls: bool,
     redactor: Arc<Redactor>,
+    /// The client's server talking to the authorization server: no cookie store at all.
+    back_channel: std::sync::OnceLock<reqwest::Client>,
 }
 
 impl Shared {
@@ -332,6 +345,18 @@ impl Shared {
     }
 
     fn build_client(&self, jar: Arc<Jar>) -> Result<reqwest::Client, reqwest::Error> {
+        self.builder().cookie_provider(jar).build()
+    }
+
+    fn back_channel(&self) -> &reqwest::Client {
+        self.back_channel.get_or_init(|| {
+            self.builder()
+                .build()
+                .expect("client configuration was validated by ScanClient::new")
+        })
+    }
+
+    fn builder(&self) -> reqwest::ClientBuilder {
         reqwest::Client::builder()
             .use_rustls_tls()
             .danger_accept_invalid_certs(self.insecure_tls)
@@ -341,8 +366,6 @@ impl Shared {
             .timeout(self.limits.timeout)
             .connect_timeout(self.limits.timeout)
             .user_agent(USER_AGENT)
-            .cookie_provider(jar)
-            .build()
     }
 }
 
@@ -376,6 +399,7 @@ impl ScanClient {
             limits,
             insecure_tls,
             redactor,
+            back_channel: Default::default(),
         };
         // Validate the configuration once, so that `session()` cannot fail later.
         shared
@@ -589,6 +613,7 @@ impl HttpSession {
         }
 
         // Invalid header names or values: refused before anything is sent, not recorded.
+        let req_back_channel = req.back_channel;
         let built = rb.build().map_err(|e| HttpError::Other {
             method: method.clone(),
             url: redactor.redact_url(&req.url),
@@ -606,7 +631,11 @@ impl HttpSession {
         let outcome = tokio::time::timeout(
             limits.timeout,
             perform(
-                &self.inner.client,
+                if req_back_channel {
+                    shared.back_channel()
+                } else {
+                    &self.inner.client
+                },
                 built,
                 limits.max_body_bytes,
                 head,

@@ -1,8 +1,10 @@
 //! One integration-test binary (one link step on 2 cores).
 
+mod back_channel;
 mod browser;
 mod cli;
 mod common;
+mod discovery;
 mod django_oauth_toolkit;
 mod django_oidc_provider;
 mod hostile;
