@@ -218,6 +218,14 @@ weaknesses! {
         "the token and revocation endpoints also read their parameters from a JSON body",
     ConsentClientUnnamed => "consent-client-unnamed":
         "the consent page names neither the client nor its id",
+    ErrorLocationOn400 => "error-location-on-400":
+        "an unsupported response_type is answered HTTP 400 with the error redirect in a Location header, which browsers do not follow",
+    DenialJson => "denial-json":
+        "a denied consent is answered HTTP 400 with a JSON error body instead of a redirect to the client",
+    StateUnencodedOnError => "state-unencoded-on-error":
+        "error redirects copy the state into the Location without encoding it, so its `&` and `=` add parameters",
+    RedirectUriTokenAnyRegistered => "redirect-uri-token-any-registered":
+        "the token endpoint accepts any redirect URI registered for the client, not only the authorization request's",
 }
 
 impl fmt::Display for Weakness {

@@ -294,6 +294,9 @@ pub static PROBES: &[(&str, Probe)] = &[
     ("headers-consent-names-client", |cx| {
         Box::pin(headers::consent_names_client(cx))
     }),
+    ("authz-error-redirected", |cx| {
+        Box::pin(authz::error_redirected(cx))
+    }),
 ];
 
 pub async fn run(id: &str, cx: &Cx) -> ProbeResult {
