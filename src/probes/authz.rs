@@ -374,7 +374,7 @@ pub async fn deliver(
         });
     };
     Ok(strand(&url, &resp, consent, &cx.target.login.hints)
-        .unwrap_or_else(|| Delivery::NoDenyButton(outcome)))
+        .unwrap_or(Delivery::NoDenyButton(outcome)))
 }
 
 /// Names what a final non-redirect response did with the error; None for a consent page that
