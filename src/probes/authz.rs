@@ -203,8 +203,8 @@ pub async fn unknown_scope_not_granted(cx: &Cx) -> ProbeResult {
 /// RFC 6749 §3.1: "The endpoint URI MUST NOT include a fragment component."
 pub async fn endpoint_no_fragment(cx: &Cx) -> ProbeResult {
     let Some(url) = cx.server.metadata_url.clone() else {
-        return Ok(Outcome::pass(
-            "the authorization endpoint comes from the target file, not from metadata",
+        return Ok(Outcome::skip(
+            "the server publishes no metadata at the issuer's well-known URLs (the authorization endpoint comes from the target file), so there is no published endpoint to read",
         ));
     };
     // Read the metadata again so that the report holds the document the verdict rests on.

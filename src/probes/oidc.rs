@@ -466,8 +466,9 @@ pub async fn prompt_none_shows_no_page(cx: &Cx) -> ProbeResult {
                 (None, Some(_)) => Err(ProbeError::Unexpected(
                     "a browser without a session got a code for prompt=none".into(),
                 )),
-                (None, None) => Ok(Outcome::pass(format!(
-                    "no page was shown: the server redirected to {}{}",
+                // Off to another origin with neither: maybe a sign-in page elsewhere.
+                (None, None) => Ok(Outcome::error(format!(
+                    "the server redirected to {}{} with neither error nor code, so the scanner could not tell whether a page is shown there",
                     location.origin().ascii_serialization(),
                     location.path()
                 ))),
@@ -485,8 +486,17 @@ pub async fn prompt_none_shows_no_page(cx: &Cx) -> ProbeResult {
                     resp.status,
                     url.path()
                 ))),
-                crate::flow::forms::PageKind::Other => Ok(Outcome::pass(format!(
-                    "no login or consent form was shown; the server answered with its own page (HTTP {} at {}) rather than redirecting an error to the client",
+                // An error status is no sign-in page; a 200 page the scanner does not recognise
+                // may be one built by script, so it cannot pass.
+                crate::flow::forms::PageKind::Other if resp.status >= 400 => {
+                    Ok(Outcome::pass(format!(
+                        "no login or consent form was shown; the server answered with an error page (HTTP {} at {}) rather than redirecting an error to the client (authz-error-redirected reports errors that do not reach the client)",
+                        resp.status,
+                        url.path()
+                    )))
+                }
+                crate::flow::forms::PageKind::Other => Ok(Outcome::error(format!(
+                    "the server showed a page (HTTP {} at {}) that is neither an error nor a form the scanner recognises as login or consent, so it could not tell whether a sign-in page was shown",
                     resp.status,
                     url.path()
                 ))),

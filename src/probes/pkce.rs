@@ -224,11 +224,14 @@ pub async fn verifier_without_challenge_refused(cx: &Cx) -> ProbeResult {
 /// RFC 9700 §2.1.1: PKCE support is detectable; code_challenge_methods_supported is RECOMMENDED.
 pub async fn s256_advertised(cx: &Cx) -> ProbeResult {
     // The scanner read the metadata in the pre-flight; this check reads it again as evidence.
-    if let Some(url) = cx.server.metadata_url.clone() {
-        cx.http
-            .send("read the metadata", crate::http::Request::get(url))
-            .await?;
-    }
+    let Some(url) = cx.server.metadata_url.clone() else {
+        return Ok(Outcome::skip(
+            "the server publishes no metadata at the issuer's well-known URLs (the endpoints come from the target file), so there is no document to list code_challenge_methods_supported in",
+        ));
+    };
+    cx.http
+        .send("read the metadata", crate::http::Request::get(url))
+        .await?;
     let methods = cx.server.metadata["code_challenge_methods_supported"]
         .as_array()
         .map(|a| {

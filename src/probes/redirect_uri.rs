@@ -470,9 +470,18 @@ pub async fn required_when_several(cx: &Cx) -> ProbeResult {
             .await?;
         match &outcome {
             AuthOutcome::Redirect { location, .. } if outcome.code().is_some() => {
-                if sent_to(location, &client.redirect_uri) {
+                if client.redirect_uris.len() > 1 {
+                    let mut to = location.clone();
+                    to.set_query(None);
+                    to.set_fragment(None);
+                    warnings.push(format!(
+                        "client `{}`: a request without redirect_uri got a code at {to}, though the target file lists {} redirect URIs for it: the server chose one",
+                        client.id,
+                        client.redirect_uris.len()
+                    ));
+                } else if sent_to(location, &client.redirect_uri) {
                     notes.push(format!(
-                        "client `{}`: a code went to its redirect_uri (allowed when it is the only one registered)",
+                        "client `{}`: a code went to its redirect_uri (allowed when it is the only one registered; the target file lists only this one)",
                         client.id
                     ));
                 } else {
@@ -500,13 +509,26 @@ pub async fn required_when_several(cx: &Cx) -> ProbeResult {
 }
 
 /// RFC 6749 §4.1.3: the token request's redirect_uri must equal the authorization request's.
+///
+/// Only another *registered* redirect URI tells the two apart: a server that merely checks the
+/// token request's redirect_uri against the registered list refuses an unregistered one too.
 pub async fn token_binding(cx: &Cx) -> ProbeResult {
     let client = cx.client();
     let issued = cx.fresh_code(client).await?;
-    let other = with_path_suffix(&client.redirect_uri);
+    let second = client.redirect_uris.get(1).cloned();
+    let (other, kind) = match &second {
+        Some(uri) => (
+            uri.clone(),
+            "another redirect URI registered for the client",
+        ),
+        None => (
+            with_path_suffix(&client.redirect_uri),
+            "an unregistered redirect URI (the registered one plus a path segment)",
+        ),
+    };
     let wrong = cx
         .redeem(
-            "redeem with a different redirect_uri",
+            &format!("redeem with {kind}"),
             client,
             &issued.code,
             Some(&other),
@@ -515,7 +537,7 @@ pub async fn token_binding(cx: &Cx) -> ProbeResult {
         .await?;
     if wrong.issued() {
         return Ok(Outcome::fail(format!(
-            "a code issued for {} was redeemed with redirect_uri {other}: HTTP 200 with an access_token",
+            "a code issued for {} was redeemed with {kind}, {other}: HTTP 200 with an access_token",
             client.redirect_uri
         )));
     }
@@ -526,17 +548,23 @@ pub async fn token_binding(cx: &Cx) -> ProbeResult {
             &issued,
         )
         .await?;
-    Ok(Outcome::pass(if control.issued() {
-        format!(
-            "the mismatched redirect_uri was refused ({}); the same code then redeemed with the right one",
-            wrong.describe()
-        )
+    let then = if control.issued() {
+        "the same code then redeemed with the right one".to_string()
     } else {
         format!(
-            "the mismatched redirect_uri was refused ({}); the code was then unusable ({}), as a failed attempt may consume it",
-            wrong.describe(),
+            "the code was then unusable ({}), as a failed attempt may consume it",
             control.describe()
         )
+    };
+    Ok(Outcome::pass(match second {
+        Some(_) => format!(
+            "the code was bound to its request's redirect_uri: {kind}, {other}, was refused ({}); {then}",
+            wrong.describe()
+        ),
+        None => format!(
+            "{kind}, {other}, was refused ({}); {then}. Shown: the token endpoint refuses a redirect_uri that is not registered. Not shown: that it compares with the authorization request's and not merely with the registered list; that needs a second registered URI in the client's `redirect_uris`",
+            wrong.describe()
+        ),
     }))
 }
 
