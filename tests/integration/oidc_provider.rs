@@ -58,6 +58,7 @@ const EXPECTED: &[(&str, Status)] = &[
     ("authz-response-type-checked", Status::Pass),
     ("authz-implicit-refused", Status::Pass),
     ("authz-duplicate-param-refused", Status::Pass),
+    ("authz-error-redirected", Status::Pass),
     ("authz-unknown-scope-not-granted", Status::Pass),
     ("state-long-echoed", Status::Pass),
     // The scanner's login already granted consent, so oidc-provider asks for none: nothing to deny.
