@@ -460,6 +460,9 @@ async fn authorize(
                 "the user has not consented to this client",
             ),
         };
+        if lab.weak(Weakness::PromptNoneErrorPage) {
+            return pages::error_page(StatusCode::BAD_REQUEST, description);
+        }
         return lab.authorization_response(
             StatusCode::FOUND,
             &request.redirect_uri,

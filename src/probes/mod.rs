@@ -299,6 +299,19 @@ pub static PROBES: &[(&str, Probe)] = &[
     }),
 ];
 
+/// Why an endpoint is unknown, naming only documents that exist: the metadata the scanner read
+/// (when it read one) and the target file's `[endpoints]` table.
+pub(crate) fn no_endpoint(cx: &Cx, member: &str, key: &str) -> String {
+    match &cx.server.metadata_url {
+        Some(url) => format!(
+            "the metadata at {url} names no {member}, and the target file sets no [endpoints] {key}; set it to run this check"
+        ),
+        None => format!(
+            "the server publishes no metadata at the issuer's well-known URLs, and the target file sets no [endpoints] {key}; set it to run this check"
+        ),
+    }
+}
+
 pub async fn run(id: &str, cx: &Cx) -> ProbeResult {
     match PROBES.iter().find(|(probe_id, _)| *probe_id == id) {
         Some((_, probe)) => probe(cx).await,

@@ -99,9 +99,9 @@ pub async fn id_token_signature_valid(cx: &Cx) -> ProbeResult {
 /// The server's JWKS, or the skip that says how to name one.
 async fn server_jwks(cx: &Cx) -> Result<Result<serde_json::Value, Outcome>, ProbeError> {
     let Some(jwks_url) = cx.server.endpoints.jwks.clone() else {
-        return Ok(Err(Outcome::skip(
-            "the metadata names no jwks_uri; set [endpoints] jwks in the target file to run this check",
-        )));
+        return Ok(Err(Outcome::skip(super::no_endpoint(
+            cx, "jwks_uri", "jwks",
+        ))));
     };
     let resp = cx
         .http
@@ -488,9 +488,10 @@ pub async fn prompt_none_shows_no_page(cx: &Cx) -> ProbeResult {
                 ))),
                 // An error status is no sign-in page; a 200 page the scanner does not recognise
                 // may be one built by script, so it cannot pass.
+                // No sign-in UI, as the MUST NOT asks; but login_required never reaches the client.
                 crate::flow::forms::PageKind::Other if resp.status >= 400 => {
-                    Ok(Outcome::pass(format!(
-                        "no login or consent form was shown; the server answered with an error page (HTTP {} at {}) rather than redirecting an error to the client (authz-error-redirected reports errors that do not reach the client)",
+                    Ok(Outcome::warn(format!(
+                        "no login or consent form was shown, but the server answered with an error page (HTTP {} at {}) instead of redirecting login_required to the client, which never learns that the user must sign in",
                         resp.status,
                         url.path()
                     )))
