@@ -98,7 +98,12 @@ pub async fn matches_issuer(cx: &Cx) -> ProbeResult {
     for (what, r) in &seen {
         match r.param("iss") {
             Some(iss) if iss == issuer => right.push(what.clone()),
-            Some(iss) => wrong.push(format!("{what} has iss `{iss}`")),
+            Some(iss) => {
+                if let Some(why) = super::metadata_issuer_is_the_cause(cx, iss) {
+                    return Ok(Outcome::skip(format!("{what} has iss `{iss}`; {why}")));
+                }
+                wrong.push(format!("{what} has iss `{iss}`"))
+            }
             None => {}
         }
     }

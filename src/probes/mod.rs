@@ -312,6 +312,23 @@ pub(crate) fn no_endpoint(cx: &Cx, member: &str, key: &str) -> String {
     }
 }
 
+/// One flaw, one check: when a value differs from the metadata's issuer only because the
+/// metadata names another issuer than the target's (and the value is the target's issuer),
+/// the reason to skip, pointing to `metadata-issuer-matches`.
+pub(crate) fn metadata_issuer_is_the_cause(cx: &Cx, value: &str) -> Option<String> {
+    let target = cx.target.issuer.as_str().trim_end_matches('/');
+    let published = cx.server.endpoints.issuer.trim_end_matches('/');
+    (cx.server.metadata_url.is_some()
+        && published != target
+        && value.trim_end_matches('/') == target)
+        .then(|| {
+            format!(
+                "the value `{value}` is the target's issuer, and differs from the metadata's only because the metadata names the issuer `{}`: metadata-issuer-matches reports that flaw",
+                cx.server.endpoints.issuer
+            )
+        })
+}
+
 pub async fn run(id: &str, cx: &Cx) -> ProbeResult {
     match PROBES.iter().find(|(probe_id, _)| *probe_id == id) {
         Some((_, probe)) => probe(cx).await,

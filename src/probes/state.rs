@@ -175,6 +175,32 @@ pub async fn provoke_error(
     Ok(Provoked { error: None, tried })
 }
 
+/// One flaw, one check: when a response of a special kind carries no state, whether an ordinary
+/// success response carries none either; then the missing state is state-echoed's finding.
+async fn dropped_everywhere(
+    cx: &Cx,
+    client: &Client,
+    outcome: &AuthOutcome,
+) -> Result<Option<String>, crate::engine::context::ProbeError> {
+    if outcome.param("state").is_some() {
+        return Ok(None);
+    }
+    let control = cx
+        .authorize(
+            "control: an ordinary request, does its response carry the state?",
+            client,
+            &cx.request_for(client),
+            Consent::Approve,
+        )
+        .await?;
+    Ok((control.code().is_some() && control.param("state").is_none()).then(|| {
+        format!(
+            "the server returned no state ({}), and an ordinary success response carries none either: state-echoed reports that flaw",
+            outcome.describe()
+        )
+    }))
+}
+
 /// What the server does with a request that has neither state nor a PKCE challenge.
 async fn without_state_or_pkce(
     cx: &Cx,
@@ -295,6 +321,9 @@ pub async fn long_echoed(cx: &Cx) -> ProbeResult {
     } else {
         "error response"
     };
+    if let Some(why) = dropped_everywhere(cx, client, &outcome).await? {
+        return Ok(Outcome::skip(why));
+    }
     Ok(match compare(what, &state, &outcome) {
         Ok(m) => Outcome::pass(format!("{m} ({} characters)", state.chars().count())),
         Err(m) => Outcome::fail(m),
@@ -342,6 +371,9 @@ pub async fn echoed_on_denial(cx: &Cx) -> ProbeResult {
             )));
         }
     };
+    if let Some(why) = dropped_everywhere(cx, client, &outcome).await? {
+        return Ok(Outcome::skip(why));
+    }
     Ok(match compare("denial response", &state, &outcome) {
         Ok(m) => Outcome::pass(m),
         Err(m) => Outcome::fail(m),

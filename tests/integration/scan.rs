@@ -106,6 +106,24 @@ const DEFERS: &[(&str, &[(&str, &str)])] = &[
         "iss-not-supported",
         &[("iss-matches-issuer", "iss-present")],
     ),
+    (
+        "state-dropped",
+        &[
+            ("state-echoed-on-denial", "state-echoed"),
+            ("state-long-echoed", "state-echoed"),
+        ],
+    ),
+    (
+        "metadata-issuer-mismatch",
+        &[
+            ("iss-matches-issuer", "metadata-issuer-matches"),
+            ("oidc-id-token-issuer", "metadata-issuer-matches"),
+        ],
+    ),
+    (
+        "id-token-no-sub",
+        &[("oidc-userinfo-sub-matches", "oidc-id-token-subject")],
+    ),
 ];
 
 fn deferred(weakness: &str, check: &str) -> Option<&'static str> {
