@@ -568,6 +568,29 @@ pub async fn token_binding(cx: &Cx) -> ProbeResult {
     }))
 }
 
+/// One flaw, one check: when a code was redeemed with a changed or missing redirect_uri, whether
+/// the token endpoint accepts an unrelated one too; then it ignores the parameter altogether,
+/// which redirect-uri-token-binding reports.
+async fn token_ignores_redirect_uri(cx: &Cx) -> Result<Option<String>, ProbeError> {
+    let client = cx.client();
+    let issued = cx.fresh_code(client).await?;
+    let foreign = format!("{}://{ATTACKER}/oauthprobe", client.redirect_url.scheme());
+    let resp = cx
+        .redeem(
+            "control: redeem a fresh code with a foreign redirect_uri",
+            client,
+            &issued.code,
+            Some(&foreign),
+            issued.request.verifier.as_deref(),
+        )
+        .await?;
+    Ok(resp.issued().then(|| {
+        format!(
+            "a fresh code redeemed with the foreign redirect_uri {foreign} too (HTTP 200 with an access_token): the token endpoint ignores redirect_uri altogether, which redirect-uri-token-binding reports"
+        )
+    }))
+}
+
 /// RFC 6749 §4.1.3: a redirect_uri sent in the authorization request must be sent again.
 pub async fn token_required(cx: &Cx) -> ProbeResult {
     let client = cx.client();
@@ -582,6 +605,11 @@ pub async fn token_required(cx: &Cx) -> ProbeResult {
         )
         .await?;
     if without.issued() {
+        if let Some(why) = token_ignores_redirect_uri(cx).await? {
+            return Ok(Outcome::skip(format!(
+                "a code requested with redirect_uri was redeemed without it, but {why}"
+            )));
+        }
         return Ok(Outcome::fail(format!(
             "a code requested with redirect_uri {} was redeemed without redirect_uri: HTTP 200 with an access_token",
             client.redirect_uri
@@ -622,6 +650,11 @@ pub async fn token_exact(cx: &Cx) -> ProbeResult {
         )
         .await?;
     if wrong.issued() {
+        if let Some(why) = token_ignores_redirect_uri(cx).await? {
+            return Ok(Outcome::skip(format!(
+                "a code was redeemed with the redirect_uri plus a query parameter, but {why}"
+            )));
+        }
         return Ok(Outcome::fail(format!(
             "a code issued for {} was redeemed with redirect_uri {other}: HTTP 200 with an access_token",
             client.redirect_uri

@@ -122,8 +122,9 @@ pub async fn replay_revokes_grant(cx: &Cx) -> ProbeResult {
         Err(skip) => return Ok(skip),
     };
     if rotation.replay.issued() {
-        return Ok(Outcome::fail(format!(
-            "the replay of a used refresh token by public client `{}` returned HTTP 200 and an access_token: the replay went undetected",
+        // One flaw, one check: a refresh token that works twice is not rotated at all.
+        return Ok(Outcome::skip(format!(
+            "the replay of a used refresh token by public client `{}` returned HTTP 200 and an access_token: the token is not rotated, so there is no replay to detect; refresh-rotated-for-public-client reports that flaw",
             client.id
         )));
     }

@@ -121,6 +121,27 @@ const DEFERS: &[(&str, &[(&str, &str)])] = &[
         ],
     ),
     (
+        "refresh-no-rotation",
+        &[(
+            "refresh-replay-revokes-grant",
+            "refresh-rotated-for-public-client",
+        )],
+    ),
+    (
+        "pkce-verifier-unchecked",
+        &[
+            ("pkce-no-plain-downgrade", "pkce-verifier-checked"),
+            ("pkce-verifier-bound-to-code", "pkce-verifier-checked"),
+        ],
+    ),
+    (
+        "redirect-uri-token-unchecked",
+        &[
+            ("redirect-uri-token-exact", "redirect-uri-token-binding"),
+            ("redirect-uri-token-required", "redirect-uri-token-binding"),
+        ],
+    ),
+    (
         "id-token-no-sub",
         &[("oidc-userinfo-sub-matches", "oidc-id-token-subject")],
     ),
