@@ -164,9 +164,18 @@ async fn try_variants(
 
 pub async fn exact_match(cx: &Cx) -> ProbeResult {
     let client = cx.client();
-    let variants = variants(&client.redirect_uri, &client.redirect_url);
+    let variants = unregistered(client, variants(&client.redirect_uri, &client.redirect_url));
     let tally = try_variants(cx, client, variants, |r, v| r.set("redirect_uri", &v.uri)).await?;
     Ok(tally.verdict("redirect_uri variants"))
+}
+
+/// The variants that are not themselves registered for `client`: redirecting to another of its
+/// registered URIs is right, so such a "variant" proves nothing.
+fn unregistered(client: &Client, variants: Vec<Variant>) -> Vec<Variant> {
+    variants
+        .into_iter()
+        .filter(|v| !client.redirect_uris.contains(&v.uri))
+        .collect()
 }
 
 fn variant(name: &'static str, uri: String) -> Variant {
@@ -328,7 +337,7 @@ pub fn encoded_traversal_variants(url: &Url) -> Vec<Variant> {
 /// RFC 9700 §4.1.3: compared as strings, never decoded or normalised first.
 pub async fn not_normalised(cx: &Cx) -> ProbeResult {
     let client = cx.client();
-    let variants = encoded_traversal_variants(&client.redirect_url);
+    let variants = unregistered(client, encoded_traversal_variants(&client.redirect_url));
     let tally = try_variants(cx, client, variants, |r, v| r.set("redirect_uri", &v.uri)).await?;
     Ok(tally.verdict("redirect_uris that reach the registered path only after decoding"))
 }
@@ -361,7 +370,7 @@ pub fn query_variants(url: &Url) -> Vec<Variant> {
 /// RFC 9700 §4.1.3: the query is part of the exact match.
 pub async fn query_exact(cx: &Cx) -> ProbeResult {
     let client = cx.client();
-    let variants = query_variants(&client.redirect_url);
+    let variants = unregistered(client, query_variants(&client.redirect_url));
     let tally = try_variants(cx, client, variants, |r, v| r.set("redirect_uri", &v.uri)).await?;
     Ok(tally.verdict("redirect_uris with another query"))
 }
@@ -394,7 +403,7 @@ pub fn path_variants(url: &Url) -> Vec<Variant> {
 /// RFC 9700 §4.1.3: the path is compared exactly, case included.
 pub async fn path_exact(cx: &Cx) -> ProbeResult {
     let client = cx.client();
-    let variants = path_variants(&client.redirect_url);
+    let variants = unregistered(client, path_variants(&client.redirect_url));
     let tally = try_variants(cx, client, variants, |r, v| r.set("redirect_uri", &v.uri)).await?;
     Ok(tally.verdict("redirect_uris with another path"))
 }
@@ -420,7 +429,7 @@ pub fn host_label_variants(url: &Url) -> Vec<Variant> {
 /// RFC 9700 §4.1.3: the host is compared exactly; neither a subdomain nor a longer name matches.
 pub async fn subdomain_refused(cx: &Cx) -> ProbeResult {
     let client = cx.client();
-    let variants = host_label_variants(&client.redirect_url);
+    let variants = unregistered(client, host_label_variants(&client.redirect_url));
     let tally = try_variants(cx, client, variants, |r, v| r.set("redirect_uri", &v.uri)).await?;
     Ok(tally.verdict("redirect_uris on another host"))
 }
@@ -447,7 +456,7 @@ pub fn userinfo_variants(url: &Url) -> Vec<Variant> {
 /// RFC 9700 §4.1.3: compared as whole strings, so `registered-host@attacker` never passes.
 pub async fn userinfo_refused(cx: &Cx) -> ProbeResult {
     let client = cx.client();
-    let variants = userinfo_variants(&client.redirect_url);
+    let variants = unregistered(client, userinfo_variants(&client.redirect_url));
     let tally = try_variants(cx, client, variants, |r, v| r.set("redirect_uri", &v.uri)).await?;
     Ok(tally.verdict("redirect_uris whose host is foreign behind a userinfo"))
 }
