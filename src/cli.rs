@@ -16,6 +16,25 @@ use crate::lab::{self, LabOptions, Registry, Weakness, Weaknesses};
 use crate::report;
 use crate::target::Target;
 
+/// `println!` that never panics: a closed standard output (`oauthprobe checks | head`) ends the
+/// output quietly instead of aborting with a broken pipe.
+macro_rules! out {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stdout(), $($arg)*);
+    }};
+}
+
+/// `print!` that never panics (see `out!`).
+macro_rules! out_raw {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let mut stdout = std::io::stdout();
+        let _ = write!(stdout, $($arg)*);
+        let _ = stdout.flush();
+    }};
+}
+
 #[derive(Parser)]
 #[command(
     name = "oauthprobe",
@@ -39,6 +58,21 @@ pub enum Command {
     Lab(LabArgs),
     /// Write a starter target file from a server's metadata.
     Init(InitArgs),
+    /// Walk one authorization as the scanner would, printing each step (redacted).
+    Login(LoginArgs),
+}
+
+#[derive(Args)]
+pub struct LoginArgs {
+    /// The target file (TOML): issuer, clients, test user.
+    #[arg(long, short = 'c', value_name = "FILE")]
+    pub config: PathBuf,
+    /// Seconds before one HTTP request is abandoned.
+    #[arg(long, default_value_t = 10)]
+    pub timeout: u64,
+    /// Accept invalid TLS certificates (only for a test server you control).
+    #[arg(long)]
+    pub insecure: bool,
 }
 
 #[derive(Args)]
@@ -187,6 +221,7 @@ pub fn main() -> ExitCode {
             Command::Demo(args) => run_demo(args).await,
             Command::Checks(args) => run_checks(args),
             Command::Init(args) => run_init(args).await,
+            Command::Login(args) => run_login(args).await,
         }
     });
     status.into()
@@ -234,7 +269,7 @@ async fn scan_and_report(target: Target, o: &OutputArgs) -> ExitStatus {
             }
             eprintln!("report written to {}", path.display());
         }
-        None => print!("{text}"),
+        None => out_raw!("{text}"),
     }
     if let Some(e) = &report.preflight_error {
         eprintln!("error: the target could not be scanned: {e}");
@@ -288,21 +323,21 @@ fn run_checks(args: ChecksArgs) -> ExitStatus {
     if let Some(ChecksCommand::Explain { id }) = args.command {
         return match catalog::find(&id) {
             Some(meta) => {
-                print!("{}", meta.body.trim_start());
+                out_raw!("{}", meta.body.trim_start());
                 ExitStatus::Ok
             }
             None => usage_error(format!("unknown check id `{id}` (see `oauthprobe checks`)")),
         };
     }
     if args.format == "json" {
-        println!(
+        out!(
             "{}",
             serde_json::to_string_pretty(catalog::catalog()).unwrap_or_default()
         );
         return ExitStatus::Ok;
     }
     if args.format == "markdown" {
-        print!("{}", catalog::markdown_table());
+        out_raw!("{}", catalog::markdown_table());
         return ExitStatus::Ok;
     }
     #[derive(tabled::Tabled)]
@@ -335,8 +370,8 @@ fn run_checks(args: ChecksArgs) -> ExitStatus {
         tabled::settings::Modify::new(tabled::settings::object::Columns::new(3..5))
             .with(tabled::settings::Width::wrap(44).keep_words(true)),
     );
-    println!("{table}");
-    println!(
+    out!("{table}");
+    out!(
         "{} checks. `oauthprobe checks explain ID` prints one check's document.",
         catalog::catalog().len()
     );
@@ -395,9 +430,171 @@ async fn run_init(args: InitArgs) -> ExitStatus {
                 path.display()
             );
         }
-        None => print!("{text}"),
+        None => out_raw!("{text}"),
     }
     ExitStatus::Ok
+}
+
+/// `oauthprobe login`: the pre-flight's sign-in, step by step, for a user whose scan cannot sign in.
+async fn run_login(args: LoginArgs) -> ExitStatus {
+    use crate::flow::authorize::{AuthOutcome, AuthRequest, Consent, Trace, UserAgent};
+    use crate::target::LoginMode;
+    use std::io::Write;
+
+    let target = match Target::load(&args.config) {
+        Ok(t) => t,
+        Err(e) => return usage_error(e),
+    };
+    let opts = ScanOptions {
+        limits: Limits {
+            timeout: Duration::from_secs(args.timeout.max(1)),
+            ..Limits::default()
+        },
+        insecure_tls: args.insecure,
+        ..ScanOptions::default()
+    };
+    let (client, navigator) = match engine::connect(&target, &opts) {
+        Ok(c) => c,
+        Err(e) => return usage_error(e),
+    };
+    let mut out = std::io::stdout().lock();
+    let mut say = |line: String| {
+        // A closed stdout (`| head`) ends the walk's output quietly.
+        let _ = writeln!(out, "{}", crate::report::terminal_safe(&line));
+    };
+    say(format!(
+        "oauthprobe login · {} · client `{}` · {} login as `{}`",
+        target.issuer,
+        target.client.id,
+        target.login.mode.name(),
+        target.login.username
+    ));
+    let session = client.session();
+    let discovered = match engine::discover(&client, &session, &target, &navigator).await {
+        Ok(d) => d,
+        Err(e) => {
+            say(format!("metadata: {e}"));
+            say("stopped: the endpoints are unknown; set [endpoints] in the target file".into());
+            return ExitStatus::Incomplete;
+        }
+    };
+    say(format!(
+        "metadata: {} (authorization endpoint {})",
+        discovered
+            .metadata_url
+            .as_ref()
+            .map_or("none; endpoints from the target file".to_string(), |u| u
+                .to_string()),
+        discovered.endpoints.authorization
+    ));
+    let request = AuthRequest::for_client(&target.client);
+    if let Some(v) = &request.verifier {
+        session.redactor().add(v);
+    }
+    let trace = Trace::default();
+    let step = "oauthprobe login";
+    let result = match &target.login.mode {
+        LoginMode::Form => {
+            UserAgent {
+                http: &session,
+                login: &target.login,
+                trace: Some(&trace),
+            }
+            .authorize(
+                step,
+                &discovered.endpoints.authorization,
+                &request,
+                &target.client.redirect_url,
+                Consent::Approve,
+            )
+            .await
+        }
+        _ => {
+            navigator
+                .authorize(
+                    &session,
+                    step,
+                    &discovered.endpoints.authorization,
+                    &request,
+                    &target.client.redirect_url,
+                    Consent::Approve,
+                )
+                .await
+        }
+    };
+    navigator.close().await;
+    let mut lines = trace.lines();
+    if lines.is_empty() {
+        // Modes that walk on their own: what they reported, from the transcript.
+        lines = session
+            .transcript()
+            .iter()
+            .map(|x| {
+                let status = x.response.as_ref().map_or_else(
+                    || x.error.clone().unwrap_or_default(),
+                    |r| format!("HTTP {}", r.status),
+                );
+                match &x.via {
+                    Some(via) => format!("{} {} -> {via}", x.request.method, x.request.url),
+                    None => format!("{} {} -> {status}", x.request.method, x.request.url),
+                }
+            })
+            .collect();
+    }
+    let mut number = 0;
+    for line in &lines {
+        if line.starts_with("  ") {
+            say(format!("    {}", line.trim_start()));
+        } else {
+            number += 1;
+            say(format!("{number:>2}. {line}"));
+        }
+    }
+    let advice = || {
+        engine::sign_in_advice(&target).replace(
+            "run `oauthprobe login --config FILE` to see each step; ",
+            "",
+        )
+    };
+    match result {
+        Ok(outcome) => match outcome.code() {
+            Some(code) => {
+                let state_back = outcome.param("state") == request.get("state");
+                say(format!(
+                    "reached a code ({} characters, «redacted») at {}; state {}",
+                    code.len(),
+                    session.redactor().redact_url(match &outcome {
+                        AuthOutcome::Redirect { location, .. } => location,
+                        AuthOutcome::Page { url, .. } => url,
+                    }),
+                    if state_back {
+                        "came back unchanged"
+                    } else {
+                        "did NOT come back unchanged"
+                    }
+                ));
+                ExitStatus::Ok
+            }
+            None => {
+                say(format!(
+                    "stopped: {}",
+                    engine::no_code_reason(&target, &outcome).replace(
+                        "run `oauthprobe login --config FILE` to see each step; ",
+                        ""
+                    )
+                ));
+                ExitStatus::Incomplete
+            }
+        },
+        Err(e) => {
+            say(format!(
+                "stopped: {}. {}",
+                session.redactor().redact(&e.to_string()),
+                advice()
+            ));
+            ExitStatus::Incomplete
+        }
+    }
 }
 
 async fn run_lab(args: LabArgs) -> ExitStatus {
@@ -408,7 +605,7 @@ async fn run_lab(args: LabArgs) -> ExitStatus {
             .max()
             .unwrap_or(0);
         for w in Weakness::ALL {
-            println!("{:width$}  {}", w.name(), w.description());
+            out!("{:width$}  {}", w.name(), w.description());
         }
         return ExitStatus::Ok;
     }
@@ -438,13 +635,13 @@ async fn run_lab(args: LabArgs) -> ExitStatus {
         }
     };
     let base = running.issuer().to_string();
-    println!("oauthprobe lab listening on {base}");
-    println!("  demo app:  {base}/app");
-    println!("  metadata:  {base}/.well-known/openid-configuration");
+    out!("oauthprobe lab listening on {base}");
+    out!("  demo app:  {base}/app");
+    out!("  metadata:  {base}/.well-known/openid-configuration");
     let user = running.user();
-    println!("  user:      {} / {}", user.username, user.password);
+    out!("  user:      {} / {}", user.username, user.password);
     for c in running.clients() {
-        println!(
+        out!(
             "  client:    {} ({}){}",
             c.id,
             c.auth_method.as_str(),
@@ -455,10 +652,10 @@ async fn run_lab(args: LabArgs) -> ExitStatus {
         );
     }
     if running.weaknesses().is_empty() {
-        println!("  weaknesses: none (secure by default)");
+        out!("  weaknesses: none (secure by default)");
     } else {
         let names: Vec<_> = running.weaknesses().iter().map(|w| w.name()).collect();
-        println!("  weaknesses: {}", names.join(", "));
+        out!("  weaknesses: {}", names.join(", "));
     }
     if let Some(path) = &args.write_config {
         if let Err(e) = std::fs::write(path, running.target_file()) {
@@ -468,9 +665,9 @@ async fn run_lab(args: LabArgs) -> ExitStatus {
                 path.display()
             ));
         }
-        println!("  target file written to {}", path.display());
+        out!("  target file written to {}", path.display());
     }
-    println!("Press Ctrl-C to stop.");
+    out!("Press Ctrl-C to stop.");
     wait_for_stop_signal().await;
     running.shutdown().await;
     eprintln!("oauthprobe lab stopped");

@@ -120,11 +120,44 @@ documents![
 ];
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct SpecRef {
     pub doc: String,
     pub section: String,
     pub level: String,
+    /// Whom the quoted requirement binds: the party that breaks it when it is not met.
+    pub binds: Binds,
     pub quote: String,
+}
+
+/// Whom a quoted requirement binds. A check fails only on a requirement that binds the server
+/// (or on an exploitable flaw it demonstrates); a server that tolerates a client's breach of a
+/// requirement binding the client is a warning at most.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Binds {
+    /// The authorization server (its endpoints, its userinfo endpoint as a resource server, the
+    /// tokens and documents it issues).
+    Server,
+    /// The client (what it sends, and how it processes what it receives).
+    Client,
+}
+
+impl Binds {
+    pub fn name(self) -> &'static str {
+        match self {
+            Binds::Server => "server",
+            Binds::Client => "client",
+        }
+    }
+}
+
+/// A verdict other than pass that a check can give to a server it can test.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Level {
+    Fail,
+    Warn,
 }
 
 impl std::fmt::Display for SpecRef {
@@ -173,6 +206,15 @@ pub struct CheckMeta {
     pub slow: bool,
     /// Runs alone: its probe makes the server revoke grants that other checks' codes may share.
     pub exclusive: bool,
+    /// Needs the test user signed in (a code, tokens, a session). `false`: it still runs when
+    /// the pre-flight's sign-in fails (metadata, keys, endpoint headers, code-less token requests).
+    pub sign_in: bool,
+    /// The findings the probe can report: `fail`, `warn`, both, or neither (a check that can
+    /// only pass or skip against the servers it can reach).
+    pub verdicts: Vec<Level>,
+    /// Why those levels, by the verdict rule of checks/README.md: whom the clause binds and
+    /// what the probe shows.
+    pub why: String,
     /// The document after the front matter (Markdown).
     #[serde(skip)]
     pub body: &'static str,
@@ -180,6 +222,10 @@ pub struct CheckMeta {
 
 fn weakness_names<S: serde::Serializer>(w: &[Weakness], s: S) -> Result<S::Ok, S::Error> {
     s.collect_seq(w.iter().map(|w| w.name()))
+}
+
+fn yes() -> bool {
+    true
 }
 
 #[derive(Deserialize)]
@@ -196,10 +242,14 @@ struct FrontMatter {
     lab_warnings: Vec<String>,
     #[serde(default)]
     slow: bool,
+    #[serde(default = "yes")]
+    sign_in: bool,
     #[serde(default)]
     requires: Vec<Requirement>,
     #[serde(default)]
     exclusive: bool,
+    verdicts: Vec<Level>,
+    why: String,
     spec: Vec<SpecRef>,
 }
 
@@ -232,6 +282,8 @@ pub fn parse_document(file_id: &str, text: &'static str) -> Result<CheckMeta, St
     if fm.spec.is_empty() {
         return Err(format!("checks/{file_id}.md: no [[spec]] reference"));
     }
+    check_verdicts(file_id, &fm)?;
+    check_binding_stated(file_id, &fm.spec, body)?;
     Ok(CheckMeta {
         id: fm.id,
         title: fm.title,
@@ -241,11 +293,92 @@ pub fn parse_document(file_id: &str, text: &'static str) -> Result<CheckMeta, St
         spec: fm.spec,
         requires: fm.requires,
         exclusive: fm.exclusive,
+        sign_in: fm.sign_in,
+        verdicts: fm.verdicts,
+        why: fm.why,
         lab_weaknesses,
         lab_warnings,
         slow: fm.slow,
         body,
     })
+}
+
+/// The declared verdicts agree with the lab lists and the quotes: a check that fails has a lab
+/// weakness that makes it fail, and a MUST or MUST NOT binding the server to rest the failure on.
+fn check_verdicts(file_id: &str, fm: &FrontMatter) -> Result<(), String> {
+    let can = |l: Level| fm.verdicts.contains(&l);
+    let mut seen = Vec::new();
+    for v in &fm.verdicts {
+        if seen.contains(v) {
+            return Err(format!("checks/{file_id}.md: `verdicts` repeats a level"));
+        }
+        seen.push(*v);
+    }
+    if !fm.lab_weaknesses.is_empty() && !can(Level::Fail) {
+        return Err(format!(
+            "checks/{file_id}.md: lab_weaknesses make it fail, but `verdicts` has no \"fail\""
+        ));
+    }
+    if !fm.lab_warnings.is_empty() && !can(Level::Warn) {
+        return Err(format!(
+            "checks/{file_id}.md: lab_warnings make it warn, but `verdicts` has no \"warn\""
+        ));
+    }
+    let server_must = fm
+        .spec
+        .iter()
+        .any(|s| s.binds == Binds::Server && s.level.starts_with("MUST"));
+    if can(Level::Fail) && !server_must {
+        return Err(format!(
+            "checks/{file_id}.md: it can fail, but no [[spec]] is a MUST or MUST NOT with binds = \"server\""
+        ));
+    }
+    if fm.why.trim().is_empty() {
+        return Err(format!("checks/{file_id}.md: `why` is empty"));
+    }
+    for s in &fm.spec {
+        // The keyword must be in the quote: REQUIRED and SHALL are written MUST.
+        let words: &[&str] = match s.level.as_str() {
+            "MUST" => &["MUST", "REQUIRED", "SHALL"],
+            "MUST NOT" => &["MUST NOT", "SHALL NOT"],
+            "SHOULD" => &["SHOULD"],
+            "SHOULD NOT" => &["SHOULD NOT"],
+            "RECOMMENDED" => &["RECOMMENDED"],
+            other => {
+                return Err(format!(
+                    "checks/{file_id}.md: [[spec]] {} §{}: unknown level `{other}`",
+                    s.doc, s.section
+                ));
+            }
+        };
+        if !words.iter().any(|w| s.quote.contains(w)) {
+            return Err(format!(
+                "checks/{file_id}.md: [[spec]] {} §{}: the quote holds no {}",
+                s.doc, s.section, s.level
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// The body's "## The requirement" says whom each cited requirement binds, in the words
+/// "binds the server" or "binds the client" (`checks explain` prints the body).
+fn check_binding_stated(file_id: &str, spec: &[SpecRef], body: &str) -> Result<(), String> {
+    let section = body
+        .split("\n## The requirement\n")
+        .nth(1)
+        .map(|rest| rest.split("\n## ").next().unwrap_or(rest))
+        .ok_or_else(|| format!("checks/{file_id}.md: no \"## The requirement\" section"))?;
+    for b in [Binds::Server, Binds::Client] {
+        let phrase = format!("binds the {}", b.name());
+        if spec.iter().any(|s| s.binds == b) && !section.contains(&phrase) {
+            return Err(format!(
+                "checks/{file_id}.md: a [[spec]] has binds = \"{}\", and \"## The requirement\" never says \"{phrase}\"",
+                b.name()
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// The order of families in listings and reports: the authorization request, then the token
@@ -356,6 +489,40 @@ pub fn markdown_table() -> String {
     out
 }
 
+/// The verdict audit as checks/README.md's table: for every check, the clauses it cites with
+/// whom each binds and its keyword, the levels the check can give, and why. checks/README.md
+/// holds exactly this between its two `audit-table` markers (a test checks).
+pub fn audit_table() -> String {
+    let mut out = String::from(
+        "| check | clause (doc §) | binds | keyword | levels it can give | why |\n|---|---|---|---|---|---|\n",
+    );
+    for c in catalog() {
+        let column =
+            |f: &dyn Fn(&SpecRef) -> String| c.spec.iter().map(f).collect::<Vec<_>>().join("<br>");
+        let levels = if c.verdicts.is_empty() {
+            "none (pass or skip)".to_string()
+        } else {
+            c.verdicts
+                .iter()
+                .map(|l| match l {
+                    Level::Fail => "fail",
+                    Level::Warn => "warn",
+                })
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        out.push_str(&format!(
+            "| `{}` | {} | {} | {} | {levels} | {} |\n",
+            c.id,
+            column(&|s| s.to_string()),
+            column(&|s| s.binds.name().to_string()),
+            column(&|s| s.level.clone()),
+            c.why.replace('|', "\\|"),
+        ));
+    }
+    out
+}
+
 /// The checks that a lab weakness must make fail: the one place this mapping lives.
 pub fn tripped_by(w: Weakness) -> Vec<&'static str> {
     catalog()
@@ -439,6 +606,80 @@ mod tests {
             on_disk, embedded,
             "a document without a check, or a check without a document"
         );
+    }
+
+    /// `UPDATE_AUDIT_TABLE=1 cargo test --lib catalog` rewrites the table in checks/README.md.
+    #[test]
+    fn checks_readme_holds_the_audit_table() {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("checks/README.md");
+        let readme = std::fs::read_to_string(&path).unwrap();
+        let start = "<!-- audit-table: generated by oauthprobe::catalog::audit_table -->\n";
+        let end = "<!-- /audit-table -->";
+        let (before, rest) = readme
+            .split_once(start)
+            .expect("checks/README.md has the audit-table start marker");
+        let (table, after) = rest
+            .split_once(end)
+            .expect("checks/README.md has the audit-table end marker");
+        if std::env::var_os("UPDATE_AUDIT_TABLE").is_some() {
+            let updated = format!("{before}{start}{}{end}{after}", audit_table());
+            std::fs::write(&path, updated).unwrap();
+            return;
+        }
+        assert!(
+            table == audit_table(),
+            "checks/README.md's audit table differs from catalog::audit_table(): run `UPDATE_AUDIT_TABLE=1 cargo test --lib catalog` and commit the result"
+        );
+    }
+
+    /// One clause, one binding and one keyword, in every check that cites it.
+    #[test]
+    fn a_clause_cited_twice_is_read_the_same_way() {
+        let mut seen: std::collections::HashMap<(String, String, String), (Binds, String, String)> =
+            Default::default();
+        for c in catalog() {
+            for s in &c.spec {
+                let key = (s.doc.clone(), s.section.clone(), s.quote.clone());
+                let this = (s.binds, s.level.clone(), c.id.clone());
+                if let Some((binds, level, first)) = seen.get(&key) {
+                    // A sentence with two keywords ("MUST support ... and SHOULD support ...")
+                    // may be cited for either; otherwise the keyword is the same everywhere.
+                    let two_keywords =
+                        s.quote.contains(level.as_str()) && s.quote.contains(s.level.as_str());
+                    assert!(
+                        *binds == s.binds && (*level == s.level || two_keywords),
+                        "{} §{} \"{}\": {first} reads it as {} {level}, {} as {} {}",
+                        s.doc,
+                        s.section,
+                        s.quote,
+                        binds.name(),
+                        c.id,
+                        s.binds.name(),
+                        s.level
+                    );
+                } else {
+                    seen.insert(key, this);
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn the_parser_requires_a_known_binding() {
+        let doc = |binds: &str| -> &'static str {
+            Box::leak(
+                format!(
+                    "+++\nid = \"x-y\"\ntitle = \"t\"\nfamily = \"code\"\nseverity = \"low\"\nremediation = \"r\"\nverdicts = [\"warn\"]\nwhy = \"w\"\n\n[[spec]]\ndoc = \"RFC 6749\"\nsection = \"3.2\"\nlevel = \"MUST\"\n{binds}quote = \"The client MUST q.\"\n+++\n\n# x-y\n\n## The requirement\n\nThis binds the client.\n"
+                )
+                .into_boxed_str(),
+            )
+        };
+        assert!(parse_document("x-y", doc("binds = \"client\"\n")).is_ok());
+        assert!(parse_document("x-y", doc("")).is_err(), "binds is required");
+        assert!(parse_document("x-y", doc("binds = \"both\"\n")).is_err());
+        // A check that can fail needs a MUST that binds the server.
+        let fails = doc("binds = \"client\"\n").replace("[\"warn\"]", "[\"fail\"]");
+        assert!(parse_document("x-y", Box::leak(fails.into_boxed_str())).is_err());
     }
 
     #[test]

@@ -85,33 +85,18 @@ pub async fn scan(target: Target, opts: ScanOptions) -> Result<Report, String> {
     let selected = select(&opts.only, &opts.skip)?;
     let started_at = SystemTime::now();
     let clock = Instant::now();
-    let redactor = Arc::new(Redactor::new(target.secrets()));
-    let mut origins = vec![target.issuer.origin()];
-    let ep = &target.endpoints;
-    for url in [
-        &ep.authorization,
-        &ep.token,
-        &ep.userinfo,
-        &ep.revocation,
-        &ep.jwks,
-    ]
-    .into_iter()
-    .flatten()
-    .chain(&target.login.extra_origins)
-    {
-        origins.push(url.origin());
-    }
-    let navigator = Arc::new(Navigator::new(&target.login, host_names(&origins)));
+    let (client, navigator) = connect(&target, &opts)?;
+    let navigator = Arc::new(navigator);
     let check_timeout = navigator
         .check_timeout_floor()
         .map_or(opts.check_timeout, |floor| floor.max(opts.check_timeout));
-    let client = ScanClient::new(origins, opts.limits, opts.insecure_tls, redactor)
-        .map_err(|e| format!("cannot set up the HTTP client: {e}"))?;
     let target = Arc::new(target);
     let preflight = preflight(&client, &target, &navigator).await;
-    let (discovered, login_session, preflight_error) = match preflight {
-        Ok((d, s)) => (Some(Arc::new(d)), Some(s), None),
-        Err(e) => (None, None, Some(e)),
+    // Discovery failed: nothing can run. Sign-in failed: only the checks that need no user.
+    let (discovered, login_session, preflight_error, signed_in) = match preflight {
+        Ok((d, s, None)) => (Some(Arc::new(d)), Some(s), None, true),
+        Ok((d, s, Some(e))) => (Some(Arc::new(d)), Some(s), Some(e), false),
+        Err(e) => (None, None, Some(e), false),
     };
 
     let semaphore = Arc::new(Semaphore::new(opts.concurrency.max(1)));
@@ -121,6 +106,10 @@ pub async fn scan(target: Target, opts: ScanOptions) -> Result<Report, String> {
             tasks.push((meta, None));
             continue;
         };
+        if meta.sign_in && !signed_in {
+            tasks.push((meta, None));
+            continue;
+        }
         if let Some(reason) = missing_requirement(meta, &target) {
             tasks.push((
                 meta,
@@ -192,6 +181,7 @@ pub async fn scan(target: Target, opts: ScanOptions) -> Result<Report, String> {
                     "not run: {}",
                     preflight_error
                         .as_deref()
+                        .map(cause_only)
                         .unwrap_or("the pre-flight did not complete")
                 )),
                 0,
@@ -229,6 +219,15 @@ pub async fn scan(target: Target, opts: ScanOptions) -> Result<Report, String> {
     })
 }
 
+/// The pre-flight error without the page dump and the advice, which the report carries once.
+fn cause_only(error: &str) -> &str {
+    [" [the page held", "; the page held", ". what to try"]
+        .iter()
+        .filter_map(|cut| error.find(cut))
+        .min()
+        .map_or(error, |at| &error[..at])
+}
+
 /// The hosts of the origins (what the browser login mode may resolve).
 fn host_names(origins: &[url::Origin]) -> Vec<String> {
     let mut hosts: Vec<String> = origins
@@ -253,14 +252,38 @@ fn missing_requirement(meta: &CheckMeta, target: &Target) -> Option<String> {
     })
 }
 
-/// Reads the metadata and signs the test user in once, so that later checks reuse the session.
-async fn preflight(
+/// The HTTP client scoped to the target's origins, and the login mode's navigator.
+pub fn connect(target: &Target, opts: &ScanOptions) -> Result<(ScanClient, Navigator), String> {
+    let redactor = Arc::new(Redactor::new(target.secrets()));
+    let mut origins = vec![target.issuer.origin()];
+    let ep = &target.endpoints;
+    for url in [
+        &ep.authorization,
+        &ep.token,
+        &ep.userinfo,
+        &ep.revocation,
+        &ep.jwks,
+    ]
+    .into_iter()
+    .flatten()
+    .chain(&target.login.extra_origins)
+    {
+        origins.push(url.origin());
+    }
+    let navigator = Navigator::new(&target.login, host_names(&origins));
+    let client = ScanClient::new(origins, opts.limits, opts.insecure_tls, redactor)
+        .map_err(|e| format!("cannot set up the HTTP client: {e}"))?;
+    Ok((client, navigator))
+}
+
+/// Reads the metadata, and lets the client reach the endpoints it names.
+pub async fn discover(
     client: &ScanClient,
+    session: &crate::http::HttpSession,
     target: &Target,
     navigator: &Navigator,
-) -> Result<(Discovered, crate::http::HttpSession), String> {
-    let session = client.session();
-    let discovered = discovery::discover(&session, target).await?;
+) -> Result<Discovered, String> {
+    let discovered = discovery::discover(session, target).await?;
     let ep = &discovered.endpoints;
     for url in [
         Some(&ep.authorization),
@@ -276,10 +299,68 @@ async fn preflight(
         client.allow_origin(url.origin());
         navigator.allow_hosts(&host_names(&[url.origin()]));
     }
+    Ok(discovered)
+}
+
+/// What to try when the scanner could not sign in, after the page it stopped on.
+pub fn sign_in_advice(target: &Target) -> String {
+    let mode = target.login.mode.name();
+    let mut tips = vec!["run `oauthprobe login --config FILE` to see each step".to_string()];
+    if mode == "form" {
+        tips.push("if the page is not the one you expect, name its parts in [login] (username_field, password_field, form_selector, approve_button)".into());
+        tips.push("if the page is built by JavaScript, set [login] mode = \"browser\"".into());
+        tips.push("for single sign-on or a second factor, set [login] mode = \"command\" (README: Login modes)".into());
+    }
+    format!("what to try: {}", tips.join("; "))
+}
+
+/// Why an authorization request for the pre-flight got no code, in the words a user needs.
+pub fn no_code_reason(target: &Target, outcome: &crate::flow::authorize::AuthOutcome) -> String {
+    use crate::flow::authorize::AuthOutcome;
+    let mut out = format!(
+        "the authorization request for client `{}` did not return a code: the server {}",
+        target.client.id,
+        outcome.describe()
+    );
+    if let AuthOutcome::Page {
+        page: Some(page), ..
+    } = outcome
+    {
+        if let Some(message) = &page.message {
+            out.push_str(&format!("; the page says {message:?}"));
+        }
+        out.push_str(&format!("; the page held: {}", page.describe_forms()));
+    }
+    out.push_str(&format!(". {}", sign_in_advice(target)));
+    out
+}
+
+/// Reads the metadata and signs the test user in once, so that later checks reuse the session.
+/// The error, when there is one, is the sign-in's: the metadata was read, so the checks that
+/// need no signed-in user can still run.
+async fn preflight(
+    client: &ScanClient,
+    target: &Target,
+    navigator: &Navigator,
+) -> Result<(Discovered, crate::http::HttpSession, Option<String>), String> {
+    let session = client.session();
+    let discovered = discover(client, &session, target, navigator).await?;
+    let signed_in = sign_in(&session, target, navigator, &discovered).await;
+    Ok((discovered, session, signed_in.err()))
+}
+
+/// Signs the test user in once, so that later checks reuse the session.
+async fn sign_in(
+    session: &crate::http::HttpSession,
+    target: &Target,
+    navigator: &Navigator,
+    discovered: &Discovered,
+) -> Result<(), String> {
+    let ep = &discovered.endpoints;
     let request = AuthRequest::for_client(&target.client);
     let outcome = navigator
         .authorize(
-            &session,
+            session,
             "pre-flight: sign in and obtain a code",
             &ep.authorization,
             &request,
@@ -287,13 +368,9 @@ async fn preflight(
             Consent::Approve,
         )
         .await
-        .map_err(|e| format!("pre-flight: {e}"))?;
+        .map_err(|e| format!("pre-flight: sign-in: {e}. {}", sign_in_advice(target)))?;
     if outcome.code().is_none() {
-        return Err(format!(
-            "pre-flight: the authorization request for client `{}` did not return a code: the server {}",
-            target.client.id,
-            outcome.describe()
-        ));
+        return Err(format!("pre-flight: {}", no_code_reason(target, &outcome)));
     }
-    Ok((discovered, session))
+    Ok(())
 }

@@ -6,7 +6,7 @@ use std::collections::HashMap;
 
 use url::Url;
 
-use super::forms::{self, PageKind};
+use super::forms::{self, Interstitial, PageKind};
 use crate::crypto::{pkce_pair, random_token};
 use crate::http::{HttpError, HttpSession, Request};
 use crate::target::{Client, Login};
@@ -102,6 +102,8 @@ pub enum AuthOutcome {
         status: Option<u16>,
         url: Url,
         title: Option<String>,
+        /// What the page held, when the scanner read it itself.
+        page: Option<Box<forms::Page>>,
     },
 }
 
@@ -111,6 +113,18 @@ impl AuthOutcome {
         AuthOutcome::Redirect {
             params: response_params(&location),
             location,
+        }
+    }
+
+    /// The response posted to `action` by a form (response_mode=form_post).
+    pub fn posted_to(action: Url, fields: &[(String, String)]) -> Self {
+        let mut params = response_params(&action);
+        for (k, v) in fields {
+            params.insert(k.clone(), v.clone());
+        }
+        AuthOutcome::Redirect {
+            location: action,
+            params,
         }
     }
 
@@ -149,7 +163,9 @@ impl AuthOutcome {
                     }
                 )
             }
-            AuthOutcome::Page { status, url, title } => format!(
+            AuthOutcome::Page {
+                status, url, title, ..
+            } => format!(
                 "showed its own page ({}at {}{}{})",
                 status.map(|s| format!("HTTP {s} ")).unwrap_or_default(),
                 url.origin().ascii_serialization(),
@@ -167,12 +183,14 @@ impl AuthOutcome {
 pub enum FlowError {
     #[error(transparent)]
     Http(#[from] HttpError),
-    #[error("login failed at {url} (HTTP {status}{title}): {why}")]
+    #[error("login failed at {url} (HTTP {status}{title}): {why} [the page held: {page}]")]
     Login {
         url: String,
         status: u16,
         title: String,
         why: String,
+        /// The page's forms, their field names and buttons.
+        page: String,
     },
     #[error("the authorization flow went around in circles: more than {0} steps")]
     TooManySteps(usize),
@@ -181,7 +199,7 @@ pub enum FlowError {
     Delegated { via: &'static str, why: String },
 }
 
-const MAX_STEPS: usize = 16;
+const MAX_STEPS: usize = 24;
 
 /// The parameters of a redirect: its query, then its fragment (for a server that answers there).
 pub(crate) fn response_params(url: &Url) -> HashMap<String, String> {
@@ -239,14 +257,21 @@ pub(crate) fn leaves_the_server(
     {
         return false;
     }
-    // A normalised or rewritten redirect_uri on the server's own origin still carries the response.
-    params.contains_key("code") || params.contains_key("error")
+    // A normalised or rewritten redirect_uri on the server's own origin still carries the
+    // response: a code, or an error with the request's state. Spring's `/login?error` (empty)
+    // and an error page of the server's own are the flow going on.
+    let filled = |k: &str| params.get(k).is_some_and(|v| !v.is_empty());
+    filled("code")
+        || (filled("error")
+            && request
+                .get("state")
+                .is_none_or(|sent| params.get("state").map(String::as_str) == Some(sent)))
 }
 
 /// What a login has sent so far: it tells a username-first login from a refused password.
 #[derive(Default)]
 pub(crate) struct LoginProgress {
-    sent_password: bool,
+    pub(crate) sent_password: bool,
     sent_username: bool,
 }
 
@@ -261,7 +286,7 @@ impl LoginProgress {
         if let Some(password_field) = form.password_field.as_deref() {
             if self.sent_password {
                 return Err(
-                    "the server showed the login form again after the password was sent: wrong username or password?",
+                    "the server showed the sign-in form again after the password was sent: it refused the username or password (or did not keep its session cookie).",
                 );
             }
             fills.push((password_field, login.password.expose()));
@@ -278,7 +303,11 @@ impl LoginProgress {
         }
         if form.password_field.is_none() {
             if self.sent_username {
-                return Err("the server asked for the username again");
+                return Err(if self.sent_password {
+                    "the server asked for the username again after the password was sent: it refused the username or password."
+                } else {
+                    "the server asked for the username again after it was sent: it refused the username (or did not keep its session cookie)."
+                });
             }
             self.sent_username = true;
         }
@@ -289,11 +318,47 @@ impl LoginProgress {
 pub struct UserAgent<'a> {
     pub http: &'a HttpSession,
     pub login: &'a Login,
+    /// Where each step is written as it happens (`oauthprobe login`), redacted.
+    pub trace: Option<&'a Trace>,
+}
+
+/// The steps of one walk through the server's pages, redacted, in order.
+#[derive(Default)]
+pub struct Trace {
+    lines: std::sync::Mutex<Vec<String>>,
+}
+
+impl Trace {
+    pub fn push(&self, line: String) {
+        self.lines
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(line);
+    }
+
+    pub fn lines(&self) -> Vec<String> {
+        self.lines.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+}
+
+/// Scopes of the request, which a consent page's checkboxes are ticked for.
+fn requested_scopes(request: &AuthRequest) -> Vec<&str> {
+    request
+        .get("scope")
+        .map(|s| s.split(' ').filter(|s| !s.is_empty()).collect())
+        .unwrap_or_default()
 }
 
 impl UserAgent<'_> {
-    /// Sends the authorization request and plays the user: signs in, answers consent, and
-    /// stops where the server sends the browser away or shows a page it cannot get past.
+    fn note(&self, line: impl FnOnce() -> String) {
+        if let Some(trace) = self.trace {
+            trace.push(line());
+        }
+    }
+
+    /// Sends the authorization request and plays the user: signs in, answers consent, passes
+    /// interstitials, and stops where the server sends the browser away or shows a page it
+    /// cannot get past.
     pub async fn authorize(
         &self,
         step: &str,
@@ -303,67 +368,215 @@ impl UserAgent<'_> {
         consent: Consent,
     ) -> Result<AuthOutcome, FlowError> {
         let _one_flow_per_jar = self.http.navigation_lock().await;
+        let redactor = self.http.redactor();
         let mut next = Request::get(request.url(endpoint));
         let mut progress = LoginProgress::default();
         for _ in 0..MAX_STEPS {
             let url = next.url.clone();
+            let method = next.method.clone();
             let resp = self.http.send(step, next).await?;
             if resp.is_redirect() {
                 let Some(location) = resp.location() else {
+                    self.note(|| {
+                        format!(
+                            "{method} {} -> HTTP {} without a Location",
+                            redactor.redact_url(&url),
+                            resp.status
+                        )
+                    });
                     return Ok(AuthOutcome::Page {
                         status: Some(resp.status),
                         url,
                         title: None,
+                        page: None,
                     });
                 };
-                if leaves_the_server(self.http, &location, request, registered, endpoint) {
+                let leaves = leaves_the_server(self.http, &location, request, registered, endpoint);
+                self.note(|| {
+                    format!(
+                        "{method} {} -> HTTP {} to {}{}",
+                        redactor.redact_url(&url),
+                        resp.status,
+                        redactor.redact_url(&location),
+                        if leaves {
+                            " (the authorization response: not followed)"
+                        } else {
+                            ""
+                        }
+                    )
+                });
+                if leaves {
                     return Ok(AuthOutcome::redirect_to(location));
                 }
                 next = Request::get(location);
                 continue;
             }
             let html = resp.text();
-            let title = forms::page_title(&html);
-            let login_error = |why: &str| FlowError::Login {
-                url: crate::http::redact::redact_by_name(url.as_str()),
+            let page = forms::read_page(&html, &self.login.hints);
+            self.note(|| {
+                format!(
+                    "{method} {} -> HTTP {}: {} page{}; {}",
+                    redactor.redact_url(&url),
+                    resp.status,
+                    page_kind_name(&page.kind),
+                    page.title
+                        .as_deref()
+                        .map(|t| format!(" {:?}", redactor.redact(t)))
+                        .unwrap_or_default(),
+                    page.describe_forms()
+                )
+            });
+            let stopped_here = |page: forms::Page| AuthOutcome::Page {
+                status: Some(resp.status),
+                url: url.clone(),
+                title: page.title.clone(),
+                page: Some(Box::new(page)),
+            };
+            let login_error = |why: String, page: &forms::Page| FlowError::Login {
+                url: redactor.redact_url(&url),
                 status: resp.status,
-                title: title
+                title: page
+                    .title
                     .as_deref()
                     .map(|t| format!(", \"{t}\""))
                     .unwrap_or_default(),
-                why: why.to_string(),
+                why,
+                page: page.describe_forms(),
             };
-            match forms::classify(&html, &self.login.hints) {
+            match &page.kind {
                 PageKind::Login(form) => {
-                    let fills = progress.fills(&form, self.login).map_err(&login_error)?;
+                    let fills = progress
+                        .fills(form, self.login)
+                        .map_err(|why| login_error(refused_sign_in(why, &page), &page))?;
                     let button = form.form.buttons.first();
+                    self.note(|| {
+                        format!(
+                            "  fill {}; press {}",
+                            fills.iter().map(|(n, _)| *n).collect::<Vec<_>>().join(", "),
+                            button.map_or("nothing (submit)".to_string(), |b| format!(
+                                "{:?}",
+                                b.label
+                            ))
+                        )
+                    });
                     next = self
                         .submit(&form.form, &url, &fills, button)
-                        .map_err(|why| login_error(&why))?;
+                        .map_err(|why| login_error(why, &page))?;
                 }
                 PageKind::Consent(consent_form) => {
-                    let button = match consent {
-                        Consent::Approve => Some(consent_form.approve.clone()),
-                        Consent::Deny => deny_button(&consent_form.form),
-                    };
-                    let Some(button) = button else {
-                        return Ok(AuthOutcome::Page {
-                            status: Some(resp.status),
-                            url,
-                            title,
+                    let approve_link = consent_form
+                        .approve_link
+                        .as_deref()
+                        .filter(|_| consent == Consent::Approve)
+                        .and_then(|href| url.join(href).ok());
+                    if let Some(to) = approve_link {
+                        if leaves_the_server(self.http, &to, request, registered, endpoint) {
+                            return Ok(AuthOutcome::redirect_to(to));
+                        }
+                        self.note(|| {
+                            format!(
+                                "  follow the approving link to {}",
+                                redactor.redact_url(&to)
+                            )
                         });
+                        next = Request::get(to);
+                        continue;
+                    }
+                    let choice = match consent {
+                        Consent::Approve => Some((
+                            consent_form
+                                .form
+                                .ticked_for_consent(&requested_scopes(request)),
+                            consent_form.approve.clone(),
+                        )),
+                        Consent::Deny => consent_form.deny.clone(),
                     };
+                    let Some((form, button)) = choice else {
+                        if let Some(to) = consent_form
+                            .deny_link
+                            .as_deref()
+                            .filter(|_| consent == Consent::Deny)
+                            .and_then(|href| url.join(href).ok())
+                            .filter(|to| self.http.is_allowed(to))
+                        {
+                            self.note(|| {
+                                format!("  follow the refusal link to {}", redactor.redact_url(&to))
+                            });
+                            next = Request::get(to);
+                            continue;
+                        }
+                        self.note(|| "  no button refuses consent here: stop".to_string());
+                        return Ok(stopped_here(page));
+                    };
+                    self.note(|| format!("  press {:?}", button.label));
                     next = self
-                        .submit(&consent_form.form, &url, &[], Some(&button))
-                        .map_err(|why| login_error(&why))?;
+                        .submit(&form, &url, &[], Some(&button))
+                        .map_err(|why| login_error(why, &page))?;
                 }
-                PageKind::Other => {
-                    return Ok(AuthOutcome::Page {
-                        status: Some(resp.status),
-                        url,
-                        title,
-                    });
+                PageKind::Interstitial(way_on) => {
+                    let to = match way_on {
+                        Interstitial::Refresh(raw) | Interstitial::Link(raw) => {
+                            match url.join(raw) {
+                                Ok(to) => to,
+                                Err(_) => return Ok(stopped_here(page)),
+                            }
+                        }
+                        Interstitial::Press(form, button) => {
+                            self.note(|| format!("  press {:?}", button.label));
+                            next = self
+                                .submit(form, &url, &[], Some(button))
+                                .map_err(|why| login_error(why, &page))?;
+                            continue;
+                        }
+                        Interstitial::AutoSubmit(form) => {
+                            let (_, action) = form.target(&url, None).map_err(|e| {
+                                login_error(format!("the form's action is not a URL: {e}"), &page)
+                            })?;
+                            if leaves_the_server(self.http, &action, request, registered, endpoint)
+                            {
+                                // response_mode=form_post, or a broker posting the response on.
+                                self.note(|| {
+                                    format!(
+                                        "  a script posts the page's form to {}: the authorization response (not sent)",
+                                        redactor.redact_url(&action)
+                                    )
+                                });
+                                return Ok(AuthOutcome::posted_to(
+                                    action,
+                                    &form.submission(&[], None),
+                                ));
+                            }
+                            self.note(|| {
+                                "  a script submits this form on load: submit it".to_string()
+                            });
+                            next = self
+                                .submit(form, &url, &[], None)
+                                .map_err(|why| login_error(why, &page))?;
+                            continue;
+                        }
+                    };
+                    if leaves_the_server(self.http, &to, request, registered, endpoint) {
+                        self.note(|| {
+                            format!(
+                                "  the page sends the browser to {}: the authorization response (not followed)",
+                                redactor.redact_url(&to)
+                            )
+                        });
+                        return Ok(AuthOutcome::redirect_to(to));
+                    }
+                    self.note(|| format!("  go on to {}", redactor.redact_url(&to)));
+                    next = Request::get(to);
                 }
+                PageKind::Other if progress.sent_password && page.says_sign_in_failed => {
+                    return Err(login_error(
+                        refused_sign_in(
+                            "after the password was sent, the server showed a page saying the sign-in failed: it refused the username or password.",
+                            &page,
+                        ),
+                        &page,
+                    ));
+                }
+                PageKind::Other => return Ok(stopped_here(page)),
             }
         }
         Err(FlowError::TooManySteps(MAX_STEPS))
@@ -376,47 +589,57 @@ impl UserAgent<'_> {
         fills: &[(&str, &str)],
         button: Option<&forms::Button>,
     ) -> Result<Request, String> {
-        let action = form
-            .action_url(page)
+        let (method, action) = form
+            .target(page, button)
             .map_err(|e| format!("the form's action is not a URL: {e}"))?;
         if !self.http.is_allowed(&action) {
             return Err(format!(
-                "the form posts to {}, outside the target's origins; add it to the target file if it belongs to the server",
+                "the form posts to {}, outside the target's origins; add it to [login] origins if it belongs to the server",
                 action.origin().ascii_serialization()
             ));
         }
         let pairs = form.submission(fills, button);
-        Ok(if form.method == "POST" {
+        Ok(if method == "POST" {
             Request::post_form(action, pairs)
         } else {
             let mut url = action;
+            url.set_fragment(None);
             url.query_pairs_mut()
                 .clear()
                 .extend_pairs(pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+            if pairs.is_empty() {
+                url.set_query(None);
+            }
             Request::get(url)
         })
     }
 }
 
-/// A button that refuses consent, when the page offers one.
-pub(crate) fn deny_button(form: &forms::HtmlForm) -> Option<forms::Button> {
-    const DENY: &[&str] = &[
-        "deny", "cancel", "reject", "decline", "refuse", "no", "disallow",
-    ];
-    form.buttons
-        .iter()
-        .find(|b| {
-            [
-                Some(b.label.as_str()),
-                b.value.as_deref(),
-                b.name.as_deref(),
-                b.id.as_deref(),
-            ]
-            .into_iter()
-            .flatten()
-            .any(|t| DENY.contains(&t.trim().to_ascii_lowercase().as_str()))
-        })
-        .cloned()
+fn page_kind_name(kind: &PageKind) -> &'static str {
+    match kind {
+        PageKind::Login(f) if f.password_field.is_some() => "sign-in",
+        PageKind::Login(_) => "sign-in (username first)",
+        PageKind::Consent(_) => "consent",
+        PageKind::Interstitial(Interstitial::Refresh(_)) => "interstitial (meta refresh)",
+        PageKind::Interstitial(Interstitial::AutoSubmit(_)) => "interstitial (auto-submitted form)",
+        PageKind::Interstitial(Interstitial::Link(_)) => "interstitial (a link on)",
+        PageKind::Interstitial(Interstitial::Press(..)) => "interstitial (a step to skip)",
+        PageKind::Other => "unrecognised",
+    }
+}
+
+/// Why the login cannot go on, with the page's own words when it shows any.
+fn refused_sign_in(why: &str, page: &forms::Page) -> String {
+    let mut out = match &page.message {
+        Some(message) => format!("{why} The page says: {message:?}"),
+        None => why.to_string(),
+    };
+    if page.forms.iter().any(|f| f.scripted) {
+        out.push_str(
+            " Its form runs a script when submitted, which the form login does not run: if the password is right, the page needs [login] mode = \"browser\".",
+        );
+    }
+    out
 }
 
 #[cfg(test)]

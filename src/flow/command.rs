@@ -137,6 +137,7 @@ pub(crate) async fn authorize(
                 status: None,
                 url,
                 title,
+                page: None,
             };
             record(&outcome.describe());
             Ok(outcome)

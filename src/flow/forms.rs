@@ -29,6 +29,10 @@ pub struct Button {
     pub label: String,
     /// The `id` attribute, when present and non-empty.
     pub id: Option<String>,
+    /// `formaction`: where pressing this button submits, overriding the form's action.
+    pub formaction: Option<String>,
+    /// `formmethod`, normalised to `"GET"` or `"POST"`, overriding the form's method.
+    pub formmethod: Option<String>,
 }
 
 /// One named form control.
@@ -46,6 +50,8 @@ pub struct Field {
     /// Disabled controls (the `disabled` attribute, or inside a disabled `<fieldset>`) are
     /// never submitted by a browser.
     pub disabled: bool,
+    /// The text of its `<label>`s, lowercase (what a person reads next to a checkbox).
+    pub label: String,
 }
 
 /// A parsed `<form>`.
@@ -60,6 +66,8 @@ pub struct HtmlForm {
     pub fields: Vec<Field>,
     /// The form's submit buttons, in document order.
     pub buttons: Vec<Button>,
+    /// The document's `<base href>`, against which the action resolves.
+    pub base: Option<String>,
 }
 
 impl Default for HtmlForm {
@@ -69,6 +77,7 @@ impl Default for HtmlForm {
             method: "GET".to_string(),
             fields: Vec::new(),
             buttons: Vec::new(),
+            base: None,
         }
     }
 }
@@ -77,8 +86,23 @@ impl Default for HtmlForm {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum PageKind {
     Login(LoginForm),
-    Consent(ConsentForm),
+    Consent(Box<ConsentForm>),
+    /// A page a browser passes through on its own or with one obvious click.
+    Interstitial(Interstitial),
     Other,
+}
+
+/// How a browser gets past an interstitial page.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Interstitial {
+    /// `<meta http-equiv=refresh content="0; url=...">`: the raw URL, to resolve against the page.
+    Refresh(String),
+    /// A form that a script submits on load (SAML and OIDC brokers' auto-POST pages).
+    AutoSubmit(HtmlForm),
+    /// A lone "Continue" link, or the password sign-in among several ways to sign in: the raw href.
+    Link(String),
+    /// A step a person declines: "Skip" a second-factor set-up, "Not now".
+    Press(HtmlForm, Button),
 }
 
 /// A login form. `password_field` is `None` on a username-first (identifier) step.
@@ -94,6 +118,13 @@ pub struct LoginForm {
 pub struct ConsentForm {
     pub form: HtmlForm,
     pub approve: Button,
+    /// The button that refuses, and its form: the same form, or another one on the page
+    /// (Doorkeeper renders Authorize and Deny as two `button_to` forms).
+    pub deny: Option<(HtmlForm, Button)>,
+    /// A link that refuses, when no button does (node oidc-provider's "[ Cancel ]").
+    pub deny_link: Option<String>,
+    /// Consent given by following a link rather than submitting a form (Apereo CAS's "Allow").
+    pub approve_link: Option<String>,
 }
 
 impl HtmlForm {
@@ -156,16 +187,68 @@ impl HtmlForm {
     }
 
     /// Resolve the action against the page URL (absent or empty action => page URL,
-    /// without its fragment).
+    /// without its fragment), or against the document's `<base href>` when it has one.
     pub fn action_url(&self, page_url: &url::Url) -> Result<url::Url, url::ParseError> {
-        let action = self.action.as_deref().map(trim_ascii_ws).unwrap_or("");
+        self.resolve(page_url, self.action.as_deref())
+    }
+
+    /// Where and how pressing `pressed` submits (WHATWG: the button's `formaction` and
+    /// `formmethod` override the form's).
+    pub fn target(
+        &self,
+        page_url: &url::Url,
+        pressed: Option<&Button>,
+    ) -> Result<(String, url::Url), url::ParseError> {
+        let action = pressed
+            .and_then(|b| b.formaction.as_deref())
+            .filter(|a| !trim_ascii_ws(a).is_empty())
+            .or(self.action.as_deref());
+        let method = pressed
+            .and_then(|b| b.formmethod.clone())
+            .unwrap_or_else(|| self.method.clone());
+        Ok((method, self.resolve(page_url, action)?))
+    }
+
+    fn resolve(
+        &self,
+        page_url: &url::Url,
+        action: Option<&str>,
+    ) -> Result<url::Url, url::ParseError> {
+        let action = action.map(trim_ascii_ws).unwrap_or("");
         if action.is_empty() {
+            // The document's URL, query included: what the browser submits to.
             let mut own = page_url.clone();
             own.set_fragment(None);
-            Ok(own)
-        } else {
-            page_url.join(action)
+            return Ok(own);
         }
+        let base = match self.base.as_deref().map(trim_ascii_ws) {
+            Some(href) if !href.is_empty() => {
+                page_url.join(href).unwrap_or_else(|_| page_url.clone())
+            }
+            _ => page_url.clone(),
+        };
+        base.join(action)
+    }
+
+    /// The form as a person approving consent submits it: every unticked checkbox that stands
+    /// for a scope the request asked for, or that says "I agree", ticked; anything else as it is.
+    pub fn ticked_for_consent(&self, requested_scopes: &[&str]) -> HtmlForm {
+        let mut form = self.clone();
+        for field in form.fields.iter_mut() {
+            if field.kind != "checkbox" || field.checked || field.disabled {
+                continue;
+            }
+            let asked = requested_scopes.contains(&field.value.as_str())
+                || (field.value == "on"
+                    && requested_scopes.iter().any(|s| {
+                        field.name.eq_ignore_ascii_case(s)
+                            || tokens(&field.name).iter().any(|t| t == s)
+                    }));
+            if asked || is_agreement(field) {
+                field.checked = true;
+            }
+        }
+        form
     }
 
     /// The field of that name, if any.
@@ -210,32 +293,444 @@ pub fn page_title(html: &str) -> Option<String> {
 }
 
 /// Decide whether the page is a login page, a consent page, or something else.
+pub fn classify(html: &str, hints: &LoginHints) -> PageKind {
+    read_page(html, hints).kind
+}
+
+/// One page as the user agent reads it: what it is, and what a person would see of it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Page {
+    pub kind: PageKind,
+    pub title: Option<String>,
+    /// The page's error or status message (`role=alert`, an error box), when it shows one.
+    pub message: Option<String>,
+    /// Its forms: method, action, field names and types, buttons. Never field values.
+    pub forms: Vec<FormSummary>,
+    /// Its title, headings or message say that a sign-in failed ("Login Failed", "Invalid
+    /// password"): the page a server shows instead of the login form after a wrong password.
+    pub says_sign_in_failed: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FormSummary {
+    pub method: String,
+    pub action: Option<String>,
+    /// `name:type`, in document order.
+    pub fields: Vec<String>,
+    /// Button labels, in document order.
+    pub buttons: Vec<String>,
+    /// Its submission runs a script (`onsubmit`, or an `onclick` on a submit button), which
+    /// may change what is sent.
+    pub scripted: bool,
+}
+
+impl Page {
+    /// One line per form, for error messages and `oauthprobe login`.
+    pub fn describe_forms(&self) -> String {
+        if self.forms.is_empty() {
+            return "no forms".to_string();
+        }
+        self.forms
+            .iter()
+            .enumerate()
+            .map(|(i, f)| {
+                format!(
+                    "form {}: {} {} fields [{}] buttons [{}]",
+                    i + 1,
+                    f.method,
+                    f.action.as_deref().map_or("(this page)".to_string(), |a| {
+                        crate::http::redact::redact_by_name(&clip(a, 120))
+                    }),
+                    f.fields.join(", "),
+                    f.buttons
+                        .iter()
+                        .map(|b| format!("{:?}", clip(b, 40)))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )
+            })
+            .collect::<Vec<_>>()
+            .join("; ")
+    }
+}
+
+/// Reads a page once: its kind (see [`classify`]), title, message and forms.
 ///
 /// Order: a form picked by the `form_selector` hint; a form with a password field (or the
-/// hinted password field); a username-first step; a consent form; otherwise `Other`.
-pub fn classify(html: &str, hints: &LoginHints) -> PageKind {
+/// hinted password field); a username-first step; an interstitial a browser passes on its
+/// own (a meta refresh, a form submitted by script on load); a consent form; a lone
+/// "Continue" link; otherwise `Other`.
+pub fn read_page(html: &str, hints: &LoginHints) -> Page {
     let document = Html::parse_document(html);
     let doc = analyse(&document);
-    let hints = Hints::from(hints);
+    let extras = page_extras(&document);
+    let kind = kind_of(&document, &doc, &extras, &Hints::from(hints));
+    let forms = doc
+        .forms
+        .iter()
+        .map(|f| FormSummary {
+            method: f.form.method.clone(),
+            action: f.form.action.clone(),
+            fields: f
+                .form
+                .fields
+                .iter()
+                .map(|x| format!("{}:{}", x.name, x.kind))
+                .collect(),
+            buttons: f.form.buttons.iter().map(|b| b.label.clone()).collect(),
+            scripted: f.el.value().attr("onsubmit").is_some()
+                || f.controls.iter().any(|c| {
+                    c.attr("onclick").is_some()
+                        && (c.kind == "submit"
+                            || (c.tag == Tag::Button
+                                && c.attr("type")
+                                    .is_none_or(|t| t.eq_ignore_ascii_case("submit"))))
+                }),
+        })
+        .collect();
+    let headline = format!(
+        "{} {} {} {}",
+        extras.title.as_deref().unwrap_or(""),
+        extras.heading.as_deref().unwrap_or(""),
+        extras.headings.join(" "),
+        extras.message.as_deref().unwrap_or("")
+    )
+    .to_lowercase();
+    let says_sign_in_failed = [
+        "login failed",
+        "log in failed",
+        "sign-in failed",
+        "sign in failed",
+        "authentication failed",
+        "incorrect password",
+        "invalid password",
+        "wrong password",
+        "invalid credentials",
+        "bad credentials",
+        "invalid username or password",
+        "incorrect username or password",
+    ]
+    .iter()
+    .any(|p| headline.contains(p));
+    Page {
+        kind,
+        title: extras.title.clone().or(extras.heading.clone()),
+        message: extras.message.clone(),
+        forms,
+        says_sign_in_failed,
+    }
+}
 
-    let selected = selected_form(&document, &doc, &hints);
-    if let Some(login) = selected.and_then(|index| login_from_selected(&doc, index, &hints)) {
+fn kind_of(document: &Html, doc: &Doc<'_>, extras: &Extras, hints: &Hints<'_>) -> PageKind {
+    let selected = selected_form(document, doc, hints);
+    if let Some(login) = selected.and_then(|index| login_from_selected(doc, index, hints)) {
         return PageKind::Login(login);
     }
-    if let Some(login) = password_login(&doc, &hints) {
+    if let Some(login) = password_login(doc, hints) {
         return PageKind::Login(login);
     }
-    if let Some(login) = username_first(&doc, &hints) {
+    if let Some(login) = username_first(doc, hints) {
         return PageKind::Login(login);
     }
     if doc.orphan_password {
         // A password box the scanner cannot submit without script: not a consent page.
         return PageKind::Other;
     }
-    if let Some(consent) = consent(&doc, &hints) {
-        return PageKind::Consent(consent);
+    if let Some(url) = &extras.refresh {
+        return PageKind::Interstitial(Interstitial::Refresh(url.clone()));
+    }
+    if let Some(form) = auto_submitted(doc, extras) {
+        return PageKind::Interstitial(Interstitial::AutoSubmit(form));
+    }
+    if let Some(mut consent) = consent(doc, hints) {
+        if consent.deny.is_none() {
+            consent.deny_link = extras.refusal_link.clone();
+        }
+        return PageKind::Consent(Box::new(consent));
+    }
+    if let Some((href, label)) = &extras.approve_link {
+        return PageKind::Consent(Box::new(ConsentForm {
+            form: HtmlForm::default(),
+            approve: Button {
+                label: label.clone(),
+                ..Button::default()
+            },
+            deny: None,
+            deny_link: extras.refusal_link.clone(),
+            approve_link: Some(href.clone()),
+        }));
+    }
+    if let Some((form, button)) = skippable(doc) {
+        return PageKind::Interstitial(Interstitial::Press(form, button));
+    }
+    if let Some(href) = extras
+        .continue_link
+        .as_ref()
+        .or(extras.password_connector.as_ref())
+    {
+        return PageKind::Interstitial(Interstitial::Link(href.clone()));
     }
     PageKind::Other
+}
+
+/// A form whose only way on, short of setting something up, is a "Skip" / "Not now" button.
+fn skippable(doc: &Doc<'_>) -> Option<(HtmlForm, Button)> {
+    doc.forms.iter().find_map(|f| {
+        if f.controls
+            .iter()
+            .any(|c| c.is_text_entry() || c.is_password())
+        {
+            return None;
+        }
+        f.form
+            .buttons
+            .iter()
+            .find(|b| {
+                let lower = collapse(&b.label).to_lowercase();
+                [
+                    "skip",
+                    "not now",
+                    "later",
+                    "remind me later",
+                    "maybe later",
+                    "skip for now",
+                ]
+                .iter()
+                .any(|w| lower == *w || lower.starts_with(&format!("{w} ")))
+            })
+            .map(|b| (f.form.clone(), b.clone()))
+    })
+}
+
+/// What a page says besides its forms.
+#[derive(Default)]
+struct Extras {
+    title: Option<String>,
+    heading: Option<String>,
+    /// The text of the first few `h1`-`h3` headings.
+    headings: Vec<String>,
+    message: Option<String>,
+    /// The URL of a `<meta http-equiv=refresh>` that moves on within a few seconds.
+    refresh: Option<String>,
+    /// A script or `onload` handler that submits or clicks something.
+    scripted_submit: bool,
+    /// The href of the page's only "Continue"-like link.
+    continue_link: Option<String>,
+    /// A link that refuses ("Cancel", "Deny").
+    refusal_link: Option<String>,
+    /// A link that approves ("Allow", "Authorize"), and its text.
+    approve_link: Option<(String, String)>,
+    /// Among "Log in with ..." links, the one for a username and password (Dex's chooser).
+    password_connector: Option<String>,
+}
+
+fn page_extras(document: &Html) -> Extras {
+    let mut extras = Extras::default();
+    let mut continue_links: Vec<String> = Vec::new();
+    let mut links = 0usize;
+    walk(document, |visit| {
+        let el = &visit.el;
+        if !is_html(el) {
+            return None;
+        }
+        let value = el.value();
+        let name = value.name();
+        if let Some(handler) = value.attr("onload") {
+            extras.scripted_submit |= submits(handler);
+        }
+        match name {
+            "title" if extras.title.is_none() => {
+                extras.title =
+                    Some(collapse(&el.text().collect::<String>())).filter(|t| !t.is_empty());
+            }
+            "h1" if extras.heading.is_none() => {
+                extras.heading =
+                    Some(collapse(&el.text().collect::<String>())).filter(|t| !t.is_empty());
+            }
+            "h1" | "h2" | "h3" if extras.headings.len() < 4 => {
+                extras
+                    .headings
+                    .push(collapse(&el.text().collect::<String>()));
+            }
+            "script" => {
+                extras.scripted_submit |= submits(&el.text().collect::<String>());
+            }
+            "meta" if extras.refresh.is_none() => {
+                let refresh = value
+                    .attr("http-equiv")
+                    .is_some_and(|h| h.trim().eq_ignore_ascii_case("refresh"));
+                if refresh {
+                    extras.refresh = value.attr("content").and_then(refresh_target);
+                }
+            }
+            "a" => {
+                if let Some(href) = value.attr("href").map(str::trim) {
+                    if !href.is_empty()
+                        && !href.starts_with('#')
+                        && !href.to_ascii_lowercase().starts_with("javascript:")
+                    {
+                        links += 1;
+                        let text = collapse(&el.text().collect::<String>());
+                        if is_continue(&text) {
+                            continue_links.push(href.to_string());
+                        }
+                        let lower = text.to_lowercase();
+                        let approving = Button {
+                            label: text.clone(),
+                            id: value.attr("id").map(str::to_string),
+                            name: value.attr("name").map(str::to_string),
+                            ..Button::default()
+                        };
+                        if extras.approve_link.is_none()
+                            && approve_score(&approving).is_some_and(|score| score >= 6)
+                        {
+                            extras.approve_link = Some((href.to_string(), text.clone()));
+                        }
+                        if extras.refusal_link.is_none()
+                            && matches!(judge(&text), Verdict::Deny)
+                            && !LOGOUT_WORDS.iter().any(|w| lower.contains(w))
+                        {
+                            extras.refusal_link = Some(href.to_string());
+                        }
+                        let connector =
+                            ["log in with", "login with", "sign in with", "continue with"]
+                                .iter()
+                                .any(|p| lower.starts_with(p));
+                        let password_like = ["email", "password", "username", "ldap", "local"]
+                            .iter()
+                            .any(|w| lower.contains(w));
+                        if connector && password_like && extras.password_connector.is_none() {
+                            extras.password_connector = Some(href.to_string());
+                        }
+                    }
+                }
+            }
+            _ => {}
+        }
+        if extras.message.is_none() && !visit.ctx.hidden && !hides(el) && is_message_box(el) {
+            let text = collapse(&el.text().collect::<String>());
+            if !text.is_empty() && text.chars().count() <= 300 {
+                extras.message = Some(text);
+            }
+        }
+        None
+    });
+    // One obvious way on: a single Continue link (a menu of links is not an interstitial).
+    if continue_links.len() == 1 && links <= 3 {
+        extras.continue_link = continue_links.pop();
+    }
+    extras
+}
+
+/// An element that shows an error or a status to the user.
+fn is_message_box(el: &ElementRef<'_>) -> bool {
+    let value = el.value();
+    if matches!(
+        value.name(),
+        "html" | "body" | "head" | "form" | "input" | "script" | "style"
+    ) {
+        return false;
+    }
+    if value
+        .attr("role")
+        .is_some_and(|r| r.eq_ignore_ascii_case("alert"))
+    {
+        return true;
+    }
+    let own = format!(
+        "{} {}",
+        value.attr("class").unwrap_or(""),
+        value.attr("id").unwrap_or("")
+    )
+    .to_ascii_lowercase();
+    [
+        "error",
+        "alert",
+        "danger",
+        "invalid",
+        "feedback",
+        "errornote",
+        "flash",
+        "message",
+    ]
+    .iter()
+    .any(|w| own.contains(w))
+}
+
+/// `0; url=https://...` (quotes optional), when the page moves on within ten seconds.
+fn refresh_target(content: &str) -> Option<String> {
+    let (delay, rest) = content.split_once([';', ','])?;
+    let delay: f64 = delay.trim().parse().ok()?;
+    if !(0.0..=10.0).contains(&delay) {
+        return None;
+    }
+    let rest = rest.trim();
+    let url = match rest.get(..4) {
+        Some(k) if k.eq_ignore_ascii_case("url=") => &rest[4..],
+        _ => rest,
+    };
+    let url = url.trim().trim_matches(|c| c == '\'' || c == '"').trim();
+    (!url.is_empty()).then(|| url.to_string())
+}
+
+fn submits(script: &str) -> bool {
+    let lower = script.to_ascii_lowercase();
+    lower.contains(".submit()") || lower.contains(".click()") || lower.contains(".requestsubmit(")
+}
+
+fn is_continue(text: &str) -> bool {
+    let lower = text.to_lowercase();
+    let toks = tokens(&lower);
+    lower.starts_with("continu")
+        || lower.starts_with("proceed")
+        || lower == "next"
+        || lower.starts_with("click here")
+        || toks
+            .iter()
+            .any(|t| t == "weiter" || t == "continuer" || t == "continuar")
+}
+
+/// The form a script submits on load: the page runs a submit, and it has exactly one form a
+/// person could not fill in (hidden fields only, no text box, no password).
+fn auto_submitted(doc: &Doc<'_>, extras: &Extras) -> Option<HtmlForm> {
+    if !extras.scripted_submit {
+        return None;
+    }
+    let candidates: Vec<&FormInfo<'_>> = doc
+        .forms
+        .iter()
+        .filter(|f| {
+            !f.form.fields.is_empty()
+                && !f.controls.iter().any(|c| {
+                    c.is_text_entry() || c.is_password() || (c.visible && c.kind == "checkbox")
+                })
+        })
+        .collect();
+    match candidates.as_slice() {
+        [only] if doc.forms.len() == 1 => Some(only.form.clone()),
+        _ => None,
+    }
+}
+
+/// Whether a checkbox says "I agree" (terms, consent, confirmation), not "remember me".
+fn is_agreement(field: &Field) -> bool {
+    let text = format!("{} {}", field.name, field.label).to_lowercase();
+    let agrees = [
+        "agree", "consent", "accept", "confirm", "terms", "approv", "authoriz", "authoris", "allow",
+    ]
+    .iter()
+    .any(|w| text.contains(w));
+    let other = [
+        "remember",
+        "newsletter",
+        "marketing",
+        "subscri",
+        "always",
+        "trust",
+    ]
+    .iter()
+    .any(|w| text.contains(w));
+    agrees && !other
 }
 
 // ---------------------------------------------------------------------------------------
@@ -260,6 +755,8 @@ struct Control<'a> {
     /// The name attribute ("" when absent).
     name: String,
     visible: bool,
+    /// Hidden by a class or `aria-hidden` (a step the page's script reveals later).
+    class_hidden: bool,
     disabled: bool,
     /// The nearest enclosing `<label>`.
     label: Option<ElementRef<'a>>,
@@ -323,6 +820,8 @@ impl<'h> From<&'h LoginHints> for Hints<'h> {
 struct Ctx<'a> {
     /// Hidden by an ancestor's `hidden` attribute or inline style.
     hidden: bool,
+    /// Hidden by an ancestor's utility class (`d-none`, `sr-only`, ...) or `aria-hidden`.
+    class_hidden: bool,
     /// Disabled by an ancestor `<fieldset disabled>`.
     disabled: bool,
     /// Inside `<search>` or `role=search`.
@@ -356,6 +855,7 @@ fn walk<'a>(document: &'a Html, mut visit: impl FnMut(&Visit<'a>) -> Option<usiz
         let html = is_html(&el);
         let mut ctx = current.ctx;
         ctx.hidden |= hides(&el);
+        ctx.class_hidden |= hidden_by_class(&el);
         if html {
             match name {
                 "form" => ctx.form = form_index.or(ctx.form),
@@ -392,6 +892,21 @@ fn walk<'a>(document: &'a Html, mut visit: impl FnMut(&Visit<'a>) -> Option<usiz
     }
 }
 
+/// Utility classes that hide an element until a script shows it (Bootstrap, Tailwind, ...).
+fn hidden_by_class(el: &ElementRef<'_>) -> bool {
+    el.value()
+        .attr("aria-hidden")
+        .is_some_and(|v| v.trim().eq_ignore_ascii_case("true"))
+        || el.value().attr("class").is_some_and(|c| {
+            c.split_ascii_whitespace().any(|t| {
+                matches!(
+                    t.to_ascii_lowercase().as_str(),
+                    "d-none" | "hidden" | "sr-only" | "visually-hidden" | "is-hidden" | "hide"
+                )
+            })
+        })
+}
+
 fn hides(el: &ElementRef<'_>) -> bool {
     el.value().attr("hidden").is_some()
         || el.value().attr("style").is_some_and(|style| {
@@ -419,6 +934,7 @@ fn analyse(document: &Html) -> Doc<'_> {
     // For each id, whether the first element carrying it is a form (and which).
     let mut ids: HashMap<String, Option<usize>> = HashMap::new();
     let mut labels: HashMap<String, String> = HashMap::new();
+    let mut base: Option<String> = None;
     let mut pos = 0usize;
 
     walk(document, |visit| {
@@ -469,6 +985,9 @@ fn analyse(document: &Html) -> Doc<'_> {
             "select" => raw_controls.push(control(Tag::Select)),
             "textarea" => raw_controls.push(control(Tag::Textarea)),
             "button" => raw_controls.push(control(Tag::Button)),
+            "base" if base.is_none() => {
+                base = el.value().attr("href").map(str::to_string);
+            }
             "label" => {
                 if let Some(target) = el.value().attr("for").filter(|t| !t.is_empty()) {
                     labels
@@ -496,7 +1015,7 @@ fn analyse(document: &Html) -> Doc<'_> {
         .into_iter()
         .zip(owned)
         .map(|(raw, controls)| {
-            let form = build_form(&raw.el, &controls);
+            let form = build_form(&raw.el, &controls, &labels, base.as_deref());
             FormInfo {
                 el: raw.el,
                 controls,
@@ -543,6 +1062,7 @@ fn make_control<'a>(visit: &Visit<'a>, tag: Tag) -> Control<'a> {
     };
     let name = el.value().attr("name").unwrap_or("").to_string();
     let visible = kind != "hidden" && !visit.ctx.hidden && !hides(&el);
+    let class_hidden = visit.ctx.class_hidden || hidden_by_class(&el);
     let disabled = visit.ctx.disabled || el.value().attr("disabled").is_some();
     Control {
         el,
@@ -550,6 +1070,7 @@ fn make_control<'a>(visit: &Visit<'a>, tag: Tag) -> Control<'a> {
         kind,
         name,
         visible,
+        class_hidden,
         disabled,
         label: visit.ctx.label,
     }
@@ -589,7 +1110,12 @@ fn input_kind(raw: Option<&str>) -> String {
     }
 }
 
-fn build_form(el: &ElementRef<'_>, controls: &[Control<'_>]) -> HtmlForm {
+fn build_form(
+    el: &ElementRef<'_>,
+    controls: &[Control<'_>],
+    labels: &HashMap<String, String>,
+    base: Option<&str>,
+) -> HtmlForm {
     let method = match el
         .value()
         .attr("method")
@@ -603,11 +1129,13 @@ fn build_form(el: &ElementRef<'_>, controls: &[Control<'_>]) -> HtmlForm {
         method: method.to_string(),
         fields: Vec::new(),
         buttons: Vec::new(),
+        base: base.map(str::to_string),
     };
     for control in controls {
         if let Some(button) = as_button(control) {
             form.buttons.push(button);
-        } else if let Some(field) = as_field(control) {
+        } else if let Some(mut field) = as_field(control) {
+            field.label = label_text(labels, control);
             form.fields.push(field);
         }
     }
@@ -655,11 +1183,20 @@ fn as_button(control: &Control<'_>) -> Option<Button> {
             .unwrap_or_else(|| "Submit".to_string()),
         _ => return None,
     };
+    let formmethod = attr("formmethod").map(|m| {
+        if trim_ascii_ws(m).eq_ignore_ascii_case("post") {
+            "POST".to_string()
+        } else {
+            "GET".to_string()
+        }
+    });
     Some(Button {
         name: non_empty("name"),
         value: attr("value").map(str::to_string),
         label,
         id: non_empty("id"),
+        formaction: attr("formaction").map(str::to_string),
+        formmethod,
     })
 }
 
@@ -699,6 +1236,7 @@ fn as_field(control: &Control<'_>) -> Option<Field> {
         kind: control.kind.clone(),
         checked,
         disabled: control.disabled,
+        label: String::new(),
     })
 }
 
@@ -818,15 +1356,19 @@ fn autocomplete_is_username(control: &Control<'_>) -> bool {
 
 /// Label text: `<label for=id>` plus any enclosing `<label>` (lowercase).
 fn label_of(doc: &Doc<'_>, control: &Control<'_>) -> String {
+    label_text(&doc.labels, control)
+}
+
+fn label_text(labels: &HashMap<String, String>, control: &Control<'_>) -> String {
     let mut out = String::new();
-    if let Some(text) = control.el.value().id().and_then(|id| doc.labels.get(id)) {
+    if let Some(text) = control.el.value().id().and_then(|id| labels.get(id)) {
         out.push_str(text);
     }
     if let Some(label) = control.label {
         out.push(' ');
         out.push_str(&lower_text(&label));
     }
-    out
+    out.trim().to_string()
 }
 
 /// Does this control's name/id/autocomplete/type/label suggest a username?
@@ -892,11 +1434,17 @@ fn password_of(form: &FormInfo<'_>, hints: &Hints<'_>) -> Option<(usize, Option<
     if let Some((index, control)) = hints.password.and_then(|hint| find_named(form, hint)) {
         return Some((index, Some(control.name.clone())));
     }
+    // A password box that a class hides beside a visible username box is the next step, shown
+    // by script once the username is in (Kanidm): this page asks for the username first.
+    let username_step = form
+        .controls
+        .iter()
+        .any(|c| c.is_text_entry() && !c.class_hidden);
     let passwords: Vec<(usize, &Control<'_>)> = form
         .controls
         .iter()
         .enumerate()
-        .filter(|(_, c)| c.is_password())
+        .filter(|(_, c)| c.is_password() && !(username_step && c.class_hidden))
         .collect();
     let pick = passwords
         .iter()
@@ -1154,11 +1702,19 @@ fn username_first(doc: &Doc<'_>, hints: &Hints<'_>) -> Option<LoginForm> {
     }
     let mut best: Option<(i32, LoginForm)> = None;
     for form in &doc.forms {
-        if form.form.buttons.is_empty() || form.controls.iter().any(Control::is_password) {
+        if form.form.buttons.is_empty()
+            || form
+                .controls
+                .iter()
+                .any(|c| c.is_password() && !c.class_hidden)
+        {
             continue;
         }
-        let entries: Vec<&Control<'_>> =
-            form.controls.iter().filter(|c| c.is_text_entry()).collect();
+        let entries: Vec<&Control<'_>> = form
+            .controls
+            .iter()
+            .filter(|c| c.is_text_entry() && !c.class_hidden)
+            .collect();
         let [entry] = entries.as_slice() else {
             continue;
         };
@@ -1210,7 +1766,7 @@ const APPROVE_STRONG: &[&str] = &[
     "approv", "allow", "accept", "authoriz", "authoris", "consent", "grant", "agree",
 ];
 /// Substrings of a weaker approval.
-const APPROVE_WEAK: &[&str] = &["continu", "confirm"];
+const APPROVE_WEAK: &[&str] = &["continu", "confirm", "proceed"];
 
 enum Verdict {
     Deny,
@@ -1297,6 +1853,9 @@ fn consent(doc: &Doc<'_>, hints: &Hints<'_>) -> Option<ConsentForm> {
                 return Some(ConsentForm {
                     form: form.form.clone(),
                     approve: button.clone(),
+                    deny: refusal(doc, form),
+                    deny_link: None,
+                    approve_link: None,
                 });
             }
         }
@@ -1320,15 +1879,128 @@ fn consent(doc: &Doc<'_>, hints: &Hints<'_>) -> Option<ConsentForm> {
             }
         }
     }
-    best.map(|(_, form, button)| ConsentForm {
-        form: form.form.clone(),
-        approve: button.clone(),
+    if let Some((_, form, button)) = best {
+        return Some(ConsentForm {
+            form: form.form.clone(),
+            approve: button.clone(),
+            deny: refusal(doc, form),
+            deny_link: None,
+            approve_link: None,
+        });
+    }
+    agreement_consent(doc)
+}
+
+/// A form that asks for an "I agree" tick and has one neutral submit ("Submit"): ticked, it
+/// approves; left unticked, it refuses (Authlib's example server).
+fn agreement_consent(doc: &Doc<'_>) -> Option<ConsentForm> {
+    doc.forms.iter().find_map(|f| {
+        let asks = f
+            .form
+            .fields
+            .iter()
+            .any(|x| x.kind == "checkbox" && !x.checked && !x.disabled && is_agreement(x));
+        let wants_input = f.controls.iter().any(|c| {
+            c.is_password() || (c.is_text_entry() && c.attr("value").is_none_or(str::is_empty))
+        });
+        let button = f.form.buttons.iter().find(|b| !is_refusal(b))?;
+        (asks && !wants_input).then(|| ConsentForm {
+            form: f.form.clone(),
+            approve: button.clone(),
+            deny: refusal(doc, f).or_else(|| Some((f.form.clone(), button.clone()))),
+            deny_link: None,
+            approve_link: None,
+        })
     })
+}
+
+/// The button that refuses consent: in the approving form first, then in any other form of
+/// the page without a password box.
+fn refusal(doc: &Doc<'_>, approving: &FormInfo<'_>) -> Option<(HtmlForm, Button)> {
+    let others = doc
+        .forms
+        .iter()
+        .filter(|f| f.el != approving.el && !f.controls.iter().any(Control::is_password));
+    std::iter::once(approving)
+        .chain(others)
+        .find_map(|form| {
+            form.form
+                .buttons
+                .iter()
+                .find(|b| is_refusal(b))
+                .map(|b| (form.form.clone(), b.clone()))
+        })
+        .or_else(|| scripted_refusal(approving))
+}
+
+/// A `type=button` refusal whose script submits the form as it stands (Spring Authorization
+/// Server's Cancel: `reset()` then `submit()`): the form with its defaults, no button pressed.
+fn scripted_refusal(form: &FormInfo<'_>) -> Option<(HtmlForm, Button)> {
+    form.controls.iter().find_map(|c| {
+        let scripted = c.tag == Tag::Button
+            || (c.tag == Tag::Input && matches!(c.kind.as_str(), "button" | "reset"));
+        let submits_form = c.attr("onclick").is_some_and(|js| {
+            let js = js.to_ascii_lowercase();
+            js.contains("submit") || js.contains("cancel") || js.contains("deny")
+        });
+        if !scripted || !submits_form {
+            return None;
+        }
+        let text = collapse(&c.el.text().collect::<String>());
+        let label = if text.is_empty() {
+            c.attr("value").map(collapse).unwrap_or_default()
+        } else {
+            text
+        };
+        let button = Button {
+            label,
+            ..Button::default()
+        };
+        is_refusal(&button).then(|| {
+            let mut defaults = form.form.clone();
+            defaults.buttons.clear();
+            (defaults, button)
+        })
+    })
+}
+
+/// A button whose label (else value, id, name) says no: Deny, Cancel, Decline, No, ...
+pub fn is_refusal(button: &Button) -> bool {
+    let sources = [
+        Some(button.label.as_str()),
+        button.value.as_deref(),
+        button.id.as_deref(),
+        button.name.as_deref(),
+    ];
+    let logout = sources.iter().flatten().any(|s| {
+        let lower = s.to_lowercase();
+        LOGOUT_WORDS.iter().any(|w| lower.contains(w))
+    });
+    if logout {
+        return false;
+    }
+    for text in sources.into_iter().flatten() {
+        match judge(text) {
+            Verdict::Deny => return true,
+            Verdict::Approve(_) => return false,
+            Verdict::Neutral => {}
+        }
+    }
+    false
 }
 
 // ---------------------------------------------------------------------------------------
 // Text helpers
 // ---------------------------------------------------------------------------------------
+
+/// At most `max` characters of `s`, with an ellipsis when cut.
+fn clip(s: &str, max: usize) -> String {
+    if s.chars().count() <= max {
+        s.to_string()
+    } else {
+        format!("{}…", s.chars().take(max).collect::<String>())
+    }
+}
 
 fn trim_ascii_ws(s: &str) -> &str {
     s.trim_matches(|c: char| c.is_ascii_whitespace())
@@ -1368,7 +2040,7 @@ mod tests {
 
     fn consent_of(html: &str, hints: &LoginHints) -> ConsentForm {
         match classify(html, hints) {
-            PageKind::Consent(c) => c,
+            PageKind::Consent(c) => *c,
             other => panic!("expected a consent page, got {other:?}"),
         }
     }
@@ -1728,6 +2400,156 @@ mod tests {
     }
 
     #[test]
+    fn consent_ticks_the_requested_scopes_and_the_agreement_only() {
+        // Spring Authorization Server's default consent page: one unticked checkbox per scope.
+        let html = r#"<form name="consent_form" method="post" action="/oauth2/authorize">
+            <input type="hidden" name="client_id" value="c1">
+            <input type="hidden" name="state" value="consent-state">
+            <input class="form-check-input" type="checkbox" name="scope" value="profile" id="profile">
+            <label for="profile">profile</label>
+            <input class="form-check-input" type="checkbox" name="scope" value="admin" id="admin">
+            <label for="admin">admin</label>
+            <label><input type="checkbox" name="agree"> I agree to the terms</label>
+            <label><input type="checkbox" name="remember"> Remember my decision</label>
+            <button type="submit" id="submit-consent">Submit Consent</button>
+            <button type="button" id="cancel-consent" onclick="cancelConsent();">Cancel</button>
+            </form>"#;
+        let c = consent_of(html, &no_hints());
+        let ticked = c.form.ticked_for_consent(&["openid", "profile"]);
+        assert_eq!(
+            ticked.submission(&[], Some(&c.approve)),
+            pairs(&[
+                ("client_id", "c1"),
+                ("state", "consent-state"),
+                ("scope", "profile"),
+                ("agree", "on"),
+            ])
+        );
+    }
+
+    #[test]
+    fn deny_is_found_in_another_form() {
+        // Doorkeeper: Authorize and Deny are two button_to forms; Deny tunnels DELETE.
+        let html = r#"<div class="actions">
+            <form class="button_to" method="post" action="/oauth/authorize">
+              <input type="submit" value="Authorize" class="btn btn-success btn-lg btn-block">
+              <input type="hidden" name="authenticity_token" value="t1">
+              <input type="hidden" name="state" value="s1"></form>
+            <form class="button_to" method="post" action="/oauth/authorize">
+              <input type="hidden" name="_method" value="delete">
+              <input type="submit" value="Deny" class="btn btn-danger btn-lg btn-block">
+              <input type="hidden" name="authenticity_token" value="t1">
+              <input type="hidden" name="state" value="s1"></form></div>"#;
+        let c = consent_of(html, &no_hints());
+        assert_eq!(c.approve.label, "Authorize");
+        let (form, button) = c.deny.expect("a deny button");
+        assert_eq!(button.label, "Deny");
+        assert_eq!(
+            form.field("_method").map(|f| f.value.as_str()),
+            Some("delete")
+        );
+    }
+
+    #[test]
+    fn hydra_style_deny_access_is_a_refusal() {
+        let html = r#"<form action="/consent" method="POST">
+            <input type="hidden" name="challenge" value="ch">
+            <input type="checkbox" class="grant_scope" id="openid" value="openid" name="grant_scope" checked>
+            <input type="submit" id="accept" name="submit" value="Allow access">
+            <input type="submit" id="reject" name="submit" value="Deny access"></form>"#;
+        let c = consent_of(html, &no_hints());
+        assert_eq!(c.approve.value.as_deref(), Some("Allow access"));
+        assert_eq!(
+            c.deny.expect("deny").1.value.as_deref(),
+            Some("Deny access")
+        );
+    }
+
+    #[test]
+    fn button_formaction_and_formmethod_override_the_form() {
+        let html = r#"<base href="/realm/">
+            <form method="get" action="ignored"><input type="hidden" name="k" value="v">
+            <button formaction="login-actions/authenticate?x=1" formmethod="post">Sign in</button></form>"#;
+        let forms = parse_forms(html);
+        let page = Url::parse("http://h/realm/auth?q=1").unwrap();
+        let (method, url) = forms[0].target(&page, forms[0].buttons.first()).unwrap();
+        assert_eq!(method, "POST");
+        assert_eq!(
+            url.as_str(),
+            "http://h/realm/login-actions/authenticate?x=1"
+        );
+        let (method, url) = forms[0].target(&page, None).unwrap();
+        assert_eq!(
+            (method.as_str(), url.as_str()),
+            ("GET", "http://h/realm/ignored")
+        );
+        // No action: the document's own URL, query included.
+        let own = parse_forms("<form method=post><input name=a></form>");
+        assert_eq!(
+            own[0].target(&page, None).unwrap().1.as_str(),
+            "http://h/realm/auth?q=1"
+        );
+    }
+
+    #[test]
+    fn interstitials_a_browser_passes() {
+        let refresh = r#"<html><head><meta http-equiv="Refresh" content="0; URL='/next?a=1'"></head>
+            <body>Redirecting…</body></html>"#;
+        assert_eq!(
+            classify(refresh, &no_hints()),
+            PageKind::Interstitial(Interstitial::Refresh("/next?a=1".into()))
+        );
+        // SimpleSAMLphp's post.twig: a hidden-field form that the page submits on load.
+        let autopost = r#"<body onload="document.getElementsByTagName('input')[0].click();">
+            <noscript><p><strong>Note:</strong> JavaScript is off.</p></noscript>
+            <form method="post" action="https://sp.example/acs">
+              <input type="submit" style="display:none;">
+              <input type="hidden" name="SAMLResponse" value="PHNhbWw+">
+              <input type="hidden" name="RelayState" value="rs"></form></body>"#;
+        match classify(autopost, &no_hints()) {
+            PageKind::Interstitial(Interstitial::AutoSubmit(form)) => {
+                assert_eq!(names(&form), ["SAMLResponse", "RelayState"])
+            }
+            other => panic!("expected an auto-submitted form, got {other:?}"),
+        }
+        let link =
+            r#"<h1>You are signed in</h1><p><a href="/authorize/resume?id=7">Continue</a></p>"#;
+        assert_eq!(
+            classify(link, &no_hints()),
+            PageKind::Interstitial(Interstitial::Link("/authorize/resume?id=7".into()))
+        );
+        // A page of many links is a menu, not an interstitial.
+        let menu = r#"<a href="/a">Continue</a><a href="/b">Help</a><a href="/c">Privacy</a><a href="/d">Terms</a>"#;
+        assert_eq!(classify(menu, &no_hints()), PageKind::Other);
+    }
+
+    #[test]
+    fn read_page_reports_the_message_and_the_forms_without_values() {
+        let html = r#"<title>Sign in to demo</title>
+            <div class="alert alert-error"><span id="input-error">Invalid username or password.</span></div>
+            <form id="kc-form-login" action="/login-actions/authenticate?session_code=SECRET" method="post">
+              <input name="username" value="alice"><input type="password" name="password">
+              <input type="hidden" name="credentialId" value="cred-9">
+              <input type="submit" name="login" value="Sign In"></form>"#;
+        let page = read_page(html, &no_hints());
+        assert_eq!(page.title.as_deref(), Some("Sign in to demo"));
+        assert_eq!(
+            page.message.as_deref(),
+            Some("Invalid username or password.")
+        );
+        let forms = page.describe_forms();
+        assert!(
+            forms.contains("username:text, password:password, credentialId:hidden"),
+            "{forms}"
+        );
+        assert!(forms.contains("\"Sign In\""), "{forms}");
+        assert!(
+            !forms.contains("cred-9") && !forms.contains("alice"),
+            "{forms}"
+        );
+    }
+
+    #[test]
     fn consent_keycloak_yes_no_inputs() {
         let html = r#"<form class="form-actions" action="/realms/r/login-actions/consent?code=1" method="POST">
             <input type="hidden" name="code" value="c0de">
@@ -1826,10 +2648,10 @@ mod tests {
 
     #[test]
     fn approve_hint_makes_an_unrecognised_page_a_consent_page() {
-        let html = r#"<form method="post"><button name="x">Proceed</button></form>"#;
+        let html = r#"<form method="post"><button name="x">Open</button></form>"#;
         assert_eq!(classify(html, &no_hints()), PageKind::Other);
         let hints = LoginHints {
-            approve_button: Some("proceed".into()),
+            approve_button: Some("open".into()),
             ..LoginHints::default()
         };
         assert_eq!(consent_of(html, &hints).approve.name.as_deref(), Some("x"));
@@ -1942,7 +2764,7 @@ mod tests {
 
     #[test]
     fn page_without_forms_is_other() {
-        let html = "<html><head><title>Welcome</title></head><body><p>Hello <a href=/x>Allow</a></p></body></html>";
+        let html = "<html><head><title>Welcome</title></head><body><p>Hello <a href=/x>Home</a></p></body></html>";
         assert_eq!(classify(html, &no_hints()), PageKind::Other);
         assert!(parse_forms(html).is_empty());
         assert_eq!(classify("", &no_hints()), PageKind::Other);
@@ -2247,7 +3069,7 @@ world</textarea>
             match kind {
                 PageKind::Login(l) => assert!(forms.contains(&l.form)),
                 PageKind::Consent(c) => assert!(c.form.buttons.contains(&c.approve)),
-                PageKind::Other => {}
+                PageKind::Interstitial(_) | PageKind::Other => {}
             }
             let _ = page_title(&doc);
         }

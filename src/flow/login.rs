@@ -61,6 +61,7 @@ impl Navigator {
                 UserAgent {
                     http,
                     login: &self.login,
+                    trace: None,
                 }
                 .authorize(step, endpoint, request, registered, consent)
                 .await
@@ -129,7 +130,12 @@ impl Walk<'_> {
         ) {
             AuthOutcome::redirect_to(url)
         } else {
-            AuthOutcome::Page { status, url, title }
+            AuthOutcome::Page {
+                status,
+                url,
+                title,
+                page: None,
+            }
         }
     }
 

@@ -247,6 +247,7 @@ pub async fn login_not_307(cx: &Cx) -> ProbeResult {
     let agent = UserAgent {
         http: &fresh,
         login: &cx.target.login,
+        trace: None,
     };
     let before = cx.http.transcript().len();
     let request = cx.request_for(client);

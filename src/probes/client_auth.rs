@@ -161,8 +161,8 @@ pub async fn secret_not_in_query(cx: &Cx) -> ProbeResult {
         )
         .await?;
     if resp.issued() {
-        return Ok(Outcome::fail(format!(
-            "client `{}` authenticated with its secret in the URL query: HTTP 200 with an access_token",
+        return Ok(Outcome::warn(format!(
+            "client `{}` authenticated with its secret in the URL query: HTTP 200 with an access_token; the server tolerates the client's breach of RFC 6749 §2.3.1",
             client.id
         )));
     }
@@ -200,8 +200,8 @@ pub async fn single_method(cx: &Cx) -> ProbeResult {
         )
         .await?;
     if resp.issued() {
-        return Ok(Outcome::fail(format!(
-            "a token request carrying both HTTP Basic and client_secret credentials for `{}`, one of them wrong, returned HTTP 200 and an access_token",
+        return Ok(Outcome::warn(format!(
+            "a token request carrying both HTTP Basic and client_secret credentials for `{}`, one of them wrong, returned HTTP 200 and an access_token; the server tolerates the client's breach of RFC 6749 §2.3",
             client.id
         )));
     }

@@ -193,8 +193,8 @@ pub async fn id_token_lifetime(cx: &Cx) -> ProbeResult {
         )));
     };
     if exp + LEEWAY_SECS <= now {
-        return Ok(Outcome::fail(format!(
-            "the ID token was expired when issued: exp is {:.0} s in the past",
+        return Ok(Outcome::warn(format!(
+            "the ID token was expired when issued: exp is {:.0} s in the past (clients must refuse it)",
             now - exp
         )));
     }
@@ -496,17 +496,20 @@ pub async fn prompt_none_shows_no_page(cx: &Cx) -> ProbeResult {
                     resp.status,
                     url.path()
                 ))),
-                // An error status is no sign-in page; a 200 page the scanner does not recognise
-                // may be one built by script, so it cannot pass.
                 // No sign-in UI, as the MUST NOT asks; but login_required never reaches the client.
-                crate::flow::forms::PageKind::Other if resp.status >= 400 => {
+                crate::flow::forms::PageKind::Other
+                | crate::flow::forms::PageKind::Interstitial(_)
+                    if resp.status >= 400 =>
+                {
                     Ok(Outcome::warn(format!(
                         "no login or consent form was shown, but the server answered with an error page (HTTP {} at {}) instead of redirecting login_required to the client, which never learns that the user must sign in",
                         resp.status,
                         url.path()
                     )))
                 }
-                crate::flow::forms::PageKind::Other => Ok(Outcome::error(format!(
+                // A 200 page the scanner does not recognise may be a sign-in page built by script.
+                crate::flow::forms::PageKind::Other
+                | crate::flow::forms::PageKind::Interstitial(_) => Ok(Outcome::error(format!(
                     "the server showed a page (HTTP {} at {}) that is neither an error nor a form the scanner recognises as login or consent, so it could not tell whether a sign-in page was shown",
                     resp.status,
                     url.path()

@@ -49,6 +49,20 @@ pub fn exit_status(report: &Report, fail_on: Severity) -> ExitStatus {
 }
 
 /// RFC 3339 in UTC, without pulling in a date crate.
+/// Text from the server made safe for a terminal: control characters (escape sequences among
+/// them) are shown as `\u{..}` escapes instead of being obeyed.
+pub fn terminal_safe(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        if c.is_control() && c != '\n' && c != '\t' {
+            out.extend(c.escape_unicode());
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
 pub fn rfc3339(t: SystemTime) -> String {
     let d = t.duration_since(UNIX_EPOCH).unwrap_or_default();
     let secs = d.as_secs() as i64;

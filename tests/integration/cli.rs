@@ -144,7 +144,7 @@ fn demo_on_the_clean_lab_passes_and_exits_zero() {
 #[test]
 fn demo_with_a_weakness_fails_and_exits_one() {
     let out = oauthprobe()
-        .args(["demo", "--weak", "token-get", "--format", "json"])
+        .args(["demo", "--weak", "token-cacheable", "--format", "json"])
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(1));
@@ -159,7 +159,7 @@ fn demo_with_a_weakness_fails_and_exits_one() {
         .filter(|r| r["status"] == "fail")
         .map(|r| r["id"].as_str().unwrap())
         .collect();
-    assert_eq!(failed, ["token-endpoint-rejects-get"]);
+    assert_eq!(failed, ["token-endpoint-no-store"]);
     for key in [
         "id",
         "title",
@@ -175,7 +175,7 @@ fn demo_with_a_weakness_fails_and_exits_one() {
     }
     // --fail-on above the failing check's severity (medium) exits 0.
     let out = oauthprobe()
-        .args(["demo", "--weak", "token-get", "--fail-on", "high"])
+        .args(["demo", "--weak", "token-cacheable", "--fail-on", "high"])
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(0));
@@ -289,4 +289,84 @@ fn readme_lists_every_check_and_weakness() {
             );
         }
     }
+}
+
+/// `oauthprobe checks | head`: a reader that goes away early ends the output quietly, with no
+/// panic, whatever the listing.
+#[test]
+fn a_closed_standard_output_ends_quietly() {
+    use std::process::Stdio;
+    for args in [
+        &["checks"][..],
+        &["checks", "--format", "json"],
+        &["checks", "--format", "markdown"],
+        &["checks", "explain", "code-single-use"],
+        &["lab", "--list-weak"],
+    ] {
+        let mut child = oauthprobe()
+            .args(args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn oauthprobe");
+        // Close the reading end before the program writes: every write then fails with EPIPE.
+        drop(child.stdout.take());
+        let out = child.wait_with_output().expect("wait");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(!stderr.contains("panicked"), "{args:?}: {stderr}");
+        assert_eq!(out.status.code(), Some(0), "{args:?}: {stderr}");
+    }
+}
+
+/// `oauthprobe login` walks one authorization and prints each step, redacted, ending with the
+/// code; with a wrong password it stops at the sign-in page and says what the page said.
+#[tokio::test(flavor = "multi_thread")]
+async fn login_walks_one_authorization_step_by_step() {
+    let lab = crate::common::spawn_lab(&[]).await;
+    let text = lab.target_file();
+    let password = lab.user().password.clone();
+    let good = tokio::task::spawn_blocking({
+        let text = text.clone();
+        move || run_with_file(&["login", "--config"], "lab.toml", &text)
+    })
+    .await
+    .unwrap();
+    let out = String::from_utf8_lossy(&good.stdout);
+    assert_eq!(good.status.code(), Some(0), "{out}");
+    for step in [
+        "sign-in page",
+        "fill password, username; press \"Sign in\"",
+        "consent page",
+        "press \"Approve\"",
+        "(the authorization response: not followed)",
+        "reached a code (43 characters, «redacted»)",
+        "state came back unchanged",
+    ] {
+        assert!(out.contains(step), "missing {step:?} in:\n{out}");
+    }
+    assert!(!out.contains(&password), "the password is never printed");
+    assert_eq!(
+        lab.callback_hits(),
+        0,
+        "the redirect_uri is never requested"
+    );
+
+    let wrong = text.replace(
+        &format!("password = \"{password}\""),
+        "password = \"not-the-password\"",
+    );
+    let bad = tokio::task::spawn_blocking(move || {
+        run_with_file(&["login", "--config"], "lab.toml", &wrong)
+    })
+    .await
+    .unwrap();
+    let out = String::from_utf8_lossy(&bad.stdout);
+    assert_eq!(bad.status.code(), Some(3), "{out}");
+    assert!(
+        out.contains("stopped: login failed at")
+            && out.contains("The page says: \"Wrong username or password.\"")
+            && out.contains("what to try"),
+        "{out}"
+    );
+    lab.shutdown().await;
 }

@@ -397,10 +397,55 @@ async fn a_wrong_password_is_a_preflight_error_naming_the_page() {
         err.contains("login failed at") && err.contains("/login") && err.contains("HTTP 401"),
         "{err}"
     );
+    // What the page said, what it held, and what to try.
+    assert!(err.contains("\"Wrong username or password.\""), "{err}");
     assert!(
-        report.results.iter().all(|r| r.status == Status::Error),
-        "no check is passed without being run"
+        err.contains("username:text, password:password") && err.contains("\"Sign in\""),
+        "{err}"
     );
+    assert!(
+        err.contains("what to try") && err.contains("oauthprobe login"),
+        "{err}"
+    );
+    assert!(
+        !err.contains("not-the-password"),
+        "the password is never shown: {err}"
+    );
+    // The checks that need no signed-in user still ran; the rest are errors with the one cause.
+    let ran: Vec<&str> = report
+        .results
+        .iter()
+        .filter(|r| r.status != Status::Error)
+        .map(|r| r.meta.id.as_str())
+        .collect();
+    for r in &report.results {
+        if r.meta.sign_in {
+            assert_eq!(
+                r.status,
+                Status::Error,
+                "{} needs a user: {}",
+                r.meta.id,
+                r.message
+            );
+            assert!(
+                r.message
+                    .starts_with("not run: pre-flight: sign-in: login failed at")
+                    && !r.message.contains("what to try"),
+                "{}: {}",
+                r.meta.id,
+                r.message
+            );
+        } else {
+            assert!(
+                matches!(r.status, Status::Pass | Status::Skip),
+                "{} needs no user and ran on the clean lab: {:?} {}",
+                r.meta.id,
+                r.status,
+                r.message
+            );
+        }
+    }
+    assert!(ran.len() >= 15, "checks that need no sign-in ran: {ran:?}");
     assert_eq!(
         oauthprobe::report::exit_status(&report, oauthprobe::engine::Severity::Low),
         oauthprobe::exit::ExitStatus::Incomplete

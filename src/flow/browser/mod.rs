@@ -15,9 +15,7 @@ use serde_json::{Value, json};
 use tokio::sync::Mutex;
 use url::Url;
 
-use super::authorize::{
-    AuthOutcome, FlowError, LoginProgress, base, deny_button, leaves_the_server,
-};
+use super::authorize::{AuthOutcome, FlowError, LoginProgress, base, leaves_the_server};
 use super::forms::{self, Button, PageKind};
 use super::login::Walk;
 use crate::flow::authorize::Consent;
@@ -214,7 +212,10 @@ async fn settled_source(browser: &Browser, hints: &LoginHints) -> Result<String,
             last = source;
             stable_since = Instant::now();
         } else if stable_since.elapsed() >= SETTLE
-            || !matches!(forms::classify(&last, hints), PageKind::Other)
+            || matches!(
+                forms::classify(&last, hints),
+                PageKind::Login(_) | PageKind::Consent(_)
+            )
         {
             return Ok(last);
         }
@@ -398,13 +399,14 @@ async fn drive(
             PageKind::Consent(consent_form) => {
                 let button = match walk.consent {
                     Consent::Approve => Some(consent_form.approve.clone()),
-                    Consent::Deny => deny_button(&consent_form.form),
+                    Consent::Deny => consent_form.deny.clone().map(|(_, button)| button),
                 };
                 let Some(button) = button else {
                     return Ok(AuthOutcome::Page {
                         status: status(browser).await,
                         url: here,
                         title,
+                        page: None,
                     });
                 };
                 let button = find_button(browser, None, Some(&button)).await?;
@@ -413,11 +415,29 @@ async fn drive(
                     return Ok(walk.outcome_at(to_client, None, None));
                 }
             }
+            PageKind::Interstitial(forms::Interstitial::Link(href)) => {
+                let Ok(to) = here.join(&href) else {
+                    return Ok(walk.outcome_at(here, title, status(browser).await));
+                };
+                if sent_away(&to) {
+                    return Ok(walk.outcome_at(to, None, None));
+                }
+                if let Some(to_client) = navigate(browser, &blocked, Action::Open(&to)).await? {
+                    return Ok(walk.outcome_at(to_client, None, None));
+                }
+            }
+            // Chromium refreshes and runs the page's own submit: wait for where it goes.
+            PageKind::Interstitial(_) => {
+                if let Some(to_client) = blocked_redirect(browser, &blocked).await? {
+                    return Ok(walk.outcome_at(to_client, None, None));
+                }
+            }
             PageKind::Other => {
                 return Ok(AuthOutcome::Page {
                     status: status(browser).await,
                     url: here,
                     title,
+                    page: None,
                 });
             }
         }

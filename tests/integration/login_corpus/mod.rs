@@ -7,8 +7,6 @@
 //!
 //! A fixture is a `start()` that returns a [`Fixture`], and a test that hands it to [`prove`].
 
-#![allow(dead_code)] // until the fixtures below use everything
-
 mod support;
 
 mod apereo_cas;
@@ -19,6 +17,7 @@ mod duende_identityserver;
 mod flask_authlib;
 mod gitea;
 mod gitlab;
+mod kanidm;
 mod keycloak;
 mod keycloak_identifier_first;
 mod oidc_provider_dev_interactions;
@@ -57,6 +56,15 @@ pub struct Fixture {
     pub can_deny: bool,
     /// Keep the servers alive for the test.
     pub servers: Vec<JoinHandle<()>>,
+}
+
+/// A fixture's servers stop with it, not with the test's runtime only.
+impl Drop for Fixture {
+    fn drop(&mut self) {
+        for server in &self.servers {
+            server.abort();
+        }
+    }
 }
 
 impl Fixture {
