@@ -378,6 +378,34 @@ pub async fn deliver(
         .unwrap_or(Delivery::NoDenyButton(outcome)))
 }
 
+/// A careful request whose consent the user denies, with how it ended. A server that remembered
+/// consent and issued a code is asked again with prompt=consent (OpenID Connect Core §3.1.2.1)
+/// when the scope makes the request an OpenID Connect one.
+pub async fn deny(cx: &Cx, client: &Client) -> Result<(AuthRequest, Delivery), ProbeError> {
+    let request = cx.request_for(client);
+    let delivery = deliver(
+        cx,
+        "authorization request, consent denied",
+        client,
+        &request,
+        Consent::Deny,
+    )
+    .await?;
+    if !matches!(delivery, Delivery::Code(_)) || !client.scope.split(' ').any(|s| s == "openid") {
+        return Ok((request, delivery));
+    }
+    let again = cx.request_for(client).set("prompt", "consent");
+    let delivery = deliver(
+        cx,
+        "no consent page was shown: again with prompt=consent, consent denied",
+        client,
+        &again,
+        Consent::Deny,
+    )
+    .await?;
+    Ok((again, delivery))
+}
+
 /// Names what a final non-redirect response did with the error; None for a consent page that
 /// offers no way to deny.
 pub(crate) fn strand(
@@ -451,14 +479,7 @@ pub async fn error_redirected(cx: &Cx) -> ProbeResult {
         Consent::Approve,
     )
     .await?;
-    let denial = deliver(
-        cx,
-        "authorization request, consent denied",
-        client,
-        &cx.request_for(client),
-        Consent::Deny,
-    )
-    .await?;
+    let (_, denial) = deny(cx, client).await?;
     let mut fails = Vec::new();
     let mut warns = Vec::new();
     let mut shown = Vec::new();
@@ -489,7 +510,7 @@ pub async fn error_redirected(cx: &Cx) -> ProbeResult {
             "when the user denied consent the server {how}: the client never learns of the denial"
         )),
         Delivery::Code(_) => not_shown.push(
-            "no consent page was shown (a code came back without asking), so no denial could be made"
+            "no consent page was shown (a code came back without asking, with prompt=consent too when the scope has openid), so no denial could be made"
                 .to_string(),
         ),
         other => not_shown.push(format!(

@@ -334,21 +334,13 @@ pub async fn long_echoed(cx: &Cx) -> ProbeResult {
 pub async fn echoed_on_denial(cx: &Cx) -> ProbeResult {
     use super::authz::Delivery;
     let client = cx.client();
-    let request = cx.request_for(client);
+    let (request, delivery) = super::authz::deny(cx, client).await?;
     let state = request.get("state").unwrap_or_default().to_string();
-    let delivery = super::authz::deliver(
-        cx,
-        "authorization request, consent denied",
-        client,
-        &request,
-        Consent::Deny,
-    )
-    .await?;
     let outcome = match delivery {
         Delivery::Redirected(outcome) => outcome,
         Delivery::Code(outcome) => {
             return Ok(Outcome::skip(format!(
-                "no consent page was shown, so consent could not be denied: the server {}",
+                "no consent page was shown (with prompt=consent too when the scope has openid), so consent could not be denied: the server {}",
                 outcome.describe()
             )));
         }
