@@ -117,6 +117,9 @@ pub fn render(issuer: &Url, metadata_url: &Url, metadata: &Value) -> String {
          secret_env = \"OAUTHPROBE_CLIENT_SECRET\"\n\
          auth_method = \"{first}\"\n\
          redirect_uri = \"{redirect}\"   # CHANGE ME: exactly as registered\n\
+         # or every URI registered for it, the one requests use first; with two, the token\n\
+         # endpoint's redirect_uri binding can be shown (redirect-uri-token-binding):\n\
+         # redirect_uris = [\"{redirect}\", \"http://127.0.0.1/oauthprobe/callback2\"]\n\
          scope = {}\n",
         quoted(scope)
     ));
@@ -186,5 +189,24 @@ mod tests {
         );
         assert_eq!(target.client.scope, "openid");
         assert!(text.contains("#   code_challenge_methods_supported: S256"));
+
+        // The list form it suggests parses once it replaces the single URI.
+        let single = text
+            .lines()
+            .find(|l| l.starts_with("redirect_uri = "))
+            .unwrap();
+        let list = text
+            .lines()
+            .find(|l| l.starts_with("# redirect_uris = "))
+            .unwrap();
+        let listed = text
+            .replace(single, "")
+            .replace(list, list.trim_start_matches("# "));
+        let target = Target::parse(Path::new("init.toml"), &listed, &|_| Some("x".into())).unwrap();
+        assert_eq!(target.client.redirect_uris.len(), 2);
+        assert_eq!(
+            target.client.redirect_uri,
+            "http://127.0.0.1/oauthprobe/callback"
+        );
     }
 }

@@ -52,8 +52,12 @@ pub struct Client {
     pub secret: Option<Secret>,
     pub auth_method: AuthMethod,
     /// Exactly as registered: servers compare it as a string, so it is never re-serialised.
+    /// The first of `redirect_uris`: the one every authorization request names.
     pub redirect_uri: String,
     pub redirect_url: Url,
+    /// Every redirect URI registered for the client, `redirect_uri` first. The binding checks
+    /// need a second one to tell "bound to the request" from "one of the registered".
+    pub redirect_uris: Vec<String>,
     pub scope: String,
 }
 
@@ -180,7 +184,8 @@ struct ClientFile {
     secret: Option<Spanned<String>>,
     secret_env: Option<Spanned<String>>,
     auth_method: Option<Spanned<String>>,
-    redirect_uri: Spanned<String>,
+    redirect_uri: Option<Spanned<String>>,
+    redirect_uris: Option<Spanned<Vec<Spanned<String>>>>,
     scope: Option<String>,
 }
 
@@ -346,12 +351,54 @@ impl Ctx<'_> {
                 ),
             );
         }
+        let uris: Vec<(String, &Spanned<String>)> = match (&c.redirect_uri, &c.redirect_uris) {
+            (Some(one), None) => vec![(format!("{table}.redirect_uri"), one)],
+            (None, Some(list)) if list.get_ref().is_empty() => {
+                return self.err(
+                    list.span(),
+                    format!("`{table}.redirect_uris` is empty; list at least one redirect URI"),
+                );
+            }
+            (None, Some(list)) => list
+                .get_ref()
+                .iter()
+                .enumerate()
+                .map(|(i, u)| (format!("{table}.redirect_uris[{i}]"), u))
+                .collect(),
+            (Some(one), Some(_)) => {
+                return self.err(
+                    one.span(),
+                    format!(
+                        "`{table}.redirect_uri` and `{table}.redirect_uris` are both set; keep one (the list's first entry is the one requests use)"
+                    ),
+                );
+            }
+            (None, None) => {
+                return self.err(
+                    file.span(),
+                    format!("`[{table}]` has neither `redirect_uri` nor `redirect_uris`"),
+                );
+            }
+        };
+        let mut redirect_uris: Vec<String> = Vec::new();
+        for (key, uri) in &uris {
+            self.url(key, uri)?;
+            if redirect_uris.contains(uri.get_ref()) {
+                return self.err(
+                    uri.span(),
+                    format!("`{key}`: `{}` is listed twice", uri.get_ref()),
+                );
+            }
+            redirect_uris.push(uri.get_ref().clone());
+        }
+        let (first_key, first) = &uris[0];
         Ok(Client {
             id: c.id.get_ref().clone(),
             secret,
             auth_method,
-            redirect_url: self.url(&format!("{table}.redirect_uri"), &c.redirect_uri)?,
-            redirect_uri: c.redirect_uri.get_ref().clone(),
+            redirect_url: self.url(first_key, first)?,
+            redirect_uri: first.get_ref().clone(),
+            redirect_uris,
             scope: c.scope.clone().unwrap_or_else(|| "openid".to_string()),
         })
     }
@@ -485,7 +532,8 @@ pub struct ClientSpec<'a> {
     pub id: &'a str,
     pub secret: Option<&'a str>,
     pub auth_method: AuthMethod,
-    pub redirect_uri: &'a str,
+    /// Every registered redirect URI, the one requests use first (at least one).
+    pub redirect_uris: Vec<&'a str>,
     pub scope: &'a str,
 }
 
@@ -513,7 +561,16 @@ impl TargetSpec<'_> {
                 "auth_method = {}\n",
                 quoted(c.auth_method.as_str())
             ));
-            out.push_str(&format!("redirect_uri = {}\n", quoted(c.redirect_uri)));
+            match c.redirect_uris.as_slice() {
+                [one] => out.push_str(&format!("redirect_uri = {}\n", quoted(one))),
+                many => out.push_str(&format!(
+                    "redirect_uris = [{}]   # the first is the one requests use\n",
+                    many.iter()
+                        .map(|u| quoted(u))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )),
+            }
             out.push_str(&format!("scope = {}\n", quoted(c.scope)));
         };
         client("client", &self.client);
@@ -640,16 +697,104 @@ password_env = "LAB_PW"
                 id: "c",
                 secret: Some("x\"y"),
                 auth_method: AuthMethod::ClientSecretPost,
-                redirect_uri: "http://127.0.0.1:1/cb",
+                redirect_uris: vec!["http://127.0.0.1:1/cb", "http://127.0.0.1:1/cb2"],
                 scope: "openid",
             },
-            second_client: None,
+            second_client: Some(ClientSpec {
+                id: "d",
+                secret: Some("z"),
+                auth_method: AuthMethod::ClientSecretBasic,
+                redirect_uris: vec!["http://127.0.0.1:1/d"],
+                scope: "openid",
+            }),
             public_client: None,
             username: "alice",
             password: "pw",
         };
-        let t = parse(&spec.render()).unwrap();
+        let text = spec.render();
+        assert!(
+            text.contains(
+                "redirect_uris = [\"http://127.0.0.1:1/cb\", \"http://127.0.0.1:1/cb2\"]"
+            )
+        );
+        assert!(text.contains("redirect_uri = \"http://127.0.0.1:1/d\""));
+        let t = parse(&text).unwrap();
+        assert_eq!(t.client.redirect_uri, "http://127.0.0.1:1/cb");
+        assert_eq!(
+            t.client.redirect_uris,
+            ["http://127.0.0.1:1/cb", "http://127.0.0.1:1/cb2"]
+        );
+        assert_eq!(
+            t.second_client.unwrap().redirect_uris,
+            ["http://127.0.0.1:1/d"]
+        );
         assert_eq!(t.client.secret.unwrap().expose(), "x\"y");
         assert_eq!(t.client.auth_method, AuthMethod::ClientSecretPost);
+    }
+
+    #[test]
+    fn redirect_uris_take_a_list_and_its_errors_name_line_and_key() {
+        let one = "redirect_uri = \"http://127.0.0.1:8080/app/callback\"\nscope";
+        let t = parse(GOOD).unwrap();
+        assert_eq!(
+            t.client.redirect_uris,
+            ["http://127.0.0.1:8080/app/callback"]
+        );
+
+        let list = GOOD.replacen(
+            one,
+            "redirect_uris = [\"http://127.0.0.1:8080/app/callback\", \"http://127.0.0.1:8080/app/other\"]\nscope",
+            1,
+        );
+        let t = parse(&list).unwrap();
+        assert_eq!(t.client.redirect_uri, "http://127.0.0.1:8080/app/callback");
+        assert_eq!(t.client.redirect_url.path(), "/app/callback");
+        assert_eq!(t.client.redirect_uris.len(), 2);
+
+        let bad = GOOD.replacen(
+            one,
+            "redirect_uris = [\"http://127.0.0.1:8080/app/callback\",\n  \"not a url\"]\nscope",
+            1,
+        );
+        let e = parse(&bad).unwrap_err().to_string();
+        assert!(e.starts_with("t.toml:8: `client.redirect_uris[1]`"), "{e}");
+
+        let e = parse(&GOOD.replacen(one, "redirect_uris = []\nscope", 1))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.starts_with("t.toml:7: `client.redirect_uris` is empty"),
+            "{e}"
+        );
+
+        let both = GOOD.replacen(
+            one,
+            "redirect_uri = \"http://127.0.0.1:8080/a\"\nredirect_uris = [\"http://127.0.0.1:8080/b\"]\nscope",
+            1,
+        );
+        let e = parse(&both).unwrap_err().to_string();
+        assert!(e.starts_with("t.toml:7:") && e.contains("both set"), "{e}");
+
+        let twice = GOOD.replacen(
+            one,
+            "redirect_uris = [\"http://127.0.0.1:8080/a\", \"http://127.0.0.1:8080/a\"]\nscope",
+            1,
+        );
+        let e = parse(&twice).unwrap_err().to_string();
+        assert!(
+            e.contains("`client.redirect_uris[1]`") && e.contains("twice"),
+            "{e}"
+        );
+
+        let none = GOOD.replacen(
+            "redirect_uri = \"http://127.0.0.1:8080/app/callback\"\nscope = \"openid profile\"\n",
+            "",
+            1,
+        );
+        let e = parse(&none).unwrap_err().to_string();
+        assert!(
+            e.contains("neither `redirect_uri` nor `redirect_uris`"),
+            "{e}"
+        );
     }
 }

@@ -116,6 +116,7 @@ documents![
     "headers-session-cookie-flags",
     "token-endpoint-rejects-json-body",
     "headers-consent-names-client",
+    "authz-error-redirected",
 ];
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

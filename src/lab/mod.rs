@@ -65,7 +65,9 @@ impl Registry {
                     name: "oauthprobe demo app".into(),
                     secret: Some(random_token(24)),
                     auth_method: AuthMethod::ClientSecretBasic,
-                    redirect_uris: vec!["{base}/app/callback".into()],
+                    // Two, so that the token endpoint's redirect_uri binding can be told apart
+                    // from a check against the registered list.
+                    redirect_uris: vec!["{base}/app/callback".into(), "{base}/app/other".into()],
                 },
                 LabClient {
                     id: POST_CLIENT_ID.into(),
@@ -268,7 +270,7 @@ impl RunningLab {
                 id: &c.id,
                 secret: c.secret.as_deref(),
                 auth_method: c.auth_method,
-                redirect_uri: &c.redirect_uris[0],
+                redirect_uris: c.redirect_uris.iter().map(String::as_str).collect(),
                 scope: "openid profile",
             }
         }

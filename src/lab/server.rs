@@ -431,12 +431,19 @@ async fn authorize(
             error,
             description,
         }) => {
-            return lab.authorization_response(
+            let response = lab.authorization_response(
                 StatusCode::FOUND,
                 &redirect_uri,
                 &[("error", error), ("error_description", &description)],
                 state.as_deref(),
             );
+            // `error-location-on-400`: the redirect's Location on a status no browser follows.
+            if error == "unsupported_response_type" && lab.weak(Weakness::ErrorLocationOn400) {
+                let (mut parts, body) = response.into_parts();
+                parts.status = StatusCode::BAD_REQUEST;
+                return Response::from_parts(parts, body);
+            }
+            return response;
         }
     };
     let session = lab.session(&headers);
@@ -453,6 +460,9 @@ async fn authorize(
                 "the user has not consented to this client",
             ),
         };
+        if lab.weak(Weakness::PromptNoneErrorPage) {
+            return pages::error_page(StatusCode::BAD_REQUEST, description);
+        }
         return lab.authorization_response(
             StatusCode::FOUND,
             &request.redirect_uri,
@@ -777,18 +787,21 @@ impl Lab {
                 "The redirect_uri is not a valid URL.",
             );
         };
+        let error = params.iter().find(|(k, _)| *k == "error").map(|(_, v)| *v);
+        let state = state
+            .filter(|_| !self.weak(Weakness::StateDropped))
+            .filter(|_| {
+                !(error == Some("access_denied") && self.weak(Weakness::StateDroppedOnDenial))
+            });
+        // `state-unencoded-on-error`: the state is pasted into the Location as received.
+        let raw_state =
+            state.filter(|_| error.is_some() && self.weak(Weakness::StateUnencodedOnError));
         {
             let mut q = url.query_pairs_mut();
             for (k, v) in params {
                 q.append_pair(k, v);
             }
-            let error = params.iter().find(|(k, _)| *k == "error").map(|(_, v)| *v);
-            let state = state
-                .filter(|_| !self.weak(Weakness::StateDropped))
-                .filter(|_| {
-                    !(error == Some("access_denied") && self.weak(Weakness::StateDroppedOnDenial))
-                });
-            if let Some(state) = state {
+            if let Some(state) = state.filter(|_| raw_state.is_none()) {
                 if self.weak(Weakness::StateTruncated) {
                     q.append_pair("state", &state.chars().take(1024).collect::<String>());
                 } else {
@@ -803,7 +816,11 @@ impl Lab {
                 q.append_pair("iss", &self.issuer);
             }
         }
-        redirect(status, url.as_str())
+        match raw_state {
+            // Its `&`, `=` and `#` now start parameters and a fragment of their own.
+            Some(state) => redirect(status, &format!("{}&state={state}", url.as_str())),
+            None => redirect(status, url.as_str()),
+        }
     }
 
     /// `implicit-grant`: an access token in the fragment, as RFC 6749 §4.2.2 had it.
@@ -1019,6 +1036,16 @@ async fn consent(
     }
     let state = request.state.clone();
     if p.get("decision") != Some("approve") {
+        if lab.weak(Weakness::DenialJson) {
+            let mut body = json!({
+                "error": "access_denied",
+                "error_description": "the user denied the request",
+            });
+            if let Some(s) = &state {
+                body["state"] = json!(s);
+            }
+            return (StatusCode::BAD_REQUEST, axum::Json(body)).into_response();
+        }
         return lab.authorization_response(
             StatusCode::SEE_OTHER,
             &request.redirect_uri,
@@ -1458,6 +1485,9 @@ impl Lab {
         match p.get("redirect_uri") {
             _ if self.weak(Weakness::RedirectUriTokenUnchecked) => {}
             Some(uri) if uri == r.redirect_uri => {}
+            Some(uri)
+                if self.weak(Weakness::RedirectUriTokenAnyRegistered)
+                    && client.redirect_uris.iter().any(|u| u == uri) => {}
             Some(uri)
                 if self.weak(Weakness::RedirectUriTokenQueryIgnored)
                     && uri.split('?').next() == r.redirect_uri.split('?').next() => {}

@@ -218,6 +218,16 @@ weaknesses! {
         "the token and revocation endpoints also read their parameters from a JSON body",
     ConsentClientUnnamed => "consent-client-unnamed":
         "the consent page names neither the client nor its id",
+    PromptNoneErrorPage => "prompt-none-error-page":
+        "prompt=none without a session or consent is answered with an HTTP 400 error page, not an error redirect to the client",
+    ErrorLocationOn400 => "error-location-on-400":
+        "an unsupported response_type is answered HTTP 400 with the error redirect in a Location header, which browsers do not follow",
+    DenialJson => "denial-json":
+        "a denied consent is answered HTTP 400 with a JSON error body instead of a redirect to the client",
+    StateUnencodedOnError => "state-unencoded-on-error":
+        "error redirects copy the state into the Location without encoding it, so its `&` and `=` add parameters",
+    RedirectUriTokenAnyRegistered => "redirect-uri-token-any-registered":
+        "the token endpoint accepts any redirect URI registered for the client, not only the authorization request's",
 }
 
 impl fmt::Display for Weakness {

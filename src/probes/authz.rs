@@ -3,9 +3,11 @@
 
 use crate::engine::Outcome;
 use crate::engine::context::{Cx, ProbeError, ProbeResult};
-use crate::flow::authorize::{Consent, UserAgent};
+use crate::flow::authorize::{AuthOutcome, AuthRequest, Consent, UserAgent};
+use crate::flow::forms::{self, PageKind};
+use crate::http::RecordedResponse;
 use crate::http::redact::REDACTED;
-use crate::target::LoginMode;
+use crate::target::{Client, LoginMode};
 
 /// RFC 6749 §3.1: "The authorization server MUST ignore unrecognized request parameters."
 pub async fn unknown_param_ignored(cx: &Cx) -> ProbeResult {
@@ -201,8 +203,8 @@ pub async fn unknown_scope_not_granted(cx: &Cx) -> ProbeResult {
 /// RFC 6749 §3.1: "The endpoint URI MUST NOT include a fragment component."
 pub async fn endpoint_no_fragment(cx: &Cx) -> ProbeResult {
     let Some(url) = cx.server.metadata_url.clone() else {
-        return Ok(Outcome::pass(
-            "the authorization endpoint comes from the target file, not from metadata",
+        return Ok(Outcome::skip(
+            "the server publishes no metadata at the issuer's well-known URLs (the authorization endpoint comes from the target file), so there is no published endpoint to read",
         ));
     };
     // Read the metadata again so that the report holds the document the verdict rests on.
@@ -304,5 +306,241 @@ pub async fn login_not_307(cx: &Cx) -> ProbeResult {
             "no sign-in POST was answered with a 307 ({})",
             seen.join("; ")
         ))
+    })
+}
+
+/// How the server answered an authorization request that should end in an error response.
+pub enum Delivery {
+    /// Sent the browser to the client with `error` (a redirect the browser follows).
+    Redirected(AuthOutcome),
+    /// Sent the browser to the client with a code.
+    Code(AuthOutcome),
+    /// Sent the browser away with neither a code nor an error.
+    Neither(AuthOutcome),
+    /// Showed a consent page with no deny button the scanner recognises (asked to deny).
+    NoDenyButton(AuthOutcome),
+    /// Kept the browser: the error, if any, never reaches the client.
+    Stranded { how: String },
+}
+
+impl Delivery {
+    /// What the server did, in a clause that follows "the server".
+    pub fn describe(&self) -> String {
+        match self {
+            Delivery::Redirected(o) | Delivery::Code(o) | Delivery::Neither(o) => o.describe(),
+            Delivery::NoDenyButton(o) => format!(
+                "showed a consent page with no deny button the scanner recognises ({})",
+                o.describe()
+            ),
+            Delivery::Stranded { how, .. } => how.clone(),
+        }
+    }
+}
+
+/// Plays `request` through and tells how it ended; a page is read from the last response the
+/// scanner received, so that a 400 with a Location header or a JSON error body is named as such.
+pub async fn deliver(
+    cx: &Cx,
+    step: &str,
+    client: &Client,
+    request: &AuthRequest,
+    consent: Consent,
+) -> Result<Delivery, ProbeError> {
+    let before = cx.http.transcript().len();
+    let outcome = cx.authorize(step, client, request, consent).await?;
+    if outcome.code().is_some() {
+        return Ok(Delivery::Code(outcome));
+    }
+    if let AuthOutcome::Redirect { .. } = &outcome {
+        return Ok(if outcome.param("error").is_some() {
+            Delivery::Redirected(outcome)
+        } else {
+            Delivery::Neither(outcome)
+        });
+    }
+    let transcript = cx.http.transcript();
+    let last = transcript
+        .get(before..)
+        .unwrap_or_default()
+        .iter()
+        .rev()
+        .find_map(|e| {
+            e.response
+                .as_ref()
+                .map(|r| (e.request.url.clone(), r.clone()))
+        });
+    let Some((url, resp)) = last else {
+        return Ok(Delivery::Stranded {
+            how: outcome.describe(),
+        });
+    };
+    Ok(strand(&url, &resp, consent, &cx.target.login.hints)
+        .unwrap_or(Delivery::NoDenyButton(outcome)))
+}
+
+/// A careful request whose consent the user denies, with how it ended. A server that remembered
+/// consent and issued a code is asked again with prompt=consent (OpenID Connect Core §3.1.2.1)
+/// when the scope makes the request an OpenID Connect one.
+pub async fn deny(cx: &Cx, client: &Client) -> Result<(AuthRequest, Delivery), ProbeError> {
+    let request = cx.request_for(client);
+    let delivery = deliver(
+        cx,
+        "authorization request, consent denied",
+        client,
+        &request,
+        Consent::Deny,
+    )
+    .await?;
+    if !matches!(delivery, Delivery::Code(_)) || !client.scope.split(' ').any(|s| s == "openid") {
+        return Ok((request, delivery));
+    }
+    let again = cx.request_for(client).set("prompt", "consent");
+    let delivery = deliver(
+        cx,
+        "no consent page was shown: again with prompt=consent, consent denied",
+        client,
+        &again,
+        Consent::Deny,
+    )
+    .await?;
+    Ok((again, delivery))
+}
+
+/// Names what a final non-redirect response did with the error; None for a consent page that
+/// offers no way to deny.
+pub(crate) fn strand(
+    url: &str,
+    resp: &RecordedResponse,
+    consent: Consent,
+    hints: &crate::target::LoginHints,
+) -> Option<Delivery> {
+    let header = |name: &str| {
+        resp.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    };
+    let at = url::Url::parse(url)
+        .map(|u| format!("{}{}", u.origin().ascii_serialization(), u.path()))
+        .unwrap_or_else(|_| url.to_string());
+    let redirect = (300..400).contains(&resp.status) && resp.status != 304;
+    if let Some(location) = header("location").filter(|_| !redirect) {
+        return Some(Delivery::Stranded {
+            how: format!(
+                "answered HTTP {} at {at} with a Location header ({location}), which browsers follow only on a 3xx redirect",
+                resp.status
+            ),
+        });
+    }
+    let json = serde_json::from_str::<serde_json::Value>(&resp.body)
+        .ok()
+        .filter(|v| v.is_object());
+    let json_type = header("content-type").is_some_and(|t| t.contains("json"));
+    if json.is_some() || json_type {
+        let error = json
+            .as_ref()
+            .and_then(|v| v["error"].as_str().map(|e| format!(", error={e}")))
+            .unwrap_or_default();
+        return Some(Delivery::Stranded {
+            how: format!(
+                "answered HTTP {} at {at} with a JSON body{error} for the browser, not a redirect to the client",
+                resp.status
+            ),
+        });
+    }
+    if consent == Consent::Deny {
+        if let PageKind::Consent(_) = forms::classify(&resp.body, hints) {
+            return None;
+        }
+    }
+    let title = forms::page_title(&resp.body)
+        .map(|t| format!(", \"{t}\""))
+        .unwrap_or_default();
+    Some(Delivery::Stranded {
+        how: format!(
+            "showed its own page (HTTP {} at {at}{title}) and did not redirect to the client",
+            resp.status
+        ),
+    })
+}
+
+/// RFC 6749 §3.1.1 and §4.1.2.1: an error for a valid client and redirect_uri, and the user's
+/// denial, go to the client by redirect; a page, a JSON body or a Location on a 400 never does.
+pub async fn error_redirected(cx: &Cx) -> ProbeResult {
+    let client = cx.client();
+    let unknown = cx
+        .request_for(client)
+        .set("response_type", "oauthprobe_unknown");
+    let response_type = deliver(
+        cx,
+        "authorization request with response_type=oauthprobe_unknown",
+        client,
+        &unknown,
+        Consent::Approve,
+    )
+    .await?;
+    let (_, denial) = deny(cx, client).await?;
+    let mut fails = Vec::new();
+    let mut warns = Vec::new();
+    let mut shown = Vec::new();
+    let mut not_shown = Vec::new();
+    match &response_type {
+        Delivery::Redirected(o) => shown.push(format!(
+            "an unknown response_type was redirected to the client with error={}",
+            o.param("error").unwrap_or_default()
+        )),
+        Delivery::Stranded { how, .. } => fails.push(format!(
+            "for an unknown response_type (a valid client and redirect_uri) the server {how}: the error response never reaches the client"
+        )),
+        Delivery::Code(_) => not_shown.push(
+            "an unknown response_type got a code, not an error (see authz-response-type-checked)"
+                .to_string(),
+        ),
+        other => not_shown.push(format!(
+            "for an unknown response_type the server {}",
+            other.describe()
+        )),
+    }
+    match &denial {
+        Delivery::Redirected(o) => shown.push(format!(
+            "the denial was redirected to the client with error={}",
+            o.param("error").unwrap_or_default()
+        )),
+        Delivery::Stranded { how, .. } => warns.push(format!(
+            "when the user denied consent the server {how}: the client never learns of the denial"
+        )),
+        Delivery::Code(_) => not_shown.push(
+            "no consent page was shown (a code came back without asking, with prompt=consent too when the scope has openid), so no denial could be made"
+                .to_string(),
+        ),
+        other => not_shown.push(format!(
+            "the denial could not be made: the server {}",
+            other.describe()
+        )),
+    }
+    let also = |list: &[String]| {
+        if list.is_empty() {
+            String::new()
+        } else {
+            format!("; {}", list.join("; "))
+        }
+    };
+    Ok(if !fails.is_empty() {
+        fails.extend(warns);
+        Outcome::fail(format!("{}{}", fails.join("; "), also(&not_shown)))
+    } else if !warns.is_empty() {
+        Outcome::warn(format!(
+            "{}{}{}",
+            warns.join("; "),
+            also(&shown),
+            also(&not_shown)
+        ))
+    } else if shown.is_empty() {
+        Outcome::skip(format!(
+            "no error response could be provoked: {}",
+            not_shown.join("; ")
+        ))
+    } else {
+        Outcome::pass(format!("{}{}", shown.join("; "), also(&not_shown)))
     })
 }

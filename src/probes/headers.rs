@@ -146,13 +146,21 @@ async fn flow_pages(cx: &Cx) -> Result<Vec<(&'static str, Url, Response)>, Probe
         }
     }
 
-    // The consent page, as the signed-in test user sees it (when the server asks at all).
-    {
+    // The consent page, as the signed-in test user sees it (when the server asks at all). A
+    // server that remembers consent is asked again with prompt=consent (OpenID Connect Core
+    // §3.1.2.1) when the scope makes the request an OpenID Connect one.
+    let mut requests = vec![("", cx.request_for(client))];
+    if client.scope.split(' ').any(|s| s == "openid") {
+        requests.push((
+            ", with prompt=consent",
+            cx.request_for(client).set("prompt", "consent"),
+        ));
+    }
+    for (how, request) in requests {
         let _one_flow_per_jar = cx.http.navigation_lock().await;
-        let request = cx.request_for(client);
         if let Some((url, resp)) = first_page(
             &cx.http,
-            "open the authorization request as the signed-in user",
+            &format!("open the authorization request as the signed-in user{how}"),
             request.url(cx.authorization_endpoint()),
             &client.redirect_uri,
         )
@@ -160,6 +168,7 @@ async fn flow_pages(cx: &Cx) -> Result<Vec<(&'static str, Url, Response)>, Probe
         {
             if matches!(forms::classify(&resp.text(), hints), PageKind::Consent(_)) {
                 pages.push(("consent page", url, resp));
+                break;
             }
         }
     }
@@ -442,17 +451,54 @@ pub async fn session_cookie_flags(cx: &Cx) -> ProbeResult {
     })
 }
 
+/// The text a user can read on a page: the body's text nodes outside script, style, template
+/// and noscript, and the values of form controls that are not hidden.
+fn visible_text(html: &str) -> String {
+    let doc = scraper::Html::parse_document(html);
+    let mut out = String::new();
+    for node in doc.tree.root().descendants() {
+        match node.value() {
+            scraper::Node::Text(text) => {
+                let hidden = node.ancestors().any(|a| {
+                    a.value().as_element().is_some_and(|e| {
+                        matches!(
+                            e.name(),
+                            "script" | "style" | "template" | "noscript" | "head"
+                        )
+                    })
+                });
+                if !hidden {
+                    out.push_str(text);
+                    out.push(' ');
+                }
+            }
+            scraper::Node::Element(e) if e.name() == "input" => {
+                let hidden = e
+                    .attr("type")
+                    .is_some_and(|t| t.eq_ignore_ascii_case("hidden"));
+                if let Some(v) = e.attr("value").filter(|_| !hidden) {
+                    out.push_str(v);
+                    out.push(' ');
+                }
+            }
+            _ => {}
+        }
+    }
+    out
+}
+
 /// RFC 6749 §10.12: no authorization "without the awareness and explicit consent of the
 /// resource owner"; a consent page that does not say which client asks informs no one.
 pub async fn consent_names_client(cx: &Cx) -> ProbeResult {
     let pages = flow_pages(cx).await?;
     let Some((_, url, resp)) = pages.iter().find(|(name, _, _)| *name == "consent page") else {
         return Ok(Outcome::skip(
-            "the signed-in test user was shown no consent page (the server remembers consent or does not ask), so there is no page to read",
+            "the signed-in test user was shown no consent page (the server remembers consent or does not ask, even for prompt=consent when the scope has openid), so there is no page to read",
         ));
     };
     let id = &cx.client().id;
-    if resp.text().contains(id.as_str()) {
+    // What the user sees: a client id in a hidden input or a script informs no one.
+    if visible_text(&resp.text()).contains(id.as_str()) {
         return Ok(Outcome::pass(format!(
             "the consent page (at {}) shows the client id `{id}`",
             url.path()
@@ -463,4 +509,24 @@ pub async fn consent_names_client(cx: &Cx) -> ProbeResult {
         resp.status,
         url.path()
     )))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn visible_text_leaves_out_hidden_inputs_and_scripts() {
+        let html = r#"<html><head><title>t</title><script>var c = "id-in-script";</script></head>
+            <body><p>Client <b>Nice App</b> asks</p><input type="hidden" name="client_id" value="id-hidden">
+            <input type="text" value="id-shown" readonly><script>x("id-in-body-script")</script></body></html>"#;
+        let text = visible_text(html);
+        assert!(
+            text.contains("Nice App") && text.contains("id-shown"),
+            "{text}"
+        );
+        for hidden in ["id-hidden", "id-in-script", "id-in-body-script"] {
+            assert!(!text.contains(hidden), "{hidden}: {text}");
+        }
+    }
 }

@@ -294,7 +294,40 @@ pub static PROBES: &[(&str, Probe)] = &[
     ("headers-consent-names-client", |cx| {
         Box::pin(headers::consent_names_client(cx))
     }),
+    ("authz-error-redirected", |cx| {
+        Box::pin(authz::error_redirected(cx))
+    }),
 ];
+
+/// Why an endpoint is unknown, naming only documents that exist: the metadata the scanner read
+/// (when it read one) and the target file's `[endpoints]` table.
+pub(crate) fn no_endpoint(cx: &Cx, member: &str, key: &str) -> String {
+    match &cx.server.metadata_url {
+        Some(url) => format!(
+            "the metadata at {url} names no {member}, and the target file sets no [endpoints] {key}; set it to run this check"
+        ),
+        None => format!(
+            "the server publishes no metadata at the issuer's well-known URLs, and the target file sets no [endpoints] {key}; set it to run this check"
+        ),
+    }
+}
+
+/// One flaw, one check: when a value differs from the metadata's issuer only because the
+/// metadata names another issuer than the target's (and the value is the target's issuer),
+/// the reason to skip, pointing to `metadata-issuer-matches`.
+pub(crate) fn metadata_issuer_is_the_cause(cx: &Cx, value: &str) -> Option<String> {
+    let target = cx.target.issuer.as_str().trim_end_matches('/');
+    let published = cx.server.endpoints.issuer.trim_end_matches('/');
+    (cx.server.metadata_url.is_some()
+        && published != target
+        && value.trim_end_matches('/') == target)
+        .then(|| {
+            format!(
+                "the value `{value}` is the target's issuer, and differs from the metadata's only because the metadata names the issuer `{}`: metadata-issuer-matches reports that flaw",
+                cx.server.endpoints.issuer
+            )
+        })
+}
 
 pub async fn run(id: &str, cx: &Cx) -> ProbeResult {
     match PROBES.iter().find(|(probe_id, _)| *probe_id == id) {

@@ -99,9 +99,9 @@ pub async fn id_token_signature_valid(cx: &Cx) -> ProbeResult {
 /// The server's JWKS, or the skip that says how to name one.
 async fn server_jwks(cx: &Cx) -> Result<Result<serde_json::Value, Outcome>, ProbeError> {
     let Some(jwks_url) = cx.server.endpoints.jwks.clone() else {
-        return Ok(Err(Outcome::skip(
-            "the metadata names no jwks_uri; set [endpoints] jwks in the target file to run this check",
-        )));
+        return Ok(Err(Outcome::skip(super::no_endpoint(
+            cx, "jwks_uri", "jwks",
+        ))));
     };
     let resp = cx
         .http
@@ -156,9 +156,12 @@ pub async fn id_token_issuer(cx: &Cx) -> ProbeResult {
         Some(iss) if iss == expected => Ok(Outcome::pass(format!(
             "the ID token's iss is exactly the issuer {expected}"
         ))),
-        Some(iss) => Ok(Outcome::fail(format!(
-            "the ID token's iss is {iss}, not the issuer {expected}"
-        ))),
+        Some(iss) => Ok(match super::metadata_issuer_is_the_cause(cx, iss) {
+            Some(why) => Outcome::skip(format!("the ID token's iss: {why}")),
+            None => Outcome::fail(format!(
+                "the ID token's iss is {iss}, not the issuer {expected}"
+            )),
+        }),
         None => Ok(Outcome::fail("the ID token has no iss claim")),
     }
 }
@@ -253,6 +256,13 @@ pub async fn userinfo_sub_matches(cx: &Cx) -> ProbeResult {
         ))
     })?;
     let id_sub = flow.jws.claim_str("sub").unwrap_or("");
+    if id_sub.is_empty() {
+        // One flaw, one check: the ID token without sub is oidc-id-token-subject's finding.
+        return Ok(Outcome::skip(format!(
+            "the ID token has no sub to compare with userinfo's ({}): oidc-id-token-subject reports that flaw",
+            body["sub"]
+        )));
+    }
     match body["sub"].as_str() {
         Some(sub) if sub == id_sub && !sub.is_empty() => {
             Ok(Outcome::pass("userinfo returned the ID token's sub"))
@@ -466,8 +476,9 @@ pub async fn prompt_none_shows_no_page(cx: &Cx) -> ProbeResult {
                 (None, Some(_)) => Err(ProbeError::Unexpected(
                     "a browser without a session got a code for prompt=none".into(),
                 )),
-                (None, None) => Ok(Outcome::pass(format!(
-                    "no page was shown: the server redirected to {}{}",
+                // Off to another origin with neither: maybe a sign-in page elsewhere.
+                (None, None) => Ok(Outcome::error(format!(
+                    "the server redirected to {}{} with neither error nor code, so the scanner could not tell whether a page is shown there",
                     location.origin().ascii_serialization(),
                     location.path()
                 ))),
@@ -485,9 +496,21 @@ pub async fn prompt_none_shows_no_page(cx: &Cx) -> ProbeResult {
                     resp.status,
                     url.path()
                 ))),
+                // No sign-in UI, as the MUST NOT asks; but login_required never reaches the client.
                 crate::flow::forms::PageKind::Other
-                | crate::flow::forms::PageKind::Interstitial(_) => Ok(Outcome::pass(format!(
-                    "no login or consent form was shown; the server answered with its own page (HTTP {} at {}) rather than redirecting an error to the client",
+                | crate::flow::forms::PageKind::Interstitial(_)
+                    if resp.status >= 400 =>
+                {
+                    Ok(Outcome::warn(format!(
+                        "no login or consent form was shown, but the server answered with an error page (HTTP {} at {}) instead of redirecting login_required to the client, which never learns that the user must sign in",
+                        resp.status,
+                        url.path()
+                    )))
+                }
+                // A 200 page the scanner does not recognise may be a sign-in page built by script.
+                crate::flow::forms::PageKind::Other
+                | crate::flow::forms::PageKind::Interstitial(_) => Ok(Outcome::error(format!(
+                    "the server showed a page (HTTP {} at {}) that is neither an error nor a form the scanner recognises as login or consent, so it could not tell whether a sign-in page was shown",
                     resp.status,
                     url.path()
                 ))),

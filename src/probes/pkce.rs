@@ -20,6 +20,32 @@ async fn control(cx: &Cx, issued: &IssuedCode) -> Result<&'static str, ProbeErro
     })
 }
 
+/// One flaw, one check: when a special verifier redeemed a code, whether any wrong verifier
+/// does; then the finding is pkce-verifier-checked's.
+async fn any_verifier_works(cx: &Cx) -> Result<Option<String>, ProbeError> {
+    let client = cx.client();
+    let issued = cx
+        .obtain_code(
+            "control: obtain a code to redeem with a random wrong verifier",
+            client,
+            cx.request_for(client),
+        )
+        .await?;
+    let (wrong, _) = pkce_pair();
+    let resp = cx
+        .redeem(
+            "control: redeem it with a random wrong code_verifier",
+            client,
+            &issued.code,
+            issued.request.redirect_uri(),
+            Some(&wrong),
+        )
+        .await?;
+    Ok(resp.issued().then(|| {
+        "a random wrong code_verifier redeems a code too (HTTP 200 with an access_token): the server does not check verifiers at all, which pkce-verifier-checked reports".to_string()
+    }))
+}
+
 /// RFC 7636 §4.6 and RFC 9700 §2.1.1: a code bound to a challenge needs its verifier.
 pub async fn verifier_required(cx: &Cx) -> ProbeResult {
     let client = cx.client();
@@ -88,6 +114,11 @@ pub async fn no_plain_downgrade(cx: &Cx) -> ProbeResult {
         )
         .await?;
     if resp.issued() {
+        if let Some(why) = any_verifier_works(cx).await? {
+            return Ok(Outcome::skip(format!(
+                "the challenge itself redeemed the code as code_verifier, but {why}"
+            )));
+        }
         return Ok(Outcome::fail(
             "an S256 challenge was satisfied by sending the challenge itself as code_verifier: HTTP 200 with an access_token",
         ));
@@ -224,11 +255,14 @@ pub async fn verifier_without_challenge_refused(cx: &Cx) -> ProbeResult {
 /// RFC 9700 §2.1.1: PKCE support is detectable; code_challenge_methods_supported is RECOMMENDED.
 pub async fn s256_advertised(cx: &Cx) -> ProbeResult {
     // The scanner read the metadata in the pre-flight; this check reads it again as evidence.
-    if let Some(url) = cx.server.metadata_url.clone() {
-        cx.http
-            .send("read the metadata", crate::http::Request::get(url))
-            .await?;
-    }
+    let Some(url) = cx.server.metadata_url.clone() else {
+        return Ok(Outcome::skip(
+            "the server publishes no metadata at the issuer's well-known URLs (the endpoints come from the target file), so there is no document to list code_challenge_methods_supported in",
+        ));
+    };
+    cx.http
+        .send("read the metadata", crate::http::Request::get(url))
+        .await?;
     let methods = cx.server.metadata["code_challenge_methods_supported"]
         .as_array()
         .map(|a| {
@@ -347,6 +381,11 @@ pub async fn verifier_bound_to_code(cx: &Cx) -> ProbeResult {
         )
         .await?;
     if resp.issued() {
+        if let Some(why) = any_verifier_works(cx).await? {
+            return Ok(Outcome::skip(format!(
+                "another pending code's verifier redeemed the code, but {why}"
+            )));
+        }
         return Ok(Outcome::fail(
             "a code was redeemed with the code_verifier of another pending code: HTTP 200 with an access_token",
         ));

@@ -164,9 +164,18 @@ async fn try_variants(
 
 pub async fn exact_match(cx: &Cx) -> ProbeResult {
     let client = cx.client();
-    let variants = variants(&client.redirect_uri, &client.redirect_url);
+    let variants = unregistered(client, variants(&client.redirect_uri, &client.redirect_url));
     let tally = try_variants(cx, client, variants, |r, v| r.set("redirect_uri", &v.uri)).await?;
     Ok(tally.verdict("redirect_uri variants"))
+}
+
+/// The variants that are not themselves registered for `client`: redirecting to another of its
+/// registered URIs is right, so such a "variant" proves nothing.
+fn unregistered(client: &Client, variants: Vec<Variant>) -> Vec<Variant> {
+    variants
+        .into_iter()
+        .filter(|v| !client.redirect_uris.contains(&v.uri))
+        .collect()
 }
 
 fn variant(name: &'static str, uri: String) -> Variant {
@@ -328,7 +337,7 @@ pub fn encoded_traversal_variants(url: &Url) -> Vec<Variant> {
 /// RFC 9700 §4.1.3: compared as strings, never decoded or normalised first.
 pub async fn not_normalised(cx: &Cx) -> ProbeResult {
     let client = cx.client();
-    let variants = encoded_traversal_variants(&client.redirect_url);
+    let variants = unregistered(client, encoded_traversal_variants(&client.redirect_url));
     let tally = try_variants(cx, client, variants, |r, v| r.set("redirect_uri", &v.uri)).await?;
     Ok(tally.verdict("redirect_uris that reach the registered path only after decoding"))
 }
@@ -361,7 +370,7 @@ pub fn query_variants(url: &Url) -> Vec<Variant> {
 /// RFC 9700 §4.1.3: the query is part of the exact match.
 pub async fn query_exact(cx: &Cx) -> ProbeResult {
     let client = cx.client();
-    let variants = query_variants(&client.redirect_url);
+    let variants = unregistered(client, query_variants(&client.redirect_url));
     let tally = try_variants(cx, client, variants, |r, v| r.set("redirect_uri", &v.uri)).await?;
     Ok(tally.verdict("redirect_uris with another query"))
 }
@@ -394,7 +403,7 @@ pub fn path_variants(url: &Url) -> Vec<Variant> {
 /// RFC 9700 §4.1.3: the path is compared exactly, case included.
 pub async fn path_exact(cx: &Cx) -> ProbeResult {
     let client = cx.client();
-    let variants = path_variants(&client.redirect_url);
+    let variants = unregistered(client, path_variants(&client.redirect_url));
     let tally = try_variants(cx, client, variants, |r, v| r.set("redirect_uri", &v.uri)).await?;
     Ok(tally.verdict("redirect_uris with another path"))
 }
@@ -420,7 +429,7 @@ pub fn host_label_variants(url: &Url) -> Vec<Variant> {
 /// RFC 9700 §4.1.3: the host is compared exactly; neither a subdomain nor a longer name matches.
 pub async fn subdomain_refused(cx: &Cx) -> ProbeResult {
     let client = cx.client();
-    let variants = host_label_variants(&client.redirect_url);
+    let variants = unregistered(client, host_label_variants(&client.redirect_url));
     let tally = try_variants(cx, client, variants, |r, v| r.set("redirect_uri", &v.uri)).await?;
     Ok(tally.verdict("redirect_uris on another host"))
 }
@@ -447,7 +456,7 @@ pub fn userinfo_variants(url: &Url) -> Vec<Variant> {
 /// RFC 9700 §4.1.3: compared as whole strings, so `registered-host@attacker` never passes.
 pub async fn userinfo_refused(cx: &Cx) -> ProbeResult {
     let client = cx.client();
-    let variants = userinfo_variants(&client.redirect_url);
+    let variants = unregistered(client, userinfo_variants(&client.redirect_url));
     let tally = try_variants(cx, client, variants, |r, v| r.set("redirect_uri", &v.uri)).await?;
     Ok(tally.verdict("redirect_uris whose host is foreign behind a userinfo"))
 }
@@ -470,9 +479,18 @@ pub async fn required_when_several(cx: &Cx) -> ProbeResult {
             .await?;
         match &outcome {
             AuthOutcome::Redirect { location, .. } if outcome.code().is_some() => {
-                if sent_to(location, &client.redirect_uri) {
+                if client.redirect_uris.len() > 1 {
+                    let mut to = location.clone();
+                    to.set_query(None);
+                    to.set_fragment(None);
+                    warnings.push(format!(
+                        "client `{}`: a request without redirect_uri got a code at {to}, though the target file lists {} redirect URIs for it: the server chose one",
+                        client.id,
+                        client.redirect_uris.len()
+                    ));
+                } else if sent_to(location, &client.redirect_uri) {
                     notes.push(format!(
-                        "client `{}`: a code went to its redirect_uri (allowed when it is the only one registered)",
+                        "client `{}`: a code went to its redirect_uri (allowed when it is the only one registered; the target file lists only this one)",
                         client.id
                     ));
                 } else {
@@ -500,13 +518,26 @@ pub async fn required_when_several(cx: &Cx) -> ProbeResult {
 }
 
 /// RFC 6749 §4.1.3: the token request's redirect_uri must equal the authorization request's.
+///
+/// Only another *registered* redirect URI tells the two apart: a server that merely checks the
+/// token request's redirect_uri against the registered list refuses an unregistered one too.
 pub async fn token_binding(cx: &Cx) -> ProbeResult {
     let client = cx.client();
     let issued = cx.fresh_code(client).await?;
-    let other = with_path_suffix(&client.redirect_uri);
+    let second = client.redirect_uris.get(1).cloned();
+    let (other, kind) = match &second {
+        Some(uri) => (
+            uri.clone(),
+            "another redirect URI registered for the client",
+        ),
+        None => (
+            with_path_suffix(&client.redirect_uri),
+            "an unregistered redirect URI (the registered one plus a path segment)",
+        ),
+    };
     let wrong = cx
         .redeem(
-            "redeem with a different redirect_uri",
+            &format!("redeem with {kind}"),
             client,
             &issued.code,
             Some(&other),
@@ -515,7 +546,7 @@ pub async fn token_binding(cx: &Cx) -> ProbeResult {
         .await?;
     if wrong.issued() {
         return Ok(Outcome::fail(format!(
-            "a code issued for {} was redeemed with redirect_uri {other}: HTTP 200 with an access_token",
+            "a code issued for {} was redeemed with {kind}, {other}: HTTP 200 with an access_token",
             client.redirect_uri
         )));
     }
@@ -526,16 +557,45 @@ pub async fn token_binding(cx: &Cx) -> ProbeResult {
             &issued,
         )
         .await?;
-    Ok(Outcome::pass(if control.issued() {
-        format!(
-            "the mismatched redirect_uri was refused ({}); the same code then redeemed with the right one",
-            wrong.describe()
-        )
+    let then = if control.issued() {
+        "the same code then redeemed with the right one".to_string()
     } else {
         format!(
-            "the mismatched redirect_uri was refused ({}); the code was then unusable ({}), as a failed attempt may consume it",
-            wrong.describe(),
+            "the code was then unusable ({}), as a failed attempt may consume it",
             control.describe()
+        )
+    };
+    Ok(Outcome::pass(match second {
+        Some(_) => format!(
+            "the code was bound to its request's redirect_uri: {kind}, {other}, was refused ({}); {then}",
+            wrong.describe()
+        ),
+        None => format!(
+            "{kind}, {other}, was refused ({}); {then}. Shown: the token endpoint refuses a redirect_uri that is not registered. Not shown: that it compares with the authorization request's and not merely with the registered list; that needs a second registered URI in the client's `redirect_uris`",
+            wrong.describe()
+        ),
+    }))
+}
+
+/// One flaw, one check: when a code was redeemed with a changed or missing redirect_uri, whether
+/// the token endpoint accepts an unrelated one too; then it ignores the parameter altogether,
+/// which redirect-uri-token-binding reports.
+async fn token_ignores_redirect_uri(cx: &Cx) -> Result<Option<String>, ProbeError> {
+    let client = cx.client();
+    let issued = cx.fresh_code(client).await?;
+    let foreign = format!("{}://{ATTACKER}/oauthprobe", client.redirect_url.scheme());
+    let resp = cx
+        .redeem(
+            "control: redeem a fresh code with a foreign redirect_uri",
+            client,
+            &issued.code,
+            Some(&foreign),
+            issued.request.verifier.as_deref(),
+        )
+        .await?;
+    Ok(resp.issued().then(|| {
+        format!(
+            "a fresh code redeemed with the foreign redirect_uri {foreign} too (HTTP 200 with an access_token): the token endpoint ignores redirect_uri altogether, which redirect-uri-token-binding reports"
         )
     }))
 }
@@ -554,6 +614,11 @@ pub async fn token_required(cx: &Cx) -> ProbeResult {
         )
         .await?;
     if without.issued() {
+        if let Some(why) = token_ignores_redirect_uri(cx).await? {
+            return Ok(Outcome::skip(format!(
+                "a code requested with redirect_uri was redeemed without it, but {why}"
+            )));
+        }
         return Ok(Outcome::fail(format!(
             "a code requested with redirect_uri {} was redeemed without redirect_uri: HTTP 200 with an access_token",
             client.redirect_uri
@@ -594,6 +659,11 @@ pub async fn token_exact(cx: &Cx) -> ProbeResult {
         )
         .await?;
     if wrong.issued() {
+        if let Some(why) = token_ignores_redirect_uri(cx).await? {
+            return Ok(Outcome::skip(format!(
+                "a code was redeemed with the redirect_uri plus a query parameter, but {why}"
+            )));
+        }
         return Ok(Outcome::fail(format!(
             "a code issued for {} was redeemed with redirect_uri {other}: HTTP 200 with an access_token",
             client.redirect_uri

@@ -35,15 +35,28 @@ struct Rotation {
     newer: Option<String>,
 }
 
+/// The first refresh with a fresh refresh token, and a replay of it; the skip that says so when
+/// the server does not let this client refresh at all.
 async fn rotate_and_replay(
     cx: &Cx,
     client: &Client,
     first_rt: &str,
-) -> Result<Rotation, ProbeError> {
+) -> Result<Result<Rotation, Outcome>, ProbeError> {
     let first = cx
         .refresh("refresh with the refresh token", client, first_rt, None)
         .await?;
     if !first.issued() {
+        // RFC 6749 §5.2: the grant type is not allowed for this client, or not at all.
+        if matches!(
+            first.error(),
+            Some("unauthorized_client" | "unsupported_grant_type")
+        ) {
+            return Ok(Err(Outcome::skip(format!(
+                "client `{}` received a refresh token but may not use the refresh_token grant ({}), so there is no refresh to rotate or replay",
+                client.id,
+                first.describe()
+            ))));
+        }
         return Err(ProbeError::Unexpected(format!(
             "the first use of a fresh refresh token failed: {}",
             first.describe()
@@ -57,10 +70,10 @@ async fn rotate_and_replay(
             None,
         )
         .await?;
-    Ok(Rotation {
+    Ok(Ok(Rotation {
         replay,
         newer: first.refresh_token().map(str::to_string),
-    })
+    }))
 }
 
 /// RFC 9700 §2.2.2: a public client's refresh token is rotated (or sender-constrained).
@@ -73,7 +86,10 @@ pub async fn rotated_for_public_client(cx: &Cx) -> ProbeResult {
         Ok((_, rt)) => rt,
         Err(skip) => return Ok(skip),
     };
-    let rotation = rotate_and_replay(cx, client, &rt).await?;
+    let rotation = match rotate_and_replay(cx, client, &rt).await? {
+        Ok(r) => r,
+        Err(skip) => return Ok(skip),
+    };
     if rotation.replay.issued() {
         return Ok(Outcome::fail(format!(
             "public client `{}` used the same refresh token twice: the second use returned HTTP 200 and an access_token",
@@ -101,10 +117,14 @@ pub async fn replay_revokes_grant(cx: &Cx) -> ProbeResult {
         Ok((_, rt)) => rt,
         Err(skip) => return Ok(skip),
     };
-    let rotation = rotate_and_replay(cx, client, &rt).await?;
+    let rotation = match rotate_and_replay(cx, client, &rt).await? {
+        Ok(r) => r,
+        Err(skip) => return Ok(skip),
+    };
     if rotation.replay.issued() {
-        return Ok(Outcome::fail(format!(
-            "the replay of a used refresh token by public client `{}` returned HTTP 200 and an access_token: the replay went undetected",
+        // One flaw, one check: a refresh token that works twice is not rotated at all.
+        return Ok(Outcome::skip(format!(
+            "the replay of a used refresh token by public client `{}` returned HTTP 200 and an access_token: the token is not rotated, so there is no replay to detect; refresh-rotated-for-public-client reports that flaw",
             client.id
         )));
     }
@@ -288,10 +308,32 @@ pub async fn scope_not_widened(cx: &Cx) -> ProbeResult {
         )
         .await?;
     if !resp.issued() {
-        return Ok(Outcome::pass(format!(
+        let refused = format!(
             "a refresh asking for `{extra}` on top of the granted `{narrow}` was refused ({})",
             resp.describe()
-        )));
+        );
+        // invalid_scope names the reason (RFC 6749 §5.2); any other refusal needs a control.
+        if resp.error() == Some("invalid_scope") {
+            return Ok(Outcome::pass(refused));
+        }
+        let control = cx
+            .refresh(
+                "control: refresh with the same token, no scope asked for",
+                client,
+                &rt,
+                None,
+            )
+            .await?;
+        return Ok(if control.issued() {
+            Outcome::pass(format!(
+                "{refused}; the same refresh token then refreshed without a scope"
+            ))
+        } else {
+            Outcome::error(format!(
+                "{refused}, not with invalid_scope, and the same refresh token then did not refresh without a scope either ({}): the scanner could not tell whether the wider scope was the reason",
+                control.describe()
+            ))
+        });
     }
     match resp.scopes() {
         Some(scopes) if scopes.contains(&extra.as_str()) => Ok(Outcome::fail(format!(

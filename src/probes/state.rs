@@ -5,16 +5,43 @@ use crate::engine::context::{Cx, ProbeResult};
 use crate::flow::authorize::{AuthOutcome, AuthRequest, Consent};
 use crate::target::Client;
 
-/// A state that URL encoding, form decoding and truncation would all damage.
+/// A state that URL encoding, form decoding and truncation would all damage, made only of
+/// the characters RFC 6749 Appendix A.5 allows (VSCHAR, %x20-7E): a server may refuse others.
+/// Its `&f=g` becomes a parameter of its own when a server copies it into the Location unencoded.
 pub fn hard_state() -> String {
-    let mut s = String::from("oauthprobe a b+c%20d%e&f=g/h#i?j ü✓漢字 ");
+    let mut s = String::from("oauthprobe a b+c%20d%e&f=g/h#i?j;k=l!*()~ ");
     while s.chars().count() < 220 {
         s.push_str(&crate::crypto::random_token(12));
     }
     s
 }
 
+/// RFC 6749 Appendix A.5: `state = 1*VSCHAR`, VSCHAR = %x20-7E.
+#[cfg(test)]
+fn is_vschar(s: &str) -> bool {
+    !s.is_empty() && s.bytes().all(|b| (0x20..=0x7e).contains(&b))
+}
+
+/// The parameters a state copied into the Location without encoding would have added: each
+/// `&name=value` piece of the sent state whose name shows up as a parameter of the response.
+fn injected(sent: &str, outcome: &AuthOutcome) -> Vec<String> {
+    sent.split('&')
+        .skip(1)
+        .filter_map(|piece| piece.split_once('=').map(|(k, _)| k))
+        .filter(|k| !k.is_empty() && outcome.param(k).is_some())
+        .map(|k| format!("`{k}`"))
+        .collect()
+}
+
 fn compare(what: &str, sent: &str, outcome: &AuthOutcome) -> Result<String, String> {
+    let injected = injected(sent, outcome);
+    if !injected.is_empty() {
+        return Err(format!(
+            "{what}: the state was copied into the Location without encoding, so its `&` split it and it injected the parameter {} ({})",
+            injected.join(", "),
+            outcome.describe()
+        ));
+    }
     match outcome.param("state") {
         Some(got) if got == sent => Ok(format!("{what}: state returned exactly")),
         Some(got) => Err(format!(
@@ -56,29 +83,53 @@ pub async fn echoed(cx: &Cx) -> ProbeResult {
         Err(m) => failed.push(m),
     }
 
-    match provoke_error(cx, client, Some(&state)).await? {
+    let provoked = provoke_error(cx, client, Some(&state)).await?;
+    let unprovoked = match provoked.error {
         Some((what, outcome)) => {
             match compare(&format!("error response ({what})"), &state, &outcome) {
                 Ok(m) => passed.push(m),
                 Err(m) => failed.push(m),
             }
+            None
         }
-        None => passed.push("no error response could be provoked to check".to_string()),
-    }
-    Ok(if failed.is_empty() {
-        Outcome::pass(passed.join("; "))
-    } else {
-        Outcome::fail(failed.join("; "))
+        None => Some(provoked.why_none()),
+    };
+    Ok(match (failed.is_empty(), unprovoked) {
+        (false, None) => Outcome::fail(failed.join("; ")),
+        (false, Some(why)) => Outcome::fail(format!("{}; {why}", failed.join("; "))),
+        (true, None) => Outcome::pass(passed.join("; ")),
+        // Half of what the check needs was not observed: no pass for it.
+        (true, Some(why)) => Outcome::skip(format!(
+            "{}, but the error half of this check was not run: {why}",
+            passed.join("; ")
+        )),
     })
 }
 
+/// An error response from the authorization endpoint, or what each attempt to provoke one met.
+pub struct Provoked {
+    pub error: Option<(&'static str, AuthOutcome)>,
+    /// One clause per attempt that gave no error redirect: what the server did instead.
+    pub tried: Vec<String>,
+}
+
+impl Provoked {
+    /// Why no error response could be checked, pointing to the check that reports the cause.
+    pub fn why_none(&self) -> String {
+        format!(
+            "no error response could be provoked ({}); authz-error-redirected reports errors that do not reach the client",
+            self.tried.join("; ")
+        )
+    }
+}
+
 /// An error response from the authorization endpoint: an unknown scope, else an unknown
-/// response_type, else the user's refusal. None when none of them yields one.
+/// response_type, else the user's refusal.
 pub async fn provoke_error(
     cx: &Cx,
     client: &Client,
     state: Option<&str>,
-) -> Result<Option<(&'static str, AuthOutcome)>, crate::engine::context::ProbeError> {
+) -> Result<Provoked, crate::engine::context::ProbeError> {
     let with_state = |r: AuthRequest| match state {
         Some(s) => r.set("state", s),
         None => r,
@@ -100,20 +151,54 @@ pub async fn provoke_error(
             Consent::Deny,
         ),
     ];
+    let mut tried = Vec::new();
     for (what, request, consent) in attempts {
-        let outcome = cx
-            .authorize(
-                &format!("error response: {what}"),
-                client,
-                &request,
-                consent,
-            )
-            .await?;
-        if outcome.param("error").is_some() {
-            return Ok(Some((what, outcome)));
+        let delivery = super::authz::deliver(
+            cx,
+            &format!("error response: {what}"),
+            client,
+            &request,
+            consent,
+        )
+        .await?;
+        match delivery {
+            super::authz::Delivery::Redirected(outcome) => {
+                return Ok(Provoked {
+                    error: Some((what, outcome)),
+                    tried,
+                });
+            }
+            super::authz::Delivery::Code(_) => tried.push(format!("{what}: a code came back")),
+            other => tried.push(format!("{what}: the server {}", other.describe())),
         }
     }
-    Ok(None)
+    Ok(Provoked { error: None, tried })
+}
+
+/// One flaw, one check: when a response of a special kind carries no state, whether an ordinary
+/// success response carries none either; then the missing state is state-echoed's finding.
+async fn dropped_everywhere(
+    cx: &Cx,
+    client: &Client,
+    outcome: &AuthOutcome,
+) -> Result<Option<String>, crate::engine::context::ProbeError> {
+    if outcome.param("state").is_some() {
+        return Ok(None);
+    }
+    let control = cx
+        .authorize(
+            "control: an ordinary request, does its response carry the state?",
+            client,
+            &cx.request_for(client),
+            Consent::Approve,
+        )
+        .await?;
+    Ok((control.code().is_some() && control.param("state").is_none()).then(|| {
+        format!(
+            "the server returned no state ({}), and an ordinary success response carries none either: state-echoed reports that flaw",
+            outcome.describe()
+        )
+    }))
 }
 
 /// What the server does with a request that has neither state nor a PKCE challenge.
@@ -217,17 +302,28 @@ pub async fn long_echoed(cx: &Cx) -> ProbeResult {
             Consent::Approve,
         )
         .await?;
-    if let AuthOutcome::Page { .. } = outcome {
-        return Ok(Outcome::pass(format!(
-            "the long state was refused with an error page: the server {}",
-            outcome.describe()
-        )));
+    if let AuthOutcome::Page { status, .. } = outcome {
+        // An error status is a refusal, which the check allows; any other page shows nothing.
+        return Ok(if status.is_some_and(|s| s >= 400) {
+            Outcome::pass(format!(
+                "the request with the long state was refused with an error status, so no state could be cut: the server {}",
+                outcome.describe()
+            ))
+        } else {
+            Outcome::error(format!(
+                "the request with the long state ended on a page that is neither an authorization response nor an error status, so the scanner could not see what became of the state: the server {}",
+                outcome.describe()
+            ))
+        });
     }
     let what = if outcome.code().is_some() {
         "success response"
     } else {
         "error response"
     };
+    if let Some(why) = dropped_everywhere(cx, client, &outcome).await? {
+        return Ok(Outcome::skip(why));
+    }
     Ok(match compare(what, &state, &outcome) {
         Ok(m) => Outcome::pass(format!("{m} ({} characters)", state.chars().count())),
         Err(m) => Outcome::fail(m),
@@ -236,22 +332,39 @@ pub async fn long_echoed(cx: &Cx) -> ProbeResult {
 
 /// RFC 6749 §4.1.2.1: the state comes back in the error response when the user says no.
 pub async fn echoed_on_denial(cx: &Cx) -> ProbeResult {
+    use super::authz::Delivery;
     let client = cx.client();
-    let request = cx.request_for(client);
+    let (request, delivery) = super::authz::deny(cx, client).await?;
     let state = request.get("state").unwrap_or_default().to_string();
-    let outcome = cx
-        .authorize(
-            "authorization request, consent denied",
-            client,
-            &request,
-            Consent::Deny,
-        )
-        .await?;
-    if outcome.param("error").is_none() {
-        return Ok(Outcome::skip(format!(
-            "consent could not be denied (no consent page with a deny button): the server {}",
-            outcome.describe()
-        )));
+    let outcome = match delivery {
+        Delivery::Redirected(outcome) => outcome,
+        Delivery::Code(outcome) => {
+            return Ok(Outcome::skip(format!(
+                "no consent page was shown (with prompt=consent too when the scope has openid), so consent could not be denied: the server {}",
+                outcome.describe()
+            )));
+        }
+        Delivery::NoDenyButton(outcome) => {
+            return Ok(Outcome::skip(format!(
+                "the consent page has no deny button the scanner recognises, so consent could not be denied ({})",
+                outcome.describe()
+            )));
+        }
+        d @ Delivery::Stranded { .. } => {
+            return Ok(Outcome::skip(format!(
+                "the denial was not redirected to the client, so there is no response whose state could be checked: the server {} (authz-error-redirected reports this)",
+                d.describe()
+            )));
+        }
+        other => {
+            return Ok(Outcome::error(format!(
+                "no denial response came back after pressing deny: the server {}",
+                other.describe()
+            )));
+        }
+    };
+    if let Some(why) = dropped_everywhere(cx, client, &outcome).await? {
+        return Ok(Outcome::skip(why));
     }
     Ok(match compare("denial response", &state, &outcome) {
         Ok(m) => Outcome::pass(m),
@@ -265,8 +378,34 @@ mod tests {
     fn hard_state_has_every_troublesome_character() {
         let s = super::hard_state();
         assert!(s.chars().count() >= 200);
-        for c in [' ', '+', '%', '&', '=', '/', '#', '✓'] {
+        for c in [' ', '+', '%', '&', '=', '/', '#'] {
             assert!(s.contains(c), "{c}");
         }
+    }
+
+    #[test]
+    fn every_state_the_scanner_sends_is_vschar() {
+        assert!(super::is_vschar(&super::hard_state()));
+        assert!(super::is_vschar(&super::long_state()));
+        assert!(super::is_vschar(&crate::crypto::random_token(16)));
+        assert!(!super::is_vschar("caf\u{e9}"));
+        assert!(!super::is_vschar("a\tb"));
+    }
+
+    #[test]
+    fn an_unencoded_state_shows_its_injected_parameter() {
+        let sent = super::hard_state();
+        let raw = format!("http://c.example/cb?error=x&state={sent}");
+        let url = url::Url::parse(&raw).unwrap();
+        let outcome = crate::flow::authorize::AuthOutcome::redirect_to(url);
+        let err = super::compare("error response", &sent, &outcome).unwrap_err();
+        assert!(
+            err.contains("without encoding") && err.contains("`f`"),
+            "{err}"
+        );
+        let mut good = url::Url::parse("http://c.example/cb?error=x").unwrap();
+        good.query_pairs_mut().append_pair("state", &sent);
+        let outcome = crate::flow::authorize::AuthOutcome::redirect_to(good);
+        assert!(super::compare("error response", &sent, &outcome).is_ok());
     }
 }

@@ -6,11 +6,11 @@ use crate::http::{Request, Response};
 
 /// The userinfo endpoint, or the skip that says how to name one.
 pub(super) fn userinfo(cx: &Cx) -> Result<url::Url, Outcome> {
-    cx.server.endpoints.userinfo.clone().ok_or_else(|| {
-        Outcome::skip(
-            "the metadata names no userinfo_endpoint; set [endpoints] userinfo in the target file to run this check",
-        )
-    })
+    cx.server
+        .endpoints
+        .userinfo
+        .clone()
+        .ok_or_else(|| Outcome::skip(super::no_endpoint(cx, "userinfo_endpoint", "userinfo")))
 }
 
 /// A userinfo answer that hands out claims: HTTP 200 and a JSON object with a `sub`.
@@ -108,9 +108,11 @@ pub async fn userinfo_requires_token(cx: &Cx) -> ProbeResult {
 pub async fn refresh_token_revocable(cx: &Cx) -> ProbeResult {
     let client = cx.client();
     if cx.server.endpoints.revocation.is_none() {
-        return Ok(Outcome::skip(
-            "the metadata names no revocation_endpoint; set [endpoints] revocation in the target file to run this check",
-        ));
+        return Ok(Outcome::skip(super::no_endpoint(
+            cx,
+            "revocation_endpoint",
+            "revocation",
+        )));
     }
     let tokens = cx.fresh_tokens(client).await?;
     let Some(rt) = tokens.refresh_token().map(str::to_string) else {
@@ -276,9 +278,11 @@ pub async fn userinfo_query_token_refused(cx: &Cx) -> ProbeResult {
 pub async fn access_token_revocable(cx: &Cx) -> ProbeResult {
     let client = cx.client();
     if cx.server.endpoints.revocation.is_none() {
-        return Ok(Outcome::skip(
-            "the metadata names no revocation_endpoint; set [endpoints] revocation in the target file to run this check",
-        ));
+        return Ok(Outcome::skip(super::no_endpoint(
+            cx,
+            "revocation_endpoint",
+            "revocation",
+        )));
     }
     let (url, at) = match working_access_token(cx).await? {
         Ok(found) => found,
