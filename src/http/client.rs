@@ -857,7 +857,8 @@ impl HttpSession {
                 headers.push(("content-type".to_owned(), content_type.clone()));
             }
         }
-        if !req.has_header("cookie") {
+        // What the jar adds is recorded as sent; the back channel sends none of it.
+        if !req.has_header("cookie") && !req.back_channel {
             if let Some(cookie) = self.inner.jar.cookies(&req.url) {
                 headers.push((
                     "cookie".to_owned(),

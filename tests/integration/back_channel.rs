@@ -79,4 +79,23 @@ async fn token_and_bearer_requests_carry_no_browser_cookies() {
         ],
         "the browser's session cookie reaches its pages only"
     );
+    // The evidence records what was sent: a cookie on the page, none on the back channel.
+    let recorded: Vec<(String, bool)> = http
+        .transcript()
+        .iter()
+        .map(|x| {
+            let cookie = x.request.headers.iter().any(|(n, _)| n == "cookie");
+            (x.request.url.clone(), cookie)
+        })
+        .filter(|(url, _)| !url.ends_with("/login"))
+        .map(|(url, cookie)| (url.rsplit('/').next().unwrap_or("").to_string(), cookie))
+        .collect();
+    assert_eq!(
+        recorded,
+        [
+            ("page".to_string(), true),
+            ("token".to_string(), false),
+            ("userinfo".to_string(), false)
+        ]
+    );
 }
