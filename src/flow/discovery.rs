@@ -59,7 +59,10 @@ pub async fn read_metadata(http: &HttpSession, issuer: &Url) -> Result<(Url, Val
     let mut attempts = Vec::new();
     for url in well_known_urls(issuer) {
         match http
-            .send("read the server's metadata", Request::get(url.clone()))
+            .send(
+                "read the server's metadata",
+                Request::get(url.clone()).back_channel(),
+            )
             .await
         {
             Ok(resp) if resp.status == 200 => match resp.json() {

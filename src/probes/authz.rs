@@ -210,7 +210,10 @@ pub async fn endpoint_no_fragment(cx: &Cx) -> ProbeResult {
     // Read the metadata again so that the report holds the document the verdict rests on.
     let resp = cx
         .http
-        .send("read the metadata", crate::http::Request::get(url))
+        .send(
+            "read the metadata",
+            crate::http::Request::get(url).back_channel(),
+        )
         .await?;
     let published = resp
         .json()

@@ -18,7 +18,10 @@ async fn metadata(cx: &Cx) -> Result<Result<(Url, Value), Outcome>, ProbeError> 
     };
     let resp = cx
         .http
-        .send("read the server's metadata", Request::get(url.clone()))
+        .send(
+            "read the server's metadata",
+            Request::get(url.clone()).back_channel(),
+        )
         .await?;
     match resp.json().filter(|j| resp.status == 200 && j.is_object()) {
         Some(doc) => Ok(Ok((url, doc))),
@@ -89,7 +92,7 @@ async fn oidc_metadata(cx: &Cx) -> Result<Result<(Url, Value), Outcome>, ProbeEr
         .http
         .send(
             "read the OpenID Provider configuration",
-            Request::get(url.clone()),
+            Request::get(url.clone()).back_channel(),
         )
         .await?;
     Ok(
@@ -209,7 +212,10 @@ pub async fn jwks_public_keys_only(cx: &Cx) -> ProbeResult {
     };
     let resp = cx
         .http
-        .send("read the server's JWKS", Request::get(jwks_url.clone()))
+        .send(
+            "read the server's JWKS",
+            Request::get(jwks_url.clone()).back_channel(),
+        )
         .await?;
     let Some(keys) = resp
         .json()
@@ -289,7 +295,10 @@ pub async fn json_content_type(cx: &Cx) -> ProbeResult {
     };
     let resp = cx
         .http
-        .send("read the server's metadata", Request::get(url.clone()))
+        .send(
+            "read the server's metadata",
+            Request::get(url.clone()).back_channel(),
+        )
         .await?;
     if resp.status != 200 || !resp.json().is_some_and(|j| j.is_object()) {
         return Err(ProbeError::Unexpected(format!(

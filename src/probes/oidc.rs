@@ -105,7 +105,10 @@ async fn server_jwks(cx: &Cx) -> Result<Result<serde_json::Value, Outcome>, Prob
     };
     let resp = cx
         .http
-        .send("read the server's JWKS", Request::get(jwks_url))
+        .send(
+            "read the server's JWKS",
+            Request::get(jwks_url).back_channel(),
+        )
         .await?;
     resp.json()
         .filter(|j| j["keys"].is_array())

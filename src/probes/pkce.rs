@@ -261,7 +261,10 @@ pub async fn s256_advertised(cx: &Cx) -> ProbeResult {
         ));
     };
     cx.http
-        .send("read the metadata", crate::http::Request::get(url))
+        .send(
+            "read the metadata",
+            crate::http::Request::get(url).back_channel(),
+        )
         .await?;
     let methods = cx.server.metadata["code_challenge_methods_supported"]
         .as_array()

@@ -88,7 +88,10 @@ pub async fn userinfo_requires_token(cx: &Cx) -> ProbeResult {
     };
     let resp = cx
         .http
-        .send("call userinfo without any access token", Request::get(url))
+        .send(
+            "call userinfo without any access token",
+            Request::get(url).back_channel(),
+        )
         .await?;
     if serves_claims(&resp) {
         return Ok(Outcome::fail(
@@ -175,7 +178,7 @@ pub async fn userinfo_bearer_challenge(cx: &Cx) -> ProbeResult {
     let attempts = [
         (
             "call userinfo without a token, from a browser without a session",
-            Request::get(url.clone()),
+            Request::get(url.clone()).back_channel(),
         ),
         (
             "call userinfo with a token the server never issued",
