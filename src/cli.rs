@@ -470,7 +470,7 @@ async fn run_login(args: LoginArgs) -> ExitStatus {
         target.login.username
     ));
     let session = client.session();
-    let discovered = match engine::discover(&client, &session, &target, &navigator).await {
+    let discovered = match engine::discover(&client, &session, &target).await {
         Ok(d) => d,
         Err(e) => {
             say(format!("metadata: {e}"));

@@ -276,28 +276,44 @@ pub fn connect(target: &Target, opts: &ScanOptions) -> Result<(ScanClient, Navig
     Ok((client, navigator))
 }
 
-/// Reads the metadata, and lets the client reach the endpoints it names.
+/// Reads the metadata and holds its endpoints to the scope the target file set: the issuer's
+/// origin and the origins the file names. An endpoint elsewhere would receive the clients'
+/// secrets, codes and the test user's password, so the scan stops before anything is sent
+/// there (RFC 8414 §3.3: metadata whose issuer is not the one asked for MUST NOT be used).
 pub async fn discover(
     client: &ScanClient,
     session: &crate::http::HttpSession,
     target: &Target,
-    navigator: &Navigator,
 ) -> Result<Discovered, String> {
     let discovered = discovery::discover(session, target).await?;
     let ep = &discovered.endpoints;
-    for url in [
-        Some(&ep.authorization),
-        Some(&ep.token),
-        ep.userinfo.as_ref(),
-        ep.revocation.as_ref(),
-        ep.jwks.as_ref(),
-    ]
-    .into_iter()
-    .flatten()
-    {
-        // RFC 8414 §3: the issuer's own metadata says where its endpoints are.
-        client.allow_origin(url.origin());
-        navigator.allow_hosts(&host_names(&[url.origin()]));
+    let named = [
+        ("authorization", Some(&ep.authorization)),
+        ("token", Some(&ep.token)),
+        ("userinfo", ep.userinfo.as_ref()),
+        ("revocation", ep.revocation.as_ref()),
+        ("jwks", ep.jwks.as_ref()),
+    ];
+    for (what, url) in named {
+        let Some(url) = url else { continue };
+        if client.is_allowed(url) {
+            continue;
+        }
+        let from = discovered
+            .metadata_url
+            .as_ref()
+            .map_or("the metadata".to_string(), |u| {
+                format!("the metadata at {u}")
+            });
+        let issuer = discovered.metadata["issuer"]
+            .as_str()
+            .map(|i| format!(" (it names the issuer {i:?})"))
+            .unwrap_or_default();
+        return Err(format!(
+            "{from}{issuer} puts the {what} endpoint at {}, on {}, which is neither the issuer's origin nor one the target file names; the scanner would send secrets there, so it stops before sending any. If that origin belongs to the server, name it in the target file: [endpoints] {what} = \"{url}\", or add it to [login] origins",
+            crate::http::redact::redact_by_name(url.as_str()),
+            url.origin().ascii_serialization(),
+        ));
     }
     Ok(discovered)
 }
@@ -344,7 +360,7 @@ async fn preflight(
     navigator: &Navigator,
 ) -> Result<(Discovered, crate::http::HttpSession, Option<String>), String> {
     let session = client.session();
-    let discovered = discover(client, &session, target, navigator).await?;
+    let discovered = discover(client, &session, target).await?;
     let signed_in = sign_in(&session, target, navigator, &discovered).await;
     Ok((discovered, session, signed_in.err()))
 }

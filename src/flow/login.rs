@@ -84,13 +84,6 @@ impl Navigator {
         }
     }
 
-    /// Host names learnt after start-up (from the metadata) that the browser may resolve.
-    pub fn allow_hosts(&self, hosts: &[String]) {
-        if let Some(browser) = &self.browser {
-            browser.allow_hosts(hosts);
-        }
-    }
-
     /// Ends what the mode started (the browser).
     pub async fn close(&self) {
         if let Some(browser) = &self.browser {

@@ -169,6 +169,8 @@ pub struct Request {
     /// A request of the client's back channel (token endpoint, userinfo, revocation): sent
     /// without the browser's cookies, as a real client's server would send it.
     pub back_channel: bool,
+    /// The one plain-http request a TLS check makes to the twin of an allowed https origin.
+    plaintext_probe: bool,
 }
 
 impl Request {
@@ -179,6 +181,7 @@ impl Request {
             headers: Vec::new(),
             body: None,
             back_channel: false,
+            plaintext_probe: false,
         }
     }
 
@@ -226,6 +229,16 @@ impl Request {
     /// access token is the client's back channel: no browser cookies go with it.
     pub fn bearer(self, token: &str) -> Self {
         self.authorization(format!("Bearer {token}")).back_channel()
+    }
+
+    /// Asks whether the server also answers without TLS: allowed only to the `http://` twin of
+    /// an allowed `https://` origin, for this one request (the scope never widens to plain
+    /// http, so no later redirect can downgrade a flow), with no cookies and no `Authorization`.
+    pub fn plaintext_probe(mut self) -> Self {
+        self.plaintext_probe = true;
+        self.headers
+            .retain(|(n, _)| !n.eq_ignore_ascii_case("authorization"));
+        self.back_channel()
     }
 
     /// Sent without the browser's cookies (see [`Request::back_channel`]).
@@ -342,6 +355,15 @@ impl Shared {
             .read()
             .unwrap_or_else(|e| e.into_inner())
             .contains(&origin)
+    }
+
+    /// `http://host[:port]` whose `https://` twin (same host, same port; no port stays no port) is allowed.
+    fn is_plaintext_twin(&self, url: &Url) -> bool {
+        if url.scheme() != "http" {
+            return false;
+        }
+        let mut twin = url.clone();
+        twin.set_scheme("https").is_ok() && self.is_allowed(&twin)
     }
 
     fn build_client(&self, jar: Arc<Jar>) -> Result<reqwest::Client, reqwest::Error> {
@@ -523,32 +545,6 @@ impl HttpSession {
     }
 }
 
-impl HttpSession {
-    /// Adds the plain-http twin of an allowed https origin (same host, same port number rule
-    /// as the URL gives it) to the scope, so that a probe can ask whether the server also
-    /// answers without TLS. Refused (false) for anything but the twin of an allowed origin.
-    pub fn allow_plaintext_twin(&self, https_url: &Url) -> bool {
-        if https_url.scheme() != "https" || !self.is_allowed(https_url) {
-            return false;
-        }
-        let mut twin = https_url.clone();
-        if twin.set_scheme("http").is_err() {
-            return false;
-        }
-        let origin = twin.origin();
-        let mut origins = self
-            .inner
-            .shared
-            .origins
-            .write()
-            .unwrap_or_else(|e| e.into_inner());
-        if !origins.contains(&origin) {
-            origins.push(origin);
-        }
-        true
-    }
-}
-
 /// One cookie jar and one transcript; clones share both.
 #[derive(Clone)]
 pub struct HttpSession {
@@ -584,7 +580,9 @@ impl HttpSession {
         let shared = &self.inner.shared;
         let redactor = &shared.redactor;
         let method = req.method.as_str().to_owned();
-        if !shared.is_allowed(&req.url) {
+        if !(shared.is_allowed(&req.url)
+            || (req.plaintext_probe && shared.is_plaintext_twin(&req.url)))
+        {
             return Err(HttpError::OffOrigin {
                 method,
                 url: redactor.redact_url(&req.url),
@@ -1056,7 +1054,7 @@ mod tests {
     }
 
     #[test]
-    fn plaintext_twin_only_for_an_allowed_https_origin() {
+    fn the_plaintext_probe_reaches_only_the_twin_and_never_widens_the_scope() {
         let https = Url::parse("https://as.example/token").unwrap();
         let client = ScanClient::new(
             vec![https.origin()],
@@ -1065,13 +1063,18 @@ mod tests {
             Arc::new(Redactor::new(vec![])),
         )
         .unwrap();
-        let session = client.session();
-        assert!(!session.is_allowed(&Url::parse("http://as.example/token").unwrap()));
-        assert!(!session.allow_plaintext_twin(&Url::parse("https://other.example/t").unwrap()));
-        assert!(!session.allow_plaintext_twin(&Url::parse("http://as.example/t").unwrap()));
-        assert!(session.allow_plaintext_twin(&https));
-        assert!(session.is_allowed(&Url::parse("http://as.example/token").unwrap()));
-        assert!(!session.is_allowed(&Url::parse("http://as.example:8080/").unwrap()));
+        let shared = &client.shared;
+        assert!(shared.is_plaintext_twin(&Url::parse("http://as.example/token").unwrap()));
+        assert!(!shared.is_plaintext_twin(&Url::parse("http://other.example/t").unwrap()));
+        assert!(!shared.is_plaintext_twin(&Url::parse("http://as.example:8080/t").unwrap()));
+        assert!(!shared.is_plaintext_twin(&https));
+        // Only the request marked as the probe may go; nothing else reaches plain http.
+        assert!(!client.is_allowed(&Url::parse("http://as.example/token").unwrap()));
+        let probe =
+            Request::post_form(Url::parse("http://as.example/token").unwrap(), [("a", "b")])
+                .basic_auth("id", &Secret::new("s"))
+                .plaintext_probe();
+        assert!(probe.back_channel && probe.headers.iter().all(|(n, _)| n != "authorization"));
     }
 
     #[tokio::test]

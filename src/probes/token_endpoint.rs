@@ -276,7 +276,7 @@ pub async fn tls_only(cx: &Cx) -> ProbeResult {
         .header("strict-transport-security")
         .map(str::to_string);
     let mut plain_url = token_url.clone();
-    if !cx.http.allow_plaintext_twin(&token_url) || plain_url.set_scheme("http").is_err() {
+    if plain_url.set_scheme("http").is_err() {
         return Err(ProbeError::Unexpected(
             "the token endpoint's plain-http address could not be derived".into(),
         ));
@@ -285,7 +285,7 @@ pub async fn tls_only(cx: &Cx) -> ProbeResult {
         .http
         .send(
             "the same request over plain http",
-            Request::post_form(plain_url.clone(), form),
+            Request::post_form(plain_url.clone(), form).plaintext_probe(),
         )
         .await;
     let verdict = match plain {

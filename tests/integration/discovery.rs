@@ -36,11 +36,9 @@ async fn an_endpoint_missing_from_one_document_comes_from_the_other() {
     );
     let target = Target::parse(Path::new("t.toml"), &text, &|_| None).unwrap();
     let opts = ScanOptions::default();
-    let (client, navigator) = engine::connect(&target, &opts).unwrap();
+    let (client, _navigator) = engine::connect(&target, &opts).unwrap();
     let session = client.session();
-    let found = engine::discover(&client, &session, &target, &navigator)
-        .await
-        .unwrap();
+    let found = engine::discover(&client, &session, &target).await.unwrap();
     let ep = &found.endpoints;
     assert_eq!(ep.revocation.as_ref().map(|u| u.path()), Some("/revoke"));
     assert_eq!(ep.userinfo.as_ref().map(|u| u.path()), Some("/userinfo"));

@@ -136,3 +136,66 @@ async fn an_oversized_metadata_document_is_not_read_whole() {
         "{err}"
     );
 }
+
+/// Metadata that names another issuer and puts every endpoint on another origin (a canary that
+/// counts what it gets): RFC 8414 §3.3 says such metadata MUST NOT be used. The scan stops
+/// before any secret, code or password is sent, and says what to name if the origin is real.
+#[tokio::test(flavor = "multi_thread")]
+async fn metadata_pointing_at_another_origin_is_not_used() {
+    let (canary, hits) = bystander().await;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let meta = serde_json::json!({
+        "issuer": canary,
+        "authorization_endpoint": format!("{canary}/authorize"),
+        "token_endpoint": format!("{canary}/token"),
+        "userinfo_endpoint": format!("{canary}/userinfo"),
+    });
+    let app = Router::new().route(
+        "/.well-known/oauth-authorization-server",
+        get(move || async move { axum::Json(meta) }),
+    );
+    tokio::spawn(async move { axum::serve(listener, app).await.ok() });
+
+    let report = engine::scan(target(&base), ScanOptions::default())
+        .await
+        .unwrap();
+    let err = report.preflight_error.expect("the scan stops");
+    assert!(
+        err.contains(&format!("the authorization endpoint at {canary}/authorize"))
+            && err.contains("[endpoints] authorization")
+            && err.contains(&format!("names the issuer \"{canary}\"")),
+        "{err}"
+    );
+    assert_eq!(
+        hits.load(Ordering::SeqCst),
+        0,
+        "nothing reached the other origin"
+    );
+    assert!(report.results.iter().all(|r| r.status == Status::Error));
+}
+
+/// An https token endpoint's plain-http twin is asked once, by the TLS check's probe, and never
+/// joins the scope: a later redirect to http:// is not followed.
+#[test]
+fn a_plaintext_twin_never_joins_the_scope() {
+    use oauthprobe::http::{Limits, Redactor, Request, ScanClient};
+    let https = url::Url::parse("https://127.0.0.1:1/token").unwrap();
+    let client = ScanClient::new(
+        vec![https.origin()],
+        Limits::default(),
+        false,
+        Arc::new(Redactor::new(Vec::new())),
+    )
+    .unwrap();
+    let http = client.session();
+    let plain = url::Url::parse("http://127.0.0.1:1/token").unwrap();
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    // A plain request, not marked as the probe, is refused unsent.
+    let refused = rt.block_on(http.send("plain", Request::get(plain.clone())));
+    assert!(
+        matches!(refused, Err(oauthprobe::http::HttpError::OffOrigin { .. })),
+        "{refused:?}"
+    );
+    assert!(!client.is_allowed(&plain));
+}

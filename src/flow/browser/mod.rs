@@ -57,14 +57,6 @@ impl BrowserLogin {
         }
     }
 
-    /// More host names the browser may resolve (the endpoints the metadata names).
-    pub fn allow_hosts(&self, more: &[String]) {
-        let mut hosts = self.hosts.lock().unwrap_or_else(|e| e.into_inner());
-        hosts.extend(more.iter().cloned());
-        hosts.sort();
-        hosts.dedup();
-    }
-
     fn chromium_args(&self) -> Vec<String> {
         // Only the target's hosts resolve: a page cannot send the browser anywhere else.
         let mut rules = vec!["MAP * ~NOTFOUND".to_string()];
