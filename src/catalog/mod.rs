@@ -209,6 +209,10 @@ pub struct CheckMeta {
     /// Needs the test user signed in (a code, tokens, a session). `false`: it still runs when
     /// the pre-flight's sign-in fails (metadata, keys, endpoint headers, code-less token requests).
     pub sign_in: bool,
+    /// A pass rests on the token endpoint refusing a request: it counts only when the same
+    /// server, in the same scan, issued tokens to the correct request (the pre-flight's
+    /// control redemption); otherwise the check ends in error.
+    pub token_control: bool,
     /// The findings the probe can report: `fail`, `warn`, both, or neither (a check that can
     /// only pass or skip against the servers it can reach).
     pub verdicts: Vec<Level>,
@@ -244,6 +248,8 @@ struct FrontMatter {
     slow: bool,
     #[serde(default = "yes")]
     sign_in: bool,
+    #[serde(default)]
+    token_control: bool,
     #[serde(default)]
     requires: Vec<Requirement>,
     #[serde(default)]
@@ -294,6 +300,7 @@ pub fn parse_document(file_id: &str, text: &'static str) -> Result<CheckMeta, St
         requires: fm.requires,
         exclusive: fm.exclusive,
         sign_in: fm.sign_in,
+        token_control: fm.token_control,
         verdicts: fm.verdicts,
         why: fm.why,
         lab_weaknesses,

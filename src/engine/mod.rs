@@ -93,10 +93,16 @@ pub async fn scan(target: Target, opts: ScanOptions) -> Result<Report, String> {
     let target = Arc::new(target);
     let preflight = preflight(&client, &target, &navigator).await;
     // Discovery failed: nothing can run. Sign-in failed: only the checks that need no user.
-    let (discovered, login_session, preflight_error, signed_in) = match preflight {
-        Ok((d, s, None)) => (Some(Arc::new(d)), Some(s), None, true),
-        Ok((d, s, Some(e))) => (Some(Arc::new(d)), Some(s), Some(e), false),
-        Err(e) => (None, None, Some(e), false),
+    let (discovered, login_session, preflight_error, signed_in, no_token_control) = match preflight
+    {
+        Ok(p) => (
+            Some(Arc::new(p.discovered)),
+            Some(p.session),
+            p.sign_in_error.clone(),
+            p.sign_in_error.is_none(),
+            p.no_token_control,
+        ),
+        Err(e) => (None, None, Some(e), false, None),
     };
 
     let semaphore = Arc::new(Semaphore::new(opts.concurrency.max(1)));
@@ -198,6 +204,16 @@ pub async fn scan(target: Target, opts: ScanOptions) -> Result<Report, String> {
                     0,
                 ),
             },
+        };
+        // A refusal proves something only next to a server that issues tokens when asked right.
+        let outcome = match &no_token_control {
+            Some(why) if meta.token_control && outcome.status == Status::Pass => {
+                Outcome::error(format!(
+                    "not counted as a pass: {}; but {why}, so a refusal proves nothing here",
+                    outcome.message
+                ))
+            }
+            _ => outcome,
         };
         results.push(CheckResult {
             meta,
@@ -358,20 +374,39 @@ async fn preflight(
     client: &ScanClient,
     target: &Target,
     navigator: &Navigator,
-) -> Result<(Discovered, crate::http::HttpSession, Option<String>), String> {
+) -> Result<Preflight, String> {
     let session = client.session();
     let discovered = discover(client, &session, target).await?;
-    let signed_in = sign_in(&session, target, navigator, &discovered).await;
-    Ok((discovered, session, signed_in.err()))
+    let (sign_in_error, no_token_control) =
+        match sign_in(&session, target, navigator, &discovered).await {
+            Ok(control) => (None, control),
+            Err(e) => (Some(e), None),
+        };
+    Ok(Preflight {
+        discovered,
+        session,
+        sign_in_error,
+        no_token_control,
+    })
 }
 
-/// Signs the test user in once, so that later checks reuse the session.
+struct Preflight {
+    discovered: Discovered,
+    session: crate::http::HttpSession,
+    sign_in_error: Option<String>,
+    /// Why the pre-flight's correct redemption of its code issued no tokens, if it did not.
+    no_token_control: Option<String>,
+}
+
+/// Signs the test user in once, so that later checks reuse the session, and redeems the code
+/// correctly: the control that every refusal-based pass is measured against. `Ok(Some(why))`:
+/// signed in, but the server issued no tokens to that correct request.
 async fn sign_in(
     session: &crate::http::HttpSession,
     target: &Target,
     navigator: &Navigator,
     discovered: &Discovered,
-) -> Result<(), String> {
+) -> Result<Option<String>, String> {
     let ep = &discovered.endpoints;
     let request = AuthRequest::for_client(&target.client);
     let outcome = navigator
@@ -388,5 +423,40 @@ async fn sign_in(
     if outcome.code().is_none() {
         return Err(format!("pre-flight: {}", no_code_reason(target, &outcome)));
     }
-    Ok(())
+    let client = &target.client;
+    let mut form = vec![
+        ("grant_type".to_string(), "authorization_code".to_string()),
+        (
+            "code".to_string(),
+            outcome.code().unwrap_or_default().to_string(),
+        ),
+    ];
+    if let Some(r) = request.redirect_uri() {
+        form.push(("redirect_uri".into(), r.into()));
+    }
+    if let Some(v) = &request.verifier {
+        session.redactor().add(v);
+        form.push(("code_verifier".into(), v.clone()));
+    }
+    if let Some(code) = outcome.code() {
+        session.redactor().add(code);
+    }
+    let req = crate::flow::token::authenticated(client, ep.token.clone(), form);
+    let control = crate::flow::token::send(
+        session,
+        "pre-flight: redeem the code correctly (the control for every refusal)",
+        req,
+    )
+    .await;
+    Ok(match control {
+        Ok(resp) if resp.issued() => None,
+        Ok(resp) => Some(format!(
+            "the pre-flight's correct redemption of its code for client `{}` got {}",
+            client.id,
+            resp.describe()
+        )),
+        Err(e) => Some(format!(
+            "the pre-flight's correct redemption of its code got no answer ({e})"
+        )),
+    })
 }

@@ -199,3 +199,63 @@ fn a_plaintext_twin_never_joins_the_scope() {
     );
     assert!(!client.is_allowed(&plain));
 }
+
+/// A token endpoint that never issues a token (it answers 307): a refusal then proves nothing,
+/// so no check that rests on one may pass. The pre-flight's control redemption shows the server
+/// issues no tokens even to a correct request, and those checks end in error saying so.
+#[tokio::test(flavor = "multi_thread")]
+async fn refusals_prove_nothing_when_no_token_is_ever_issued() {
+    use axum::extract::Query;
+    use std::collections::HashMap;
+    let authorize = Router::new()
+        .route(
+            "/authorize",
+            get(|Query(q): Query<HashMap<String, String>>| async move {
+                let mut to =
+                    url::Url::parse(q.get("redirect_uri").map_or("http://127.0.0.1:9/cb", |s| s))
+                        .unwrap();
+                to.query_pairs_mut()
+                    .append_pair("code", &oauthprobe::crypto::random_token(32));
+                if let Some(s) = q.get("state") {
+                    to.query_pairs_mut().append_pair("state", s);
+                }
+                (StatusCode::FOUND, [(header::LOCATION, to.to_string())]).into_response()
+            }),
+        )
+        .route(
+            "/token",
+            axum::routing::any(|| async {
+                (
+                    StatusCode::TEMPORARY_REDIRECT,
+                    [(header::LOCATION, "/token2")],
+                )
+                    .into_response()
+            }),
+        );
+    let base = fake_server(authorize).await;
+    let report = engine::scan(target(&base), ScanOptions::default())
+        .await
+        .unwrap();
+    let mut controlled = 0;
+    for r in &report.results {
+        if r.meta.token_control {
+            assert_ne!(r.status, Status::Pass, "{}: {}", r.meta.id, r.message);
+            if r.status == Status::Error && r.message.contains("a refusal proves nothing") {
+                controlled += 1;
+            }
+        }
+    }
+    // Nineteen of them ran against this target (the rest need a second or public client) and
+    // refused; every one is now an error that names the failed control.
+    assert!(
+        controlled >= 15,
+        "{controlled} checks named the failed control"
+    );
+    assert!(
+        report
+            .results
+            .iter()
+            .any(|r| r.meta.id == "metadata-issuer-matches" && r.status == Status::Pass),
+        "checks that need no token still pass"
+    );
+}
