@@ -18,7 +18,7 @@
 use std::borrow::Cow;
 use std::collections::HashSet;
 use std::fmt;
-use std::sync::RwLock;
+use std::sync::{Arc, RwLock};
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
@@ -66,13 +66,13 @@ pub struct Redactor {
 
 #[derive(Default)]
 struct Known {
-    /// Values added, as given (for de-duplication).
-    values: HashSet<String>,
-    /// Every form of every value (the secret, its base64 groups), in the order added: matches
-    /// are collected as ranges and overlapping ones merged, so no order is needed.
+    /// Values added, as given (for de-duplication), sharing their text with `secrets`.
+    values: HashSet<Arc<str>>,
+    /// The secrets themselves, searched for in the text and in its decoded views.
+    secrets: Vec<Arc<str>>,
+    /// Their base64 forms, searched for in the text only. Matches are collected as ranges and
+    /// overlapping ones merged, so neither list needs an order (nothing is re-sorted on add).
     patterns: Vec<String>,
-    /// The secrets themselves (not their base64 groups): what the decoded views are searched for.
-    secrets: Vec<String>,
 }
 
 impl fmt::Debug for Redactor {
@@ -101,11 +101,12 @@ impl Redactor {
             return;
         }
         let mut known = self.write();
-        if !known.values.insert(secret.to_owned()) {
+        let shared: Arc<str> = Arc::from(secret);
+        if !known.values.insert(shared.clone()) {
             return;
         }
-        known.secrets.push(secret.to_owned());
-        for v in variants(secret) {
+        known.secrets.push(shared);
+        for v in base64_forms(secret) {
             if !known.patterns.contains(&v) {
                 known.patterns.push(v);
             }
@@ -120,7 +121,7 @@ impl Redactor {
         for pair in [encoded, format!("{id}:{secret}")] {
             let b64 = STANDARD.encode(pair.as_bytes());
             let mut known = self.write();
-            if known.values.insert(b64.clone()) && !known.patterns.contains(&b64) {
+            if known.values.insert(Arc::from(b64.as_str())) && !known.patterns.contains(&b64) {
                 known.patterns.push(b64);
             }
         }
@@ -164,22 +165,27 @@ impl Redactor {
         let mut ranges = Vec::new();
         let mut find_in =
             |view: &str,
-             patterns: &[String],
+             patterns: &mut dyn Iterator<Item = &str>,
              to_original: &dyn Fn(usize, usize) -> (usize, usize)| {
                 for p in patterns {
                     ranges.extend(
-                        view.match_indices(p.as_str())
+                        view.match_indices(p)
                             .map(|(at, m)| to_original(at, at + m.len())),
                     );
                 }
             };
-        find_in(text, &known.patterns, &|a, b| (a, b));
+        let secrets = || known.secrets.iter().map(|s| &**s);
+        find_in(
+            text,
+            &mut secrets().chain(known.patterns.iter().map(String::as_str)),
+            &|a, b| (a, b),
+        );
         if !known.secrets.is_empty() {
             // Base64 is not searched for in the decoded views: Basic credentials are sent as
             // they are, and the views cost one search per secret each.
             let spaces = known.secrets.iter().any(|s| s.contains(' '));
             for view in decodings(text, spaces) {
-                find_in(&view.text, &known.secrets, &|a, b| view.original(a, b));
+                find_in(&view.text, &mut secrets(), &|a, b| view.original(a, b));
             }
         }
         if ranges.is_empty() {
@@ -241,12 +247,12 @@ fn percent_encode(s: &str, upper: bool) -> String {
     out
 }
 
-/// The forms of a secret searched for as they are: the secret itself, and its base64 groups.
-/// Its percent-encoded, form-encoded, HTML-escaped and JSON-escaped forms are not kept: they
-/// are found by searching the decoded views of the text ([`decodings`]) for the secret.
-fn variants(secret: &str) -> Vec<String> {
+/// The base64 groups of a secret, searched for as they are. Its percent-encoded, form-encoded,
+/// HTML-escaped and JSON-escaped forms are not kept: they are found by searching the decoded
+/// views of the text ([`decodings`]) for the secret itself.
+fn base64_forms(secret: &str) -> Vec<String> {
     let form = form_encode(secret);
-    let mut out = vec![secret.to_owned()];
+    let mut out = Vec::new();
     // Inside base64("id:" + secret) the id is unknown, but every complete 3-byte group of the
     // secret encodes to the same 4 characters whatever precedes it; only its alignment varies.
     for s in [secret, form.as_str()] {
