@@ -272,6 +272,7 @@ async fn scan_and_report(target: Target, o: &OutputArgs) -> ExitStatus {
         None => out_raw!("{text}"),
     }
     if let Some(e) = &report.preflight_error {
+        let e = report::terminal_safe(e);
         eprintln!("error: the target could not be scanned: {e}");
     }
     let fail_on = Severity::parse(&o.fail_on).unwrap_or(Severity::Low);
@@ -379,7 +380,7 @@ fn run_checks(args: ChecksArgs) -> ExitStatus {
 }
 
 fn usage_error(message: impl std::fmt::Display) -> ExitStatus {
-    eprintln!("error: {message}");
+    eprintln!("error: {}", report::terminal_safe(&message.to_string()));
     ExitStatus::Usage
 }
 
@@ -412,7 +413,7 @@ async fn run_init(args: InitArgs) -> ExitStatus {
         match crate::init::fetch_metadata(&issuer, limits, args.insecure).await {
             Ok(found) => found,
             Err(e) => {
-                eprintln!("error: {e}");
+                eprintln!("error: {}", report::terminal_safe(&e));
                 return ExitStatus::Incomplete;
             }
         };

@@ -7,7 +7,7 @@ use url::Url;
 
 use crate::flow::discovery::read_metadata;
 use crate::http::{Limits, Redactor, ScanClient};
-use crate::target::quoted;
+use crate::report::{is_bidi_control, terminal_line};
 
 /// The metadata of `issuer`, with the URL it was read from.
 pub async fn fetch_metadata(
@@ -25,6 +25,30 @@ pub async fn fetch_metadata(
     read_metadata(&client.session(), issuer)
         .await
         .map_err(|attempts| format!("no metadata found for {issuer}: {}", attempts.join("; ")))
+}
+
+/// A TOML basic string on one line, whatever the server put in `s`: quotes and backslashes
+/// escaped, and every control or bidirectional formatting character written as a `\uXXXX`
+/// escape, so the file stays valid and the value visible but inert (the `toml` crate would
+/// choose a multi-line string for a value with a newline).
+fn quoted(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 2);
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if c.is_control() || is_bidi_control(c) => {
+                out.push_str(&format!("\\u{:04X}", u32::from(c)))
+            }
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
 }
 
 fn list(metadata: &Value, key: &str) -> Vec<String> {
@@ -70,7 +94,8 @@ pub fn render(issuer: &Url, metadata_url: &Url, metadata: &Value) -> String {
         let shown = if values.is_empty() {
             "(not advertised)".to_string()
         } else {
-            values.join(", ")
+            // A comment ends at the newline: the server's text must not start a line of its own.
+            terminal_line(&values.join(", "))
         };
         out.push_str(&format!("#   {key}: {shown}\n"));
     }

@@ -259,41 +259,137 @@ const STRICT_REFERRER_POLICIES: &[&str] = &[
     "strict-origin-when-cross-origin",
 ];
 
+/// The referrer policy tokens a browser recognises (W3C Referrer Policy §3).
+const KNOWN_REFERRER_POLICIES: &[&str] = &[
+    "no-referrer",
+    "no-referrer-when-downgrade",
+    "same-origin",
+    "origin",
+    "strict-origin",
+    "origin-when-cross-origin",
+    "strict-origin-when-cross-origin",
+    "unsafe-url",
+];
+
+/// "Parse a referrer policy from a Referrer-Policy header": the last recognised token wins.
+fn last_known_policy(value: &str) -> Option<String> {
+    value
+        .split(',')
+        .map(|t| t.trim().to_ascii_lowercase())
+        .rfind(|t| KNOWN_REFERRER_POLICIES.contains(&t.as_str()))
+}
+
 /// The page's effective referrer policy, from the header or a `<meta name="referrer">`: the
 /// last policy the browser recognises wins.
 fn referrer_policy(resp: &Response) -> Option<String> {
-    const KNOWN: &[&str] = &[
-        "no-referrer",
-        "no-referrer-when-downgrade",
-        "same-origin",
-        "origin",
-        "strict-origin",
-        "origin-when-cross-origin",
-        "strict-origin-when-cross-origin",
-        "unsafe-url",
-    ];
     let from_header = resp
         .header_all("referrer-policy")
         .into_iter()
-        .flat_map(|v| v.split(','))
-        .map(|t| t.trim().to_ascii_lowercase())
-        .rfind(|t| KNOWN.contains(&t.as_str()));
+        .filter_map(last_known_policy)
+        .next_back();
     from_header.or_else(|| meta_referrer(&resp.text()))
 }
 
+/// The policy of the last `<meta name="referrer">` whose content a browser recognises (HTML
+/// §4.2.5.2, legacy values mapped). Attributes are read quoted or unquoted, walking characters,
+/// never byte offsets into server text: the page may hold any character, or U+FFFD for bytes
+/// that were not UTF-8.
 fn meta_referrer(html: &str) -> Option<String> {
-    let lower = html.to_ascii_lowercase();
-    lower.match_indices("<meta").find_map(|(at, _)| {
-        let tag = &lower[at..at + lower[at..].find('>')?];
-        let is_referrer = tag.contains("name=\"referrer\"") || tag.contains("name='referrer'");
-        if !is_referrer {
-            return None;
+    let mut policy = None;
+    let mut rest = html;
+    while let Some(at) = find_ascii_ci(rest, "<meta") {
+        rest = &rest[at + "<meta".len()..];
+        if rest
+            .chars()
+            .next()
+            .is_some_and(|c| !(c.is_ascii_whitespace() || c == '/' || c == '>'))
+        {
+            continue; // `<metadata>` and the like
         }
-        let rest = &tag[tag.find("content=")? + "content=".len()..];
-        let quote = rest.chars().next()?;
-        let value = rest[1..].split(quote).next()?;
-        Some(value.trim().to_string())
+        let (attrs, after) = tag_attributes(rest);
+        rest = after;
+        let attr = |name: &str| {
+            attrs
+                .iter()
+                .rev()
+                .find(|(n, _)| n.eq_ignore_ascii_case(name))
+                .map(|(_, v)| v.as_str())
+        };
+        if !attr("name").is_some_and(|n| n.eq_ignore_ascii_case("referrer")) {
+            continue;
+        }
+        let value = attr("content").unwrap_or_default().to_ascii_lowercase();
+        let value = match value.trim() {
+            "never" => "no-referrer",
+            "default" => "strict-origin-when-cross-origin",
+            "always" => "unsafe-url",
+            "origin-when-crossorigin" => "origin-when-cross-origin",
+            other => other,
+        };
+        if let Some(p) = last_known_policy(value) {
+            policy = Some(p);
+        }
+    }
+    policy
+}
+
+/// Where `needle` (ASCII) first occurs in `haystack`, ASCII case ignored: always a char boundary.
+fn find_ascii_ci(haystack: &str, needle: &str) -> Option<usize> {
+    haystack.char_indices().map(|(i, _)| i).find(|&i| {
+        haystack
+            .get(i..i + needle.len())
+            .is_some_and(|s| s.eq_ignore_ascii_case(needle))
     })
+}
+
+/// The attributes of a tag whose name has just been read, up to its unquoted `>`, and the text
+/// after it. Quoted values may hold `>`; a tag cut short by the end of the page ends there.
+fn tag_attributes(text: &str) -> (Vec<(String, String)>, &str) {
+    let mut attrs = Vec::new();
+    let mut chars = text.char_indices().peekable();
+    loop {
+        while chars
+            .next_if(|&(_, c)| c.is_ascii_whitespace() || c == '/')
+            .is_some()
+        {}
+        let Some(&(_, c)) = chars.peek() else {
+            return (attrs, "");
+        };
+        if c == '>' {
+            chars.next();
+            let end = chars.peek().map_or(text.len(), |&(i, _)| i);
+            return (attrs, &text[end..]);
+        }
+        let mut name = String::new();
+        while let Some((_, c)) =
+            chars.next_if(|&(_, c)| !(c.is_ascii_whitespace() || matches!(c, '=' | '>' | '/')))
+        {
+            name.push(c);
+        }
+        while chars.next_if(|&(_, c)| c.is_ascii_whitespace()).is_some() {}
+        let mut value = String::new();
+        if chars.next_if(|&(_, c)| c == '=').is_some() {
+            while chars.next_if(|&(_, c)| c.is_ascii_whitespace()).is_some() {}
+            match chars.next_if(|&(_, c)| c == '"' || c == '\'') {
+                Some((_, quote)) => {
+                    for (_, c) in chars.by_ref() {
+                        if c == quote {
+                            break;
+                        }
+                        value.push(c);
+                    }
+                }
+                None => {
+                    while let Some((_, c)) =
+                        chars.next_if(|&(_, c)| !(c.is_ascii_whitespace() || c == '>'))
+                    {
+                        value.push(c);
+                    }
+                }
+            }
+        }
+        attrs.push((name, value));
+    }
 }
 
 /// RFC 9700 §4.2.4: "Suppress the Referer header by applying an appropriate Referrer Policy".
@@ -527,6 +623,53 @@ mod tests {
         );
         for hidden in ["id-hidden", "id-in-script", "id-in-body-script"] {
             assert!(!text.contains(hidden), "{hidden}: {text}");
+        }
+    }
+
+    /// A page whose bytes are not UTF-8 reads as U+FFFD, three bytes long: no byte index may
+    /// land inside it (this panicked: `rest[1..]` after a multi-byte first character).
+    #[test]
+    fn meta_referrer_with_a_multibyte_value_does_not_panic() {
+        let page = String::from_utf8_lossy(b"<meta name=\"referrer\" content=\xff>").into_owned();
+        assert_eq!(meta_referrer(&page), None);
+        let page = String::from_utf8_lossy(b"<meta name=referrer content=\xff>").into_owned();
+        assert_eq!(meta_referrer(&page), None);
+        for page in [
+            "<meta name=\"referrer\" content=\"é\">",
+            "<meta name='referrer' content='\u{1F600}'>",
+            "<meta name=referrer content=é",
+            "<meta name=\"référrer\" content=\"no-referrer\">",
+            "<meta name=\"referrer\" content=",
+            "<meta name=\"referrer\" content=\"",
+            "<meta",
+            "<métä name=referrer content=no-referrer>",
+        ] {
+            assert_eq!(meta_referrer(page), None, "{page}");
+        }
+    }
+
+    #[test]
+    fn meta_referrer_reads_quoted_and_unquoted_values() {
+        for (page, policy) in [
+            (
+                "<meta name=\"referrer\" content=\"no-referrer\">",
+                "no-referrer",
+            ),
+            (
+                "<META NAME='Referrer' CONTENT='Same-Origin'>",
+                "same-origin",
+            ),
+            ("<meta name=referrer content=origin>", "origin"),
+            (
+                "<meta content=\" strict-origin \" name=\"referrer\"/>",
+                "strict-origin",
+            ),
+            (
+                "<meta name=\"référence\"><meta name=referrer content=unsafe-url>",
+                "unsafe-url",
+            ),
+        ] {
+            assert_eq!(meta_referrer(page).as_deref(), Some(policy), "{page}");
         }
     }
 }

@@ -26,6 +26,25 @@ fn with_path_suffix(registered: &str) -> String {
     }
 }
 
+/// The registered https URI with `http:` for its scheme and the rest of its text as written.
+/// The text need not start with `https://` (the URL parser takes `https:host/cb`, `HTTPS://`,
+/// leading spaces), so it is never cut at a fixed byte offset: only an ASCII `https:` prefix
+/// is replaced, and any other spelling falls back to the parsed URL.
+fn http_twin(registered: &str, url: &Url) -> String {
+    let text = registered.trim_matches(|c: char| c <= ' ');
+    match text.get(.."https:".len()) {
+        Some(scheme) if scheme.eq_ignore_ascii_case("https:") => {
+            format!("http:{}", &text["https:".len()..])
+        }
+        _ => {
+            let mut http = url.clone();
+            // https to http is always allowed (both special schemes); the text is kept if not.
+            let _ = http.set_scheme("http");
+            http.to_string()
+        }
+    }
+}
+
 /// The redirect_uri variants an exact-match server refuses (RFC 9700 §4.1.3).
 pub fn variants(registered: &str, url: &Url) -> Vec<Variant> {
     let scheme = url.scheme();
@@ -64,7 +83,7 @@ pub fn variants(registered: &str, url: &Url) -> Vec<Variant> {
     if scheme == "https" {
         out.push(Variant {
             name: "http instead of https",
-            uri: format!("http://{}", &registered["https://".len()..]),
+            uri: http_twin(registered, url),
         });
     }
     // RFC 8252 §7.3 and RFC 9700 §4.1.3: servers must let the port of a loopback redirect URI
@@ -709,6 +728,32 @@ mod tests {
                 "https://app.example.com:8443/cb",
             ]
         );
+    }
+
+    /// `https:/é/...` is an https URL (the parser supplies the missing slash), but its text has no
+    /// `https://` prefix to cut off: cutting 8 bytes landed inside `é` and panicked.
+    #[test]
+    fn http_variant_of_an_https_uri_without_its_slashes() {
+        for (registered, http) in [
+            ("https:/é/oauthprobe", "http://xn--9ca/oauthprobe"),
+            ("https:app.example.com/cb", "http://app.example.com/cb"),
+            ("HTTPS://app.example.com/cb", "http://app.example.com/cb"),
+            (
+                " https://app.example.com/é",
+                "http://app.example.com/%C3%A9",
+            ),
+        ] {
+            let v = variants(registered, &Url::parse(registered).unwrap());
+            let variant = v
+                .iter()
+                .find(|v| v.name == "http instead of https")
+                .expect(registered);
+            assert_eq!(
+                Url::parse(&variant.uri).unwrap().as_str(),
+                http,
+                "{registered}"
+            );
+        }
     }
 
     #[test]

@@ -48,21 +48,46 @@ pub fn exit_status(report: &Report, fail_on: Severity) -> ExitStatus {
     }
 }
 
-/// RFC 3339 in UTC, without pulling in a date crate.
 /// Text from the server made safe for a terminal: control characters (escape sequences among
-/// them) are shown as `\u{..}` escapes instead of being obeyed.
+/// them, C1 controls such as U+009B CSI too) and the bidirectional overrides that reorder what
+/// is shown are written as `\u{..}` escapes instead of being obeyed. Newlines and tabs stay.
 pub fn terminal_safe(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
+    escape_controls(text, false)
+}
+
+/// [`terminal_safe`] for text that must stay on one line (a comment in a file, a log line):
+/// newline, carriage return and tab are written `\n`, `\r`, `\t` as well.
+pub fn terminal_line(text: &str) -> String {
+    escape_controls(text, true)
+}
+
+fn escape_controls(text: &str, one_line: bool) -> String {
+    if !text.chars().any(|c| needs_escape(c, one_line)) {
+        return text.to_owned();
+    }
+    let mut out = String::with_capacity(text.len() + 16);
     for c in text.chars() {
-        if c.is_control() && c != '\n' && c != '\t' {
-            out.extend(c.escape_unicode());
-        } else {
-            out.push(c);
+        match c {
+            '\n' if one_line => out.push_str("\\n"),
+            '\r' if one_line => out.push_str("\\r"),
+            '\t' if one_line => out.push_str("\\t"),
+            c if needs_escape(c, one_line) => out.extend(c.escape_unicode()),
+            c => out.push(c),
         }
     }
     out
 }
 
+fn needs_escape(c: char, one_line: bool) -> bool {
+    (c.is_control() && (one_line || (c != '\n' && c != '\t'))) || is_bidi_control(c)
+}
+
+/// Unicode bidirectional formatting characters (UAX #9): they reorder the text around them.
+pub(crate) fn is_bidi_control(c: char) -> bool {
+    matches!(c, '\u{61c}' | '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+}
+
+/// RFC 3339 in UTC, without pulling in a date crate.
 pub fn rfc3339(t: SystemTime) -> String {
     let d = t.duration_since(UNIX_EPOCH).unwrap_or_default();
     let secs = d.as_secs() as i64;
@@ -90,6 +115,21 @@ pub fn rfc3339(t: SystemTime) -> String {
 mod tests {
     use super::*;
     use std::time::Duration;
+
+    #[test]
+    fn control_characters_are_shown_not_obeyed() {
+        let evil = "\u{1b}]0;owned\u{7}\u{1b}[2J\u{1b}[32mPASS\u{9b}31m\u{202e}x\r\ny\tz";
+        let safe = terminal_safe(evil);
+        assert_eq!(
+            safe,
+            "\\u{1b}]0;owned\\u{7}\\u{1b}[2J\\u{1b}[32mPASS\\u{9b}31m\\u{202e}x\\u{d}\ny\tz"
+        );
+        assert_eq!(
+            terminal_line(evil),
+            "\\u{1b}]0;owned\\u{7}\\u{1b}[2J\\u{1b}[32mPASS\\u{9b}31m\\u{202e}x\\r\\ny\\tz"
+        );
+        assert_eq!(terminal_safe("plain é ✓"), "plain é ✓");
+    }
 
     #[test]
     fn rfc3339_known_instants() {

@@ -4,6 +4,7 @@ use tabled::settings::object::Columns;
 use tabled::settings::{Modify, Style, Width};
 use tabled::{Table, Tabled};
 
+use super::terminal_safe;
 use crate::engine::{Report, Status};
 
 #[derive(Tabled)]
@@ -33,24 +34,30 @@ fn paint(status: Status, color: bool) -> String {
     format!("\x1b[{code}m{text}\x1b[0m")
 }
 
+/// Every string in the table may hold text from the server (a page title, a metadata value, an
+/// error body): it goes through [`terminal_safe`], so the only escape sequences in the output
+/// are the colours painted here.
 pub fn render(report: &Report, color: bool) -> String {
     let mut out = format!(
         "oauthprobe {} · {} ({})\n",
         env!("CARGO_PKG_VERSION"),
-        report.target_name,
-        report.issuer
+        terminal_safe(&report.target_name),
+        terminal_safe(&report.issuer)
     );
     if let Some(e) = &report.preflight_error {
-        out.push_str(&format!("\nThe target could not be scanned: {e}\n\n"));
+        out.push_str(&format!(
+            "\nThe target could not be scanned: {}\n\n",
+            terminal_safe(e)
+        ));
     }
     let rows: Vec<Row> = report
         .results
         .iter()
         .map(|r| Row {
-            id: r.meta.id.clone(),
+            id: terminal_safe(&r.meta.id),
             status: paint(r.status, color),
             severity: r.meta.severity.to_string(),
-            message: r.message.clone(),
+            message: terminal_safe(&r.message),
         })
         .collect();
     let mut table = Table::new(rows);

@@ -8,6 +8,7 @@ mod discovery;
 mod django_oauth_toolkit;
 mod django_oidc_provider;
 mod hostile;
+mod hostile_output;
 mod init;
 mod lab;
 mod login_corpus;
