@@ -218,7 +218,7 @@ pub async fn scan(target: Target, opts: ScanOptions) -> Result<Report, String> {
         results.push(CheckResult {
             meta,
             status: outcome.status,
-            message: outcome.message,
+            message: client.redactor().redact(&outcome.message),
             duration_ms,
             requests,
             evidence,
@@ -230,7 +230,7 @@ pub async fn scan(target: Target, opts: ScanOptions) -> Result<Report, String> {
         issuer: target.issuer.as_str().trim_end_matches('/').to_string(),
         started_at,
         duration: clock.elapsed(),
-        preflight_error,
+        preflight_error: preflight_error.map(|e| client.redactor().redact(&e)),
         results,
     })
 }
