@@ -11,17 +11,15 @@
 //! When it is missing: with `CI=true` the test panics; elsewhere it prints `skipping ...: <why>`
 //! and passes.
 
-use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
+use std::process::Command;
 use std::time::Duration;
 
-use oauthprobe::catalog;
 use oauthprobe::engine::{self, ScanOptions, Status};
 use oauthprobe::target::Target;
 
 use crate::common::ci;
+use crate::common::reference::{self, ReferenceServer};
 
 const TEST: &str = "django_oauth_toolkit::scan_verdicts_match_the_reference_server";
 
@@ -193,67 +191,12 @@ fn server_dir() -> PathBuf {
 
 /// The virtualenv's python, with the pinned Django and django-oauth-toolkit installed, or why not.
 fn prerequisites() -> Result<PathBuf, String> {
-    let dir = server_dir();
-    let python = dir.join(".venv/bin/python");
-    if !python.is_file() {
-        return Err(format!(
-            "{} is missing: run `python3 -m venv tests/django-oauth-toolkit/.venv && tests/django-oauth-toolkit/.venv/bin/pip install -r tests/django-oauth-toolkit/requirements.txt` (scripts/test.sh does)",
-            python.display()
-        ));
-    }
-    let requirements = std::fs::read_to_string(dir.join("requirements.txt"))
-        .map_err(|e| format!("tests/django-oauth-toolkit/requirements.txt: {e}"))?;
-    let pinned = |name: &str| -> Option<String> {
-        requirements.lines().find_map(|l| {
-            let (n, v) = l.trim().split_once("==")?;
-            n.eq_ignore_ascii_case(name).then(|| v.trim().to_string())
-        })
-    };
-    let out = Command::new(&python)
-        .args([
-            "-c",
-            "import importlib.metadata as m; print(m.version('Django'), m.version('django-oauth-toolkit'))",
-        ])
-        .output()
-        .map_err(|e| format!("{}: {e}", python.display()))?;
-    if !out.status.success() {
-        return Err(format!(
-            "the virtualenv lacks Django or django-oauth-toolkit: {}",
-            String::from_utf8_lossy(&out.stderr).trim()
-        ));
-    }
-    let installed = String::from_utf8_lossy(&out.stdout).trim().to_string();
-    let wanted = format!(
-        "{} {}",
-        pinned("Django").unwrap_or_default(),
-        pinned("django-oauth-toolkit").unwrap_or_default()
-    );
-    if installed != wanted {
-        return Err(format!(
-            "the virtualenv has Django and django-oauth-toolkit {installed}, requirements.txt pins {wanted}: run pip install -r requirements.txt again"
-        ));
-    }
-    Ok(python)
+    reference::pinned_venv_python(&server_dir(), &["Django", "django-oauth-toolkit"])
 }
 
-/// The python process; killed (and reaped) when dropped, whatever the test did.
-struct Server {
-    child: Child,
-    url: String,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn start_server(python: &Path, dir: &Path, target_file: &Path) -> Server {
-    let stderr_path = dir.join("server.stderr");
-    let stderr = std::fs::File::create(&stderr_path).expect("create the server's stderr file");
-    let mut child = Command::new(python)
-        .current_dir(server_dir())
+fn start_server(python: &Path, dir: &Path, target_file: &Path) -> ReferenceServer {
+    let mut cmd = Command::new(python);
+    cmd.current_dir(server_dir())
         .arg("server.py")
         .arg("0")
         .arg("--write-config")
@@ -264,38 +207,14 @@ fn start_server(python: &Path, dir: &Path, target_file: &Path) -> Server {
         .env("DOT_POST_SECRET", POST_SECRET)
         .env("DOT_USERNAME", "scanner-test-user")
         .env("DOT_PASSWORD", PASSWORD)
-        .env("PYTHONDONTWRITEBYTECODE", "1")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(stderr)
-        .spawn()
-        .expect("spawn python server.py");
-    let stdout = child.stdout.take().expect("piped stdout");
-    let mut server = Server {
-        child,
-        url: String::new(),
-    };
-    let (tx, rx) = mpsc::channel();
-    // Reads the URL line, then keeps draining stdout so the server never blocks on it.
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            if let Some(url) = line.strip_prefix("django-oauth-toolkit listening on ") {
-                let _ = tx.send(url.trim().to_string());
-            }
-        }
-    });
+        .env("PYTHONDONTWRITEBYTECODE", "1");
     // Migrations and an RSA key come first: allow a loaded machine some time.
-    match rx.recv_timeout(Duration::from_secs(120)) {
-        Ok(url) => server.url = url,
-        Err(_) => {
-            let status = server.child.try_wait().ok().flatten();
-            let log = std::fs::read_to_string(&stderr_path).unwrap_or_default();
-            panic!(
-                "server.py printed no URL within 120 s (exit status: {status:?}); its stderr:\n{log}"
-            );
-        }
-    }
-    server
+    reference::start(
+        cmd,
+        "django-oauth-toolkit listening on ",
+        &dir.join("server.stderr"),
+        Duration::from_secs(120),
+    )
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -336,58 +255,18 @@ async fn scan_verdicts_match_the_reference_server() {
         let errors: Vec<&str> = log.lines().filter(|l| !l.starts_with('[')).collect();
         errors.join("\n")
     };
-    assert!(
-        report.preflight_error.is_none(),
-        "pre-flight failed: {:?}\nserver.py stderr (without the request log):\n{}",
-        report.preflight_error,
-        server_log()
+    let timing_alternative = |result: &oauthprobe::engine::CheckResult| {
+        TIMING.iter().any(|(id, status, text)| {
+            *id == result.meta.id && result.status == *status && result.message.contains(text)
+        })
+    };
+    reference::assert_verdicts(
+        "django-oauth-toolkit",
+        &report,
+        EXPECTED,
+        timing_alternative,
+        &[BASIC_SECRET, POST_SECRET, PASSWORD],
+        server_log,
     );
-
-    // The table covers the catalog exactly, so a new check must be judged here too.
-    let mut listed: Vec<&str> = EXPECTED.iter().map(|(id, _)| *id).collect();
-    let mut catalog_ids: Vec<&str> = catalog::catalog().iter().map(|c| c.id.as_str()).collect();
-    listed.sort_unstable();
-    catalog_ids.sort_unstable();
-    assert_eq!(
-        listed, catalog_ids,
-        "EXPECTED must list every check of the catalog, once"
-    );
-
-    let mut wrong = Vec::new();
-    for (id, expected) in EXPECTED {
-        let result = report
-            .results
-            .iter()
-            .find(|r| r.meta.id == *id)
-            .unwrap_or_else(|| panic!("no result for check {id}"));
-        let timing_alternative = TIMING.iter().any(|(tid, status, text)| {
-            tid == id && result.status == *status && result.message.contains(text)
-        });
-        if result.status != *expected && !timing_alternative {
-            wrong.push(format!(
-                "{id}: expected {expected}, got {} ({})",
-                result.status, result.message
-            ));
-        }
-        assert!(
-            result.requests > 0 || result.status == Status::Skip,
-            "{id} sent no request"
-        );
-    }
-    assert!(
-        wrong.is_empty(),
-        "verdicts against django-oauth-toolkit changed:\n{}\nserver.py stderr (without the request log):\n{}",
-        wrong.join("\n"),
-        server_log()
-    );
-
-    // The report never carries the target's secrets, against a server we did not write either.
-    let json = oauthprobe::report::json::render(&report);
-    for secret in [BASIC_SECRET, POST_SECRET, PASSWORD] {
-        assert!(
-            !json.contains(secret),
-            "a secret leaked into the JSON report"
-        );
-    }
     drop(server);
 }

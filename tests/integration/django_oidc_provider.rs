@@ -11,17 +11,15 @@
 //! install -r tests/django-oidc-provider/requirements.txt`). When it is missing: with `CI=true`
 //! the test panics; elsewhere it prints `skipping ...: <why>` and passes.
 
-use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
+use std::process::Command;
 use std::time::Duration;
 
-use oauthprobe::catalog;
 use oauthprobe::engine::{self, ScanOptions, Status};
 use oauthprobe::target::Target;
 
 use crate::common::ci;
+use crate::common::reference::{self, ReferenceServer};
 
 const TEST: &str = "django_oidc_provider::scan_verdicts_match_the_reference_server";
 
@@ -178,81 +176,14 @@ fn server_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/django-oidc-provider")
 }
 
-/// The exact pins of requirements.txt for `names`, lower-cased.
-fn pinned(names: &[&str]) -> Vec<(String, String)> {
-    let text = std::fs::read_to_string(server_dir().join("requirements.txt"))
-        .expect("tests/django-oidc-provider/requirements.txt");
-    names
-        .iter()
-        .map(|name| {
-            let version = text
-                .lines()
-                .filter_map(|l| l.split_once("=="))
-                .find(|(n, _)| n.trim().eq_ignore_ascii_case(name))
-                .map(|(_, v)| v.trim().to_string())
-                .unwrap_or_else(|| panic!("requirements.txt pins no {name}"));
-            (name.to_string(), version)
-        })
-        .collect()
-}
-
 /// The virtualenv's python, with the pinned django-oidc-provider and Django installed, or why not.
 fn prerequisites() -> Result<PathBuf, String> {
-    let python = server_dir().join(".venv/bin/python");
-    if !python.is_file() {
-        return Err(format!(
-            "{} is missing: create tests/django-oidc-provider/.venv and pip install -r requirements.txt there",
-            python.display()
-        ));
-    }
-    let wanted = pinned(&["django-oidc-provider", "Django"]);
-    let script = format!(
-        "import importlib.metadata as m\nfor n in {:?}: print(m.version(n))",
-        wanted.iter().map(|(n, _)| n.as_str()).collect::<Vec<_>>()
-    );
-    let out = Command::new(&python)
-        .arg("-c")
-        .arg(&script)
-        .output()
-        .map_err(|e| format!("cannot run {}: {e}", python.display()))?;
-    if !out.status.success() {
-        return Err(format!(
-            "the virtualenv lacks the pinned packages ({}): pip install -r tests/django-oidc-provider/requirements.txt",
-            String::from_utf8_lossy(&out.stderr).trim()
-        ));
-    }
-    let installed: Vec<String> = String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .map(str::to_string)
-        .collect();
-    for ((name, want), have) in wanted.iter().zip(&installed) {
-        if want != have {
-            return Err(format!(
-                "the virtualenv has {name} {have}, requirements.txt pins {want}: pip install -r tests/django-oidc-provider/requirements.txt"
-            ));
-        }
-    }
-    Ok(python)
+    reference::pinned_venv_python(&server_dir(), &["django-oidc-provider", "Django"])
 }
 
-/// The server process; killed (and reaped) when dropped, whatever the test did.
-struct Server {
-    child: Child,
-    url: String,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn start_server(python: &Path, dir: &Path, target_file: &Path) -> Server {
-    let stderr_path = dir.join("server.stderr");
-    let stderr = std::fs::File::create(&stderr_path).expect("create the server's stderr file");
-    let mut child = Command::new(python)
-        .current_dir(server_dir())
+fn start_server(python: &Path, dir: &Path, target_file: &Path) -> ReferenceServer {
+    let mut cmd = Command::new(python);
+    cmd.current_dir(server_dir())
         .arg("server.py")
         .arg("0")
         .arg("--write-config")
@@ -267,38 +198,14 @@ fn start_server(python: &Path, dir: &Path, target_file: &Path) -> Server {
         .env("PYTHONDONTWRITEBYTECODE", "1")
         // server.py's temporary directory (the SQLite file) goes inside the test's, which is
         // removed even though the server is killed rather than left to clean up itself.
-        .env("TMPDIR", dir)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(stderr)
-        .spawn()
-        .expect("spawn the virtualenv's python server.py");
-    let stdout = child.stdout.take().expect("piped stdout");
-    let mut server = Server {
-        child,
-        url: String::new(),
-    };
-    let (tx, rx) = mpsc::channel();
-    // Reads the URL line, then keeps draining stdout so the server never blocks on it.
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            if let Some(url) = line.strip_prefix("django-oidc-provider listening on ") {
-                let _ = tx.send(url.trim().to_string());
-            }
-        }
-    });
+        .env("TMPDIR", dir);
     // Migrating a fresh database and making an RSA key take a few seconds on a busy machine.
-    match rx.recv_timeout(Duration::from_secs(120)) {
-        Ok(url) => server.url = url,
-        Err(_) => {
-            let status = server.child.try_wait().ok().flatten();
-            let log = std::fs::read_to_string(&stderr_path).unwrap_or_default();
-            panic!(
-                "server.py printed no URL within 120 s (exit status: {status:?}); its stderr:\n{log}"
-            );
-        }
-    }
-    server
+    reference::start(
+        cmd,
+        "django-oidc-provider listening on ",
+        &dir.join("server.stderr"),
+        Duration::from_secs(120),
+    )
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -335,46 +242,13 @@ async fn scan_verdicts_match_the_reference_server() {
     .expect("the scan runs");
     let server_log =
         || std::fs::read_to_string(dir.path().join("server.stderr")).unwrap_or_default();
-    assert!(
-        report.preflight_error.is_none(),
-        "pre-flight failed: {:?}\nserver.py stderr:\n{}",
-        report.preflight_error,
-        server_log()
-    );
-
-    // The table covers the catalog exactly, so a new check must be judged here too.
-    let mut listed: Vec<&str> = EXPECTED.iter().map(|(id, _)| *id).collect();
-    let mut catalog_ids: Vec<&str> = catalog::catalog().iter().map(|c| c.id.as_str()).collect();
-    listed.sort_unstable();
-    catalog_ids.sort_unstable();
-    assert_eq!(
-        listed, catalog_ids,
-        "EXPECTED must list every check of the catalog, once"
-    );
-
-    let mut wrong = Vec::new();
-    for (id, expected) in EXPECTED {
-        let result = report
-            .results
-            .iter()
-            .find(|r| r.meta.id == *id)
-            .unwrap_or_else(|| panic!("no result for check {id}"));
-        if result.status != *expected {
-            wrong.push(format!(
-                "{id}: expected {expected}, got {} ({})",
-                result.status, result.message
-            ));
-        }
-        assert!(
-            result.requests > 0 || result.status == Status::Skip,
-            "{id} sent no request"
-        );
-    }
-    assert!(
-        wrong.is_empty(),
-        "verdicts against django-oidc-provider changed:\n{}\nserver.py stderr:\n{}",
-        wrong.join("\n"),
-        server_log()
+    reference::assert_verdicts(
+        "django-oidc-provider",
+        &report,
+        EXPECTED,
+        |_| false,
+        &[BASIC_SECRET, POST_SECRET, PASSWORD],
+        server_log,
     );
     // No request may have ended in a server error: a 500 would be a broken set-up, not a verdict.
     let log = server_log();
@@ -383,13 +257,5 @@ async fn scan_verdicts_match_the_reference_server() {
         "django-oidc-provider answered HTTP 500 during the scan:\n{log}"
     );
 
-    // The report never carries the target's secrets, against a server we did not write either.
-    let json = oauthprobe::report::json::render(&report);
-    for secret in [BASIC_SECRET, POST_SECRET, PASSWORD] {
-        assert!(
-            !json.contains(secret),
-            "a secret leaked into the JSON report"
-        );
-    }
     drop(server);
 }

@@ -8,17 +8,15 @@
 //! Needs `node` (20.12 or later) and `tests/oidc-provider/node_modules` (`npm ci` there). When either is
 //! missing: with `CI=true` the test panics; elsewhere it prints `skipping ...: <why>` and passes.
 
-use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
+use std::process::Command;
 use std::time::Duration;
 
-use oauthprobe::catalog;
 use oauthprobe::engine::{self, ScanOptions, Status};
 use oauthprobe::target::Target;
 
 use crate::common::ci;
+use crate::common::reference::{self, ReferenceServer};
 
 const TEST: &str = "oidc_provider::scan_verdicts_match_the_reference_server";
 
@@ -183,24 +181,9 @@ fn prerequisites() -> Result<PathBuf, String> {
     Ok(node)
 }
 
-/// The node process; killed (and reaped) when dropped, whatever the test did.
-struct Provider {
-    child: Child,
-    url: String,
-}
-
-impl Drop for Provider {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn start_provider(node: &Path, dir: &Path, target_file: &Path) -> Provider {
-    let stderr_path = dir.join("provider.stderr");
-    let stderr = std::fs::File::create(&stderr_path).expect("create the provider's stderr file");
-    let mut child = Command::new(node)
-        .current_dir(provider_dir())
+fn start_provider(node: &Path, dir: &Path, target_file: &Path) -> ReferenceServer {
+    let mut cmd = Command::new(node);
+    cmd.current_dir(provider_dir())
         .arg("provider.mjs")
         .arg("0")
         .arg("--write-config")
@@ -211,37 +194,13 @@ fn start_provider(node: &Path, dir: &Path, target_file: &Path) -> Provider {
         .env("OP_POST_SECRET", POST_SECRET)
         .env("OP_USERNAME", "scanner-test-user")
         .env("OP_PASSWORD", PASSWORD)
-        .env("OP_LOG_EVENTS", "1")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(stderr)
-        .spawn()
-        .expect("spawn node provider.mjs");
-    let stdout = child.stdout.take().expect("piped stdout");
-    let mut provider = Provider {
-        child,
-        url: String::new(),
-    };
-    let (tx, rx) = mpsc::channel();
-    // Reads the URL line, then keeps draining stdout so the server never blocks on it.
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            if let Some(url) = line.strip_prefix("oidc-provider listening on ") {
-                let _ = tx.send(url.trim().to_string());
-            }
-        }
-    });
-    match rx.recv_timeout(Duration::from_secs(30)) {
-        Ok(url) => provider.url = url,
-        Err(_) => {
-            let status = provider.child.try_wait().ok().flatten();
-            let log = std::fs::read_to_string(&stderr_path).unwrap_or_default();
-            panic!(
-                "provider.mjs printed no URL within 30 s (exit status: {status:?}); its stderr:\n{log}"
-            );
-        }
-    }
-    provider
+        .env("OP_LOG_EVENTS", "1");
+    reference::start(
+        cmd,
+        "oidc-provider listening on ",
+        &dir.join("provider.stderr"),
+        Duration::from_secs(30),
+    )
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -274,56 +233,14 @@ async fn scan_verdicts_match_the_reference_server() {
     .expect("the scan runs");
     let server_log =
         || std::fs::read_to_string(dir.path().join("provider.stderr")).unwrap_or_default();
-    assert!(
-        report.preflight_error.is_none(),
-        "pre-flight failed: {:?}\nprovider.mjs stderr:\n{}",
-        report.preflight_error,
-        server_log()
+    reference::assert_verdicts(
+        "oidc-provider",
+        &report,
+        EXPECTED,
+        |_| false,
+        &[BASIC_SECRET, POST_SECRET, PASSWORD],
+        server_log,
     );
-
-    // The table covers the catalog exactly, so a new check must be judged here too.
-    let mut listed: Vec<&str> = EXPECTED.iter().map(|(id, _)| *id).collect();
-    let mut catalog_ids: Vec<&str> = catalog::catalog().iter().map(|c| c.id.as_str()).collect();
-    listed.sort_unstable();
-    catalog_ids.sort_unstable();
-    assert_eq!(
-        listed, catalog_ids,
-        "EXPECTED must list every check of the catalog, once"
-    );
-
-    let mut wrong = Vec::new();
-    for (id, expected) in EXPECTED {
-        let result = report
-            .results
-            .iter()
-            .find(|r| r.meta.id == *id)
-            .unwrap_or_else(|| panic!("no result for check {id}"));
-        if result.status != *expected {
-            wrong.push(format!(
-                "{id}: expected {expected}, got {} ({})",
-                result.status, result.message
-            ));
-        }
-        assert!(
-            result.requests > 0 || result.status == Status::Skip,
-            "{id} sent no request"
-        );
-    }
-    assert!(
-        wrong.is_empty(),
-        "verdicts against oidc-provider changed:\n{}\nprovider.mjs stderr:\n{}",
-        wrong.join("\n"),
-        server_log()
-    );
-
-    // The report never carries the target's secrets, against a server we did not write either.
-    let json = oauthprobe::report::json::render(&report);
-    for secret in [BASIC_SECRET, POST_SECRET, PASSWORD] {
-        assert!(
-            !json.contains(secret),
-            "a secret leaked into the JSON report"
-        );
-    }
     drop(provider);
 }
 

@@ -2,6 +2,8 @@
 
 #![allow(dead_code)]
 
+pub mod reference;
+
 use oauthprobe::lab::{self, LabOptions, RunningLab, Weakness, Weaknesses};
 use reqwest::StatusCode;
 use serde_json::Value;
