@@ -551,12 +551,6 @@ async fn run_login(args: LoginArgs) -> ExitStatus {
             say(format!("{number:>2}. {line}"));
         }
     }
-    let advice = || {
-        engine::sign_in_advice(&target).replace(
-            "run `oauthprobe login --config FILE` to see each step; ",
-            "",
-        )
-    };
     match result {
         Ok(outcome) => match outcome.code() {
             Some(code) => {
@@ -579,19 +573,16 @@ async fn run_login(args: LoginArgs) -> ExitStatus {
             None => {
                 say(format!(
                     "stopped: {}",
-                    engine::no_code_reason(&target, &outcome).replace(
-                        "run `oauthprobe login --config FILE` to see each step; ",
-                        ""
-                    )
+                    engine::no_code_reason(&target, &outcome, false)
                 ));
                 ExitStatus::Incomplete
             }
         },
         Err(e) => {
             say(format!(
-                "stopped: {}. {}",
+                "stopped: {}{}",
                 session.redactor().redact(&e.to_string()),
-                advice()
+                engine::sign_in_advice(&target, false)
             ));
             ExitStatus::Incomplete
         }

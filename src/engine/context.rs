@@ -43,6 +43,24 @@ pub struct IssuedCode {
     pub request: AuthRequest,
 }
 
+impl IssuedCode {
+    /// The token request's form that redeems this code as its request asked: the same
+    /// redirect_uri, the matching verifier.
+    pub fn redemption_form(&self) -> Vec<(String, String)> {
+        let mut form = vec![
+            ("grant_type".to_string(), "authorization_code".to_string()),
+            ("code".to_string(), self.code.clone()),
+        ];
+        if let Some(r) = self.request.redirect_uri() {
+            form.push(("redirect_uri".into(), r.into()));
+        }
+        if let Some(v) = &self.request.verifier {
+            form.push(("code_verifier".into(), v.clone()));
+        }
+        form
+    }
+}
+
 impl Cx {
     pub fn new(
         target: Arc<Target>,

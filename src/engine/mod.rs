@@ -334,20 +334,32 @@ pub async fn discover(
     Ok(discovered)
 }
 
-/// What to try when the scanner could not sign in, after the page it stopped on.
-pub fn sign_in_advice(target: &Target) -> String {
+/// What to try when the scanner could not sign in, after the page it stopped on, as a sentence
+/// (empty when there is nothing to add). `oauthprobe login` itself is the walk step by step, so
+/// it passes `suggest_login = false`.
+pub fn sign_in_advice(target: &Target, suggest_login: bool) -> String {
     let mode = target.login.mode.name();
-    let mut tips = vec!["run `oauthprobe login --config FILE` to see each step".to_string()];
+    let mut tips: Vec<String> = Vec::new();
+    if suggest_login {
+        tips.push("run `oauthprobe login --config FILE` to see each step".into());
+    }
     if mode == "form" {
         tips.push("if the page is not the one you expect, name its parts in [login] (username_field, password_field, form_selector, approve_button)".into());
         tips.push("if the page is built by JavaScript, set [login] mode = \"browser\"".into());
         tips.push("for single sign-on or a second factor, set [login] mode = \"command\" (README: Login modes)".into());
     }
-    format!("what to try: {}", tips.join("; "))
+    if tips.is_empty() {
+        return String::new();
+    }
+    format!(". what to try: {}", tips.join("; "))
 }
 
 /// Why an authorization request for the pre-flight got no code, in the words a user needs.
-pub fn no_code_reason(target: &Target, outcome: &crate::flow::authorize::AuthOutcome) -> String {
+pub fn no_code_reason(
+    target: &Target,
+    outcome: &crate::flow::authorize::AuthOutcome,
+    suggest_login: bool,
+) -> String {
     use crate::flow::authorize::AuthOutcome;
     let mut out = format!(
         "the authorization request for client `{}` did not return a code: the server {}",
@@ -363,7 +375,7 @@ pub fn no_code_reason(target: &Target, outcome: &crate::flow::authorize::AuthOut
         }
         out.push_str(&format!("; the page held: {}", page.describe_forms()));
     }
-    out.push_str(&format!(". {}", sign_in_advice(target)));
+    out.push_str(&sign_in_advice(target, suggest_login));
     out
 }
 
@@ -419,28 +431,23 @@ async fn sign_in(
             Consent::Approve,
         )
         .await
-        .map_err(|e| format!("pre-flight: sign-in: {e}. {}", sign_in_advice(target)))?;
+        .map_err(|e| format!("pre-flight: sign-in: {e}{}", sign_in_advice(target, true)))?;
     if outcome.code().is_none() {
-        return Err(format!("pre-flight: {}", no_code_reason(target, &outcome)));
+        return Err(format!(
+            "pre-flight: {}",
+            no_code_reason(target, &outcome, true)
+        ));
     }
     let client = &target.client;
-    let mut form = vec![
-        ("grant_type".to_string(), "authorization_code".to_string()),
-        (
-            "code".to_string(),
-            outcome.code().unwrap_or_default().to_string(),
-        ),
-    ];
-    if let Some(r) = request.redirect_uri() {
-        form.push(("redirect_uri".into(), r.into()));
-    }
-    if let Some(v) = &request.verifier {
+    let issued = context::IssuedCode {
+        code: outcome.code().unwrap_or_default().to_string(),
+        request,
+    };
+    session.redactor().add(&issued.code);
+    if let Some(v) = &issued.request.verifier {
         session.redactor().add(v);
-        form.push(("code_verifier".into(), v.clone()));
     }
-    if let Some(code) = outcome.code() {
-        session.redactor().add(code);
-    }
+    let form = issued.redemption_form();
     let req = crate::flow::token::authenticated(client, ep.token.clone(), form);
     let control = crate::flow::token::send(
         session,

@@ -8,8 +8,6 @@ use crate::http::Request;
 use crate::secret::Secret;
 use crate::target::{AuthMethod, Client};
 
-use super::token_endpoint::redemption_form;
-
 /// The confidential client of the target file, or why the check cannot run.
 fn confidential(cx: &Cx) -> Result<&Client, Outcome> {
     let client = cx.client();
@@ -31,7 +29,7 @@ pub async fn required(cx: &Cx) -> ProbeResult {
     let req = token::client_id_only(
         client,
         cx.server.endpoints.token.clone(),
-        redemption_form(&issued),
+        issued.redemption_form(),
     );
     let resp = cx
         .send_token("redeem the code with the client_id alone, no secret", req)
@@ -64,7 +62,7 @@ pub async fn secret_checked(cx: &Cx) -> ProbeResult {
     let resp = cx
         .send_token(
             "redeem the code with a wrong client secret",
-            cx.token_request(&impostor, redemption_form(&issued)),
+            cx.token_request(&impostor, issued.redemption_form()),
         )
         .await?;
     if resp.issued() {
@@ -153,7 +151,7 @@ pub async fn secret_not_in_query(cx: &Cx) -> ProbeResult {
     url.query_pairs_mut()
         .append_pair("client_id", &client.id)
         .append_pair("client_secret", secret);
-    let req = Request::post_form(url, redemption_form(&issued));
+    let req = Request::post_form(url, issued.redemption_form());
     let resp = cx
         .send_token(
             "redeem the code with client_id and client_secret in the URL query",
@@ -184,10 +182,10 @@ pub async fn single_method(cx: &Cx) -> ProbeResult {
     // The registered method with the right secret, plus the other method with a wrong one.
     let req = match client.auth_method {
         AuthMethod::ClientSecretPost => cx
-            .token_request(client, redemption_form(&issued))
+            .token_request(client, issued.redemption_form())
             .basic_auth(&client.id, &wrong),
         _ => {
-            let mut form = redemption_form(&issued);
+            let mut form = issued.redemption_form();
             form.push(("client_id".into(), client.id.clone()));
             form.push(("client_secret".into(), wrong.expose().to_string()));
             cx.token_request(client, form)
@@ -220,7 +218,7 @@ pub async fn public_client_id_required(cx: &Cx) -> ProbeResult {
         ));
     };
     let issued = cx.fresh_code(client).await?;
-    let req = Request::post_form(cx.server.endpoints.token.clone(), redemption_form(&issued));
+    let req = Request::post_form(cx.server.endpoints.token.clone(), issued.redemption_form());
     let resp = cx
         .send_token(
             "redeem the public client's code without client_id or any authentication",

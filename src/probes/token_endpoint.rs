@@ -2,7 +2,7 @@
 
 use crate::crypto::{pkce_pair, random_token};
 use crate::engine::Outcome;
-use crate::engine::context::{Cx, IssuedCode, ProbeError, ProbeResult};
+use crate::engine::context::{Cx, ProbeError, ProbeResult};
 use crate::flow::token;
 use crate::http::Request;
 
@@ -41,21 +41,6 @@ pub async fn rejects_get(cx: &Cx) -> ProbeResult {
             "the code was not redeemable by POST afterwards either"
         }
     )))
-}
-
-/// The token request that redeems `issued` properly, as form parameters (no client authentication).
-pub fn redemption_form(issued: &IssuedCode) -> Vec<(String, String)> {
-    let mut form = vec![
-        ("grant_type".to_string(), "authorization_code".to_string()),
-        ("code".to_string(), issued.code.clone()),
-    ];
-    if let Some(r) = issued.request.redirect_uri() {
-        form.push(("redirect_uri".into(), r.into()));
-    }
-    if let Some(v) = &issued.request.verifier {
-        form.push(("code_verifier".into(), v.clone()));
-    }
-    form
 }
 
 /// RFC 6749 §5.1: a response carrying tokens MUST say `Cache-Control: no-store`.
@@ -129,7 +114,7 @@ pub async fn error_response(cx: &Cx) -> ProbeResult {
 pub async fn rejects_duplicate_params(cx: &Cx) -> ProbeResult {
     let client = cx.client();
     let issued = cx.fresh_code(client).await?;
-    let mut form = redemption_form(&issued);
+    let mut form = issued.redemption_form();
     form.push(("code".into(), issued.code.clone()));
     let resp = cx
         .send_token(
@@ -152,7 +137,7 @@ pub async fn rejects_duplicate_params(cx: &Cx) -> ProbeResult {
 pub async fn ignores_unknown_params(cx: &Cx) -> ProbeResult {
     let client = cx.client();
     let issued = cx.fresh_code(client).await?;
-    let mut form = redemption_form(&issued);
+    let mut form = issued.redemption_form();
     form.push(("oauthprobe_unknown".into(), "1".into()));
     let resp = cx
         .send_token(
