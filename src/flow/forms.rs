@@ -259,7 +259,7 @@ impl HtmlForm {
 
 /// Every `<form>` of the page, in document order (forms inside `<template>` excluded).
 pub fn parse_forms(html: &str) -> Vec<HtmlForm> {
-    let document = Html::parse_document(html);
+    let (document, _) = super::html::parse(html);
     analyse(&document)
         .forms
         .into_iter()
@@ -269,7 +269,7 @@ pub fn parse_forms(html: &str) -> Vec<HtmlForm> {
 
 /// The trimmed (whitespace-collapsed) `<title>`, else the first `<h1>`.
 pub fn page_title(html: &str) -> Option<String> {
-    let document = Html::parse_document(html);
+    let (document, _) = super::html::parse(html);
     let mut title: Option<String> = None;
     let mut heading: Option<String> = None;
     walk(&document, |visit| {
@@ -281,7 +281,7 @@ pub fn page_title(html: &str) -> Option<String> {
                 _ => None,
             };
             if let Some(slot) = slot {
-                let text = collapse(&el.text().collect::<String>());
+                let text = text_of(el);
                 if !text.is_empty() {
                     *slot = Some(text);
                 }
@@ -309,6 +309,8 @@ pub struct Page {
     /// Its title, headings or message say that a sign-in failed ("Login Failed", "Invalid
     /// password"): the page a server shows instead of the login form after a wrong password.
     pub says_sign_in_failed: bool,
+    /// The page was read only up to where it crossed a parsing bound, and why.
+    pub cut: Option<super::html::Cut>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -327,6 +329,14 @@ pub struct FormSummary {
 impl Page {
     /// One line per form, for error messages and `oauthprobe login`.
     pub fn describe_forms(&self) -> String {
+        let described = self.list_forms();
+        match self.cut {
+            Some(cut) => format!("{described} (the page was read only up to where {cut})"),
+            None => described,
+        }
+    }
+
+    fn list_forms(&self) -> String {
         if self.forms.is_empty() {
             return "no forms".to_string();
         }
@@ -361,7 +371,7 @@ impl Page {
 /// own (a meta refresh, a form submitted by script on load); a consent form; a lone
 /// "Continue" link; otherwise `Other`.
 pub fn read_page(html: &str, hints: &LoginHints) -> Page {
-    let document = Html::parse_document(html);
+    let (document, cut) = super::html::parse(html);
     let doc = analyse(&document);
     let extras = page_extras(&document);
     let kind = kind_of(&document, &doc, &extras, &Hints::from(hints));
@@ -418,6 +428,7 @@ pub fn read_page(html: &str, hints: &LoginHints) -> Page {
         message: extras.message.clone(),
         forms,
         says_sign_in_failed,
+        cut,
     }
 }
 
@@ -540,17 +551,13 @@ fn page_extras(document: &Html) -> Extras {
         }
         match name {
             "title" if extras.title.is_none() => {
-                extras.title =
-                    Some(collapse(&el.text().collect::<String>())).filter(|t| !t.is_empty());
+                extras.title = Some(text_of(el)).filter(|t| !t.is_empty());
             }
             "h1" if extras.heading.is_none() => {
-                extras.heading =
-                    Some(collapse(&el.text().collect::<String>())).filter(|t| !t.is_empty());
+                extras.heading = Some(text_of(el)).filter(|t| !t.is_empty());
             }
             "h1" | "h2" | "h3" if extras.headings.len() < 4 => {
-                extras
-                    .headings
-                    .push(collapse(&el.text().collect::<String>()));
+                extras.headings.push(text_of(el));
             }
             "script" => {
                 extras.scripted_submit |= submits(&el.text().collect::<String>());
@@ -570,7 +577,7 @@ fn page_extras(document: &Html) -> Extras {
                         && !href.to_ascii_lowercase().starts_with("javascript:")
                     {
                         links += 1;
-                        let text = collapse(&el.text().collect::<String>());
+                        let text = text_of(el);
                         if is_continue(&text) {
                             continue_links.push(href.to_string());
                         }
@@ -608,7 +615,7 @@ fn page_extras(document: &Html) -> Extras {
             _ => {}
         }
         if extras.message.is_none() && !visit.ctx.hidden && !hides(el) && is_message_box(el) {
-            let text = collapse(&el.text().collect::<String>());
+            let text = text_of(el);
             if !text.is_empty() && text.chars().count() <= 300 {
                 extras.message = Some(text);
             }
@@ -1159,7 +1166,7 @@ fn as_button(control: &Control<'_>) -> Option<Button> {
             if matches!(kind.as_deref(), Some("button" | "reset")) {
                 return None;
             }
-            let text = collapse(&el.text().collect::<String>());
+            let text = text_of(el);
             if !text.is_empty() {
                 text
             } else {
@@ -1266,7 +1273,7 @@ fn selected_option(select: &ElementRef<'_>) -> Option<String> {
     }?;
     Some(match chosen.value().attr("value") {
         Some(v) => v.to_string(),
-        None => collapse(&chosen.text().collect::<String>()),
+        None => text_of(&chosen),
     })
 }
 
@@ -1946,7 +1953,7 @@ fn scripted_refusal(form: &FormInfo<'_>) -> Option<(HtmlForm, Button)> {
         if !scripted || !submits_form {
             return None;
         }
-        let text = collapse(&c.el.text().collect::<String>());
+        let text = text_of(&c.el);
         let label = if text.is_empty() {
             c.attr("value").map(collapse).unwrap_or_default()
         } else {
@@ -2011,7 +2018,29 @@ fn collapse(s: &str) -> String {
 }
 
 fn lower_text(el: &ElementRef<'_>) -> String {
-    collapse(&el.text().collect::<String>()).to_lowercase()
+    text_of(el).to_lowercase()
+}
+
+/// No label, title, heading or message a person reads is longer.
+const TEXT_LIMIT: usize = 2048;
+
+/// An element's collapsed text, read no further than [`TEXT_LIMIT`] bytes: collecting the
+/// whole subtree of every element of a deeply nested page would be quadratic.
+fn text_of(el: &ElementRef<'_>) -> String {
+    let mut text = String::new();
+    for piece in el.text() {
+        if text.len() + piece.len() > TEXT_LIMIT {
+            let room = TEXT_LIMIT.saturating_sub(text.len());
+            let cut = (0..=room)
+                .rev()
+                .find(|&i| piece.is_char_boundary(i))
+                .unwrap_or(0);
+            text.push_str(&piece[..cut]);
+            break;
+        }
+        text.push_str(piece);
+    }
+    collapse(&text)
 }
 
 /// Lowercase alphanumeric tokens.
@@ -3006,12 +3035,23 @@ world</textarea>
 
     #[test]
     fn deeply_nested_and_garbage_input_never_panics() {
-        let deep = format!(
-            "{}<form method=post><input name=user><input type=password name=pw></form>",
-            "<div>".repeat(2_000)
-        );
-        let l = login(&deep, &no_hints());
+        let nested = |depth: usize| {
+            format!(
+                "{}<form method=post><input name=user><input type=password name=pw></form>",
+                "<div>".repeat(depth)
+            )
+        };
+        let l = login(&nested(200), &no_hints());
         assert_eq!(l.password_field.as_deref(), Some("pw"));
+        // Past the parsing bound the page is read up to the cut, and says so.
+        let page = read_page(&nested(2_000), &no_hints());
+        assert_eq!(page.kind, PageKind::Other);
+        assert_eq!(page.cut, Some(crate::flow::html::Cut::Depth));
+        assert!(
+            page.describe_forms().contains("deeper than 256"),
+            "{}",
+            page.describe_forms()
+        );
 
         let pieces = [
             "<form",

@@ -6,6 +6,7 @@ pub mod browser;
 pub mod command;
 pub mod discovery;
 pub mod forms;
+pub mod html;
 pub mod jwt;
 pub mod login;
 pub mod manual;

@@ -451,14 +451,13 @@ pub(crate) fn strand(
             ),
         });
     }
+    let page = forms::read_page(&resp.body, hints);
     if consent == Consent::Deny {
-        if let PageKind::Consent(_) = forms::classify(&resp.body, hints) {
+        if let PageKind::Consent(_) = page.kind {
             return None;
         }
     }
-    let title = forms::page_title(&resp.body)
-        .map(|t| format!(", \"{t}\""))
-        .unwrap_or_default();
+    let title = page.title.map(|t| format!(", \"{t}\"")).unwrap_or_default();
     Some(Delivery::Stranded {
         how: format!(
             "showed its own page (HTTP {} at {at}{title}) and did not redirect to the client",
