@@ -129,6 +129,10 @@ pub struct OutputArgs {
     /// Seconds the code-expiry check waits before redeeming its code (with --slow).
     #[arg(long, value_name = "SECONDS", default_value_t = 610)]
     pub code_wait: u64,
+    /// Seconds the whole scan may take; checks still running then end in error
+    /// [default: 60, plus 2 per check selected, plus --code-wait with --slow].
+    #[arg(long, value_name = "SECONDS")]
+    pub deadline: Option<u64>,
     /// Colour in the table: auto, always or never.
     #[arg(long, default_value = "auto", value_parser = ["auto", "always", "never"])]
     pub color: String,
@@ -239,6 +243,7 @@ fn scan_options(o: &OutputArgs) -> ScanOptions {
         insecure_tls: o.insecure,
         slow: o.slow,
         code_wait: Duration::from_secs(o.code_wait),
+        deadline: o.deadline.map(|s| Duration::from_secs(s.max(1))),
         ..ScanOptions::default()
     }
 }

@@ -33,6 +33,9 @@ pub struct ScanOptions {
     pub slow: bool,
     /// How long the code-expiry check waits before redeeming its code.
     pub code_wait: Duration,
+    /// The whole scan ends by then: what is still running ends in error. `None`: scaled to
+    /// the checks selected ([`default_deadline`]).
+    pub deadline: Option<Duration>,
 }
 
 impl Default for ScanOptions {
@@ -46,6 +49,7 @@ impl Default for ScanOptions {
             check_timeout: Duration::from_secs(120),
             slow: false,
             code_wait: context::DEFAULT_CODE_WAIT,
+            deadline: None,
         }
     }
 }
@@ -81,6 +85,32 @@ pub fn select(only: &[String], skip: &[String]) -> Result<Vec<&'static CheckMeta
         .collect())
 }
 
+/// A minute for the pre-flight, two seconds per check (a real server answers most checks in
+/// well under a second), the code-expiry wait when it runs, and an hour per check when a
+/// person signs in by hand. A hostile server that dribbles bytes or never answers cannot hold
+/// an unattended scan longer than this.
+pub fn default_deadline(
+    checks: usize,
+    opts: &ScanOptions,
+    per_check_floor: Option<Duration>,
+) -> Duration {
+    let per_check = per_check_floor.unwrap_or(Duration::from_secs(2));
+    let slow = if opts.slow {
+        opts.code_wait
+    } else {
+        Duration::ZERO
+    };
+    Duration::from_secs(60) + per_check * checks as u32 + slow
+}
+
+/// "the scan's deadline (N s) passed" and how to raise it.
+fn deadline_passed(deadline: Duration, when: &str) -> String {
+    format!(
+        "the scan's deadline ({} s) passed {when}; raise it with --deadline SECONDS if the server is only slow",
+        deadline.as_secs()
+    )
+}
+
 pub async fn scan(target: Target, opts: ScanOptions) -> Result<Report, String> {
     let selected = select(&opts.only, &opts.skip)?;
     let started_at = SystemTime::now();
@@ -90,8 +120,16 @@ pub async fn scan(target: Target, opts: ScanOptions) -> Result<Report, String> {
     let check_timeout = navigator
         .check_timeout_floor()
         .map_or(opts.check_timeout, |floor| floor.max(opts.check_timeout));
+    let deadline = opts.deadline.unwrap_or_else(|| {
+        default_deadline(selected.len(), &opts, navigator.check_timeout_floor())
+    });
+    let ends_at = tokio::time::Instant::now() + deadline;
     let target = Arc::new(target);
-    let preflight = preflight(&client, &target, &navigator).await;
+    let preflight =
+        match tokio::time::timeout_at(ends_at, preflight(&client, &target, &navigator)).await {
+            Ok(preflight) => preflight,
+            Err(_) => Err(deadline_passed(deadline, "during the pre-flight")),
+        };
     // Discovery failed: nothing can run. Sign-in failed: only the checks that need no user.
     let (discovered, login_session, preflight_error, signed_in, no_token_control) = match preflight
     {
@@ -159,16 +197,29 @@ pub async fn scan(target: Target, opts: ScanOptions) -> Result<Report, String> {
             1
         };
         let handle = tokio::spawn(async move {
-            let _permit = permit_source.acquire_many_owned(permits).await;
-            let start = Instant::now();
-            let outcome = match tokio::time::timeout(timeout, probes::run(&meta.id, &cx)).await {
-                Ok(Ok(outcome)) => outcome,
-                Ok(Err(e)) => Outcome::error(e.to_string()),
-                Err(_) => Outcome::error(format!(
-                    "the check did not finish within {}s",
-                    timeout.as_secs()
-                )),
+            let Ok(Ok(_permit)) =
+                tokio::time::timeout_at(ends_at, permit_source.acquire_many_owned(permits)).await
+            else {
+                let why = deadline_passed(deadline, "before this check could start");
+                return (Outcome::error(format!("not run: {why}")), 0, Vec::new(), 0);
             };
+            let start = Instant::now();
+            let own_end = tokio::time::Instant::now() + timeout;
+            let outcome =
+                match tokio::time::timeout_at(own_end.min(ends_at), probes::run(&meta.id, &cx))
+                    .await
+                {
+                    Ok(Ok(outcome)) => outcome,
+                    Ok(Err(e)) => Outcome::error(e.to_string()),
+                    Err(_) if own_end <= ends_at => Outcome::error(format!(
+                        "the check did not finish within {}s",
+                        timeout.as_secs()
+                    )),
+                    Err(_) => Outcome::error(format!(
+                        "stopped: {}",
+                        deadline_passed(deadline, "while it ran")
+                    )),
+                };
             let requests = cx.http.request_count();
             (
                 outcome,
@@ -224,7 +275,12 @@ pub async fn scan(target: Target, opts: ScanOptions) -> Result<Report, String> {
             evidence,
         });
     }
-    navigator.close().await;
+    // A browser that does not close is not worth waiting for past the deadline.
+    let _ = tokio::time::timeout_at(
+        ends_at.max(tokio::time::Instant::now()) + Duration::from_secs(5),
+        navigator.close(),
+    )
+    .await;
     Ok(Report {
         target_name: target.name.clone(),
         issuer: target.issuer.as_str().trim_end_matches('/').to_string(),
