@@ -228,6 +228,8 @@ pub fn main() -> ExitCode {
             Command::Login(args) => run_login(args).await,
         }
     });
+    // The report is written: a task still busy (a check past the deadline) is not waited for.
+    runtime.shutdown_background();
     status.into()
 }
 

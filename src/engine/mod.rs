@@ -103,6 +103,10 @@ pub fn default_deadline(
     Duration::from_secs(60) + per_check * checks as u32 + slow
 }
 
+/// How long past the deadline the engine waits for a check that is busy rather than waiting
+/// (its timeout fires only when it next awaits).
+const DEADLINE_GRACE: Duration = Duration::from_secs(2);
+
 /// "the scan's deadline (N s) passed" and how to raise it.
 fn deadline_passed(deadline: Duration, when: &str) -> String {
     format!(
@@ -245,16 +249,31 @@ pub async fn scan(target: Target, opts: ScanOptions) -> Result<Report, String> {
                 Vec::new(),
                 0,
             ),
-            Some(handle) => match handle.await {
-                Ok(r) => r,
-                // A panicking check is a bug in oauthprobe; the others carry on.
-                Err(e) => (
-                    Outcome::error(format!("the check crashed (a bug in oauthprobe): {e}")),
-                    0,
-                    Vec::new(),
-                    0,
-                ),
-            },
+            // A check that cannot be cancelled at its deadline (busy, not waiting) is left.
+            Some(mut handle) => {
+                match tokio::time::timeout_at(ends_at + DEADLINE_GRACE, &mut handle).await {
+                    Err(_) => {
+                        handle.abort();
+                        (
+                            Outcome::error(format!(
+                                "stopped: {}",
+                                deadline_passed(deadline, "while it ran")
+                            )),
+                            0,
+                            Vec::new(),
+                            0,
+                        )
+                    }
+                    Ok(Ok(r)) => r,
+                    // A panicking check is a bug in oauthprobe; the others carry on.
+                    Ok(Err(e)) => (
+                        Outcome::error(format!("the check crashed (a bug in oauthprobe): {e}")),
+                        0,
+                        Vec::new(),
+                        0,
+                    ),
+                }
+            }
         };
         // A refusal proves something only next to a server that issues tokens when asked right.
         let outcome = match &no_token_control {
@@ -269,7 +288,9 @@ pub async fn scan(target: Target, opts: ScanOptions) -> Result<Report, String> {
         results.push(CheckResult {
             meta,
             status: outcome.status,
-            message: client.redactor().redact(&outcome.message),
+            // A message quotes the server (a page title, an error_description): every writer
+            // gets it without the server's control characters.
+            message: crate::report::terminal_safe(&client.redactor().redact(&outcome.message)),
             duration_ms,
             requests,
             evidence,
@@ -286,7 +307,8 @@ pub async fn scan(target: Target, opts: ScanOptions) -> Result<Report, String> {
         issuer: target.issuer.as_str().trim_end_matches('/').to_string(),
         started_at,
         duration: clock.elapsed(),
-        preflight_error: preflight_error.map(|e| client.redactor().redact(&e)),
+        preflight_error: preflight_error
+            .map(|e| crate::report::terminal_safe(&client.redactor().redact(&e))),
         results,
     })
 }
@@ -448,7 +470,14 @@ async fn preflight(
     let (sign_in_error, no_token_control) =
         match sign_in(&session, target, navigator, &discovered).await {
             Ok(control) => (None, control),
-            Err(e) => (Some(e), None),
+            // No code, no control: a refusal seen without one proves nothing either.
+            Err(e) => (
+                Some(e),
+                Some(
+                    "the test user could not sign in, so the scanner never saw this server issue a token"
+                        .to_string(),
+                ),
+            ),
         };
     Ok(Preflight {
         discovered,

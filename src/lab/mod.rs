@@ -212,6 +212,18 @@ pub struct LabOptions {
     pub code_lifetime: Option<Duration>,
     /// The login page carries no form; a script builds it (only a real browser can sign in).
     pub scripted_login: bool,
+    /// Wraps every route: the hostile-server tests put a misbehaving server's faults here.
+    pub layer: Option<LabLayer>,
+}
+
+/// A function from the lab's router to the router served.
+#[derive(Clone)]
+pub struct LabLayer(pub Arc<dyn Fn(axum::Router) -> axum::Router + Send + Sync>);
+
+impl std::fmt::Debug for LabLayer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("LabLayer")
+    }
 }
 
 /// A lab serving on 127.0.0.1 until `shutdown` (or drop).
@@ -341,6 +353,10 @@ pub async fn start(opts: LabOptions) -> std::io::Result<RunningLab> {
     let callback_hits = lab.callback_hits.clone();
     let state = Arc::new(lab);
     let router = server::router(state, opts.latency);
+    let router = match &opts.layer {
+        Some(LabLayer(wrap)) => wrap(router),
+        None => router,
+    };
     let (stop, stopped) = oneshot::channel::<()>();
     let task = tokio::spawn(async move {
         let _ = axum::serve(listener, router)

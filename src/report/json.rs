@@ -103,7 +103,35 @@ pub fn model(report: &Report) -> JsonReport<'_> {
 
 pub fn render(report: &Report) -> String {
     // Serialising plain structs of strings and numbers cannot fail.
-    let mut out = serde_json::to_string_pretty(&model(report)).unwrap_or_default();
+    let out = serde_json::to_string_pretty(&model(report)).unwrap_or_default();
+    let mut out = escape_c1_controls(&out);
     out.push('\n');
     out
+}
+
+/// serde_json escapes the C0 controls but writes DEL and the C1 controls (U+0080 to U+009F,
+/// U+009B is a CSI that some terminals obey) as they are; a report shown with `cat` must not
+/// carry a server's escape sequences. They can only occur inside strings, where `\u` is valid.
+pub fn escape_c1_controls(json: &str) -> String {
+    let mut out = String::with_capacity(json.len());
+    for c in json.chars() {
+        if ('\u{7f}'..='\u{9f}').contains(&c) {
+            out.push_str(&format!("\\u{:04x}", c as u32));
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn c1_controls_are_escaped_and_read_back_the_same() {
+        let value = serde_json::json!({ "m": "a\u{1b}[2J\u{9b}31m\u{7f}é" });
+        let text = super::escape_c1_controls(&value.to_string());
+        assert!(!text.chars().any(char::is_control), "{text:?}");
+        let back: serde_json::Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(back, value);
+    }
 }

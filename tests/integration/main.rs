@@ -9,6 +9,7 @@ mod django_oauth_toolkit;
 mod django_oidc_provider;
 mod hostile;
 mod hostile_output;
+mod hostile_suite;
 mod init;
 mod lab;
 mod login_corpus;
