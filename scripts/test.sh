@@ -10,8 +10,9 @@ export DEBIAN_FRONTEND=noninteractive
 
 section() { printf '\n== %s ==\n' "$*"; }
 
-# Debian packages the tests use, as "command:package" (python3 runs the login-command test program).
-needed=(chromium:chromium chromedriver:chromium-driver wrk:wrk python3:python3)
+# Debian packages the tests use, as "command:package" (python3 runs the login-command test
+# program; GNU time measures the hostile-server suite's peak RSS).
+needed=(chromium:chromium chromedriver:chromium-driver wrk:wrk python3:python3 /usr/bin/time:time)
 
 section "test dependencies"
 missing=()
