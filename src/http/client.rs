@@ -78,6 +78,16 @@ pub enum HttpError {
         url: String,
         reason: String,
     },
+    #[error(
+        "{method} {url}: not sent: {timeouts} requests to this server already timed out after {} each, so the scan stops waiting on it (raise --timeout if it is only slow)",
+        fmt_duration(.after)
+    )]
+    GaveUp {
+        method: String,
+        url: String,
+        timeouts: usize,
+        after: Duration,
+    },
     #[error("cannot build the HTTP client: {0}")]
     Build(String),
 }
@@ -90,7 +100,8 @@ impl HttpError {
             | HttpError::Timeout { url, .. }
             | HttpError::BodyTooLarge { url, .. }
             | HttpError::Connect { url, .. }
-            | HttpError::Other { url, .. } => Some(url),
+            | HttpError::Other { url, .. }
+            | HttpError::GaveUp { url, .. } => Some(url),
             HttpError::Build(_) => None,
         }
     }
@@ -343,7 +354,12 @@ struct Shared {
     redactor: Arc<Redactor>,
     /// The client's server talking to the authorization server: no cookie store at all.
     back_channel: std::sync::OnceLock<reqwest::Client>,
+    /// Requests that timed out in this scan: past [`GIVE_UP_AFTER_TIMEOUTS`] none is sent, so
+    /// a server that dribbles or hangs cannot hold a scan for a timeout per request.
+    timeouts: AtomicUsize,
 }
+
+pub const GIVE_UP_AFTER_TIMEOUTS: usize = 5;
 
 impl Shared {
     fn is_allowed(&self, url: &Url) -> bool {
@@ -422,6 +438,7 @@ impl ScanClient {
             insecure_tls,
             redactor,
             back_channel: Default::default(),
+            timeouts: AtomicUsize::new(0),
         };
         // Validate the configuration once, so that `session()` cannot fail later.
         shared
@@ -588,6 +605,15 @@ impl HttpSession {
                 url: redactor.redact_url(&req.url),
             });
         }
+        let timeouts = shared.timeouts.load(Ordering::Relaxed);
+        if timeouts >= GIVE_UP_AFTER_TIMEOUTS {
+            return Err(HttpError::GaveUp {
+                method,
+                url: redactor.redact_url(&req.url),
+                timeouts,
+                after: shared.limits.timeout,
+            });
+        }
         self.learn_secrets(&req);
 
         let body = req
@@ -660,6 +686,9 @@ impl HttpSession {
             }
             Ok(Ok(())) => Ok(()),
         };
+        if matches!(result, Err(HttpError::Timeout { .. })) {
+            shared.timeouts.fetch_add(1, Ordering::Relaxed);
+        }
 
         let complete = result.is_ok();
         let response = partial.status.map(|status| {
@@ -1287,6 +1316,45 @@ mod tests {
         let recorded = session.transcript()[0].response.clone().unwrap();
         assert!(recorded.headers.iter().all(|(n, _)| n != "content-length"));
         assert_eq!(recorded.body.len(), 2048);
+    }
+
+    /// A server that lets requests time out gets no more after a few: each would cost a
+    /// whole timeout, and a dribbling server would hold the scan for minutes.
+    #[tokio::test]
+    async fn after_repeated_timeouts_nothing_more_is_sent() {
+        let arrived = Arc::new(AtomicUsize::new(0));
+        let counter = arrived.clone();
+        let app = Router::new().route(
+            "/hang",
+            get(move || {
+                counter.fetch_add(1, Ordering::SeqCst);
+                std::future::pending::<&'static str>()
+            }),
+        );
+        let addr = serve(app).await;
+        let limits = Limits {
+            timeout: Duration::from_millis(100),
+            ..Limits::default()
+        };
+        let client = client_for(addr, limits, Arc::new(Redactor::default()));
+        for n in 0..GIVE_UP_AFTER_TIMEOUTS + 2 {
+            // A fresh session each time: the count belongs to the scan, not to a cookie jar.
+            let err = client
+                .session()
+                .send("hang", Request::get(url(addr, "/hang")))
+                .await
+                .unwrap_err();
+            if n < GIVE_UP_AFTER_TIMEOUTS {
+                assert!(matches!(err, HttpError::Timeout { .. }), "{err}");
+            } else {
+                assert!(
+                    matches!(err, HttpError::GaveUp { timeouts: 5, .. }),
+                    "{err}"
+                );
+                assert!(err.to_string().contains("not sent: 5 requests"), "{err}");
+            }
+        }
+        assert_eq!(arrived.load(Ordering::SeqCst), GIVE_UP_AFTER_TIMEOUTS);
     }
 
     #[tokio::test]
