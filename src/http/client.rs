@@ -79,7 +79,7 @@ pub enum HttpError {
         reason: String,
     },
     #[error(
-        "{method} {url}: not sent: {timeouts} requests to this server already timed out after {} each, so the scan stops waiting on it (raise --timeout if it is only slow)",
+        "{method} {url}: not sent: {timeouts} requests to this endpoint already timed out after {} each, so the scan stops waiting on it (raise --timeout if it is only slow)",
         fmt_duration(.after)
     )]
     GaveUp {
@@ -354,9 +354,14 @@ struct Shared {
     redactor: Arc<Redactor>,
     /// The client's server talking to the authorization server: no cookie store at all.
     back_channel: std::sync::OnceLock<reqwest::Client>,
-    /// Requests that timed out in this scan: past [`GIVE_UP_AFTER_TIMEOUTS`] none is sent, so
-    /// a server that dribbles or hangs cannot hold a scan for a timeout per request.
-    timeouts: AtomicUsize,
+    /// Requests that timed out in this scan, by endpoint (origin and path): past
+    /// [`GIVE_UP_AFTER_TIMEOUTS`] none more is sent there, so an endpoint that dribbles or
+    /// hangs cannot hold a scan for a timeout per request, and the others still answer.
+    timeouts: Mutex<std::collections::HashMap<String, usize>>,
+}
+
+fn endpoint_key(url: &Url) -> String {
+    format!("{}{}", url.origin().ascii_serialization(), url.path())
 }
 
 pub const GIVE_UP_AFTER_TIMEOUTS: usize = 5;
@@ -438,7 +443,7 @@ impl ScanClient {
             insecure_tls,
             redactor,
             back_channel: Default::default(),
-            timeouts: AtomicUsize::new(0),
+            timeouts: Mutex::default(),
         };
         // Validate the configuration once, so that `session()` cannot fail later.
         shared
@@ -605,7 +610,14 @@ impl HttpSession {
                 url: redactor.redact_url(&req.url),
             });
         }
-        let timeouts = shared.timeouts.load(Ordering::Relaxed);
+        let endpoint = endpoint_key(&req.url);
+        let timeouts = shared
+            .timeouts
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(&endpoint)
+            .copied()
+            .unwrap_or(0);
         if timeouts >= GIVE_UP_AFTER_TIMEOUTS {
             return Err(HttpError::GaveUp {
                 method,
@@ -687,7 +699,12 @@ impl HttpSession {
             Ok(Ok(())) => Ok(()),
         };
         if matches!(result, Err(HttpError::Timeout { .. })) {
-            shared.timeouts.fetch_add(1, Ordering::Relaxed);
+            *shared
+                .timeouts
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .entry(endpoint)
+                .or_default() += 1;
         }
 
         let complete = result.is_ok();
@@ -1355,6 +1372,12 @@ mod tests {
             }
         }
         assert_eq!(arrived.load(Ordering::SeqCst), GIVE_UP_AFTER_TIMEOUTS);
+        // Another endpoint of the same server is still asked.
+        let err = client
+            .session()
+            .send("other", Request::get(url(addr, "/other")))
+            .await;
+        assert!(err.is_ok(), "{err:?}");
     }
 
     #[tokio::test]

@@ -89,7 +89,7 @@ pub async fn error_response(cx: &Cx) -> ProbeResult {
     let is_json_object = resp.json.as_ref().is_some_and(|j| j.is_object());
     let Some(error) = resp.error() else {
         return Ok(Outcome::fail(format!(
-            "the refusal (HTTP {}, Content-Type {}) has {}; RFC 6749 §5.2 requires a JSON object with an error member",
+            "the answer to a code it never issued (HTTP {}, Content-Type {}) issued no token but has {}; RFC 6749 §5.2 requires a JSON object with an error member",
             resp.status,
             resp.header("content-type").unwrap_or("absent"),
             if is_json_object {
