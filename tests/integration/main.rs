@@ -15,4 +15,5 @@ mod login_corpus;
 mod login_modes;
 mod oidc_provider;
 mod scan;
+mod tls;
 mod webdriver;
