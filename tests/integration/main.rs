@@ -14,6 +14,7 @@ mod lab;
 mod login_corpus;
 mod login_modes;
 mod oidc_provider;
+mod redirect_spelling;
 mod scan;
 mod tls;
 mod webdriver;
