@@ -11,7 +11,7 @@ use std::io::IsTerminal;
 use crate::catalog;
 use crate::engine::{self, ScanOptions, Severity};
 use crate::exit::ExitStatus;
-use crate::http::Limits;
+use crate::http::{CaFile, Limits, TlsConfig};
 use crate::lab::{self, LabOptions, Registry, Weakness, Weaknesses};
 use crate::report;
 use crate::target::Target;
@@ -70,9 +70,12 @@ pub struct LoginArgs {
     /// Seconds before one HTTP request is abandoned.
     #[arg(long, default_value_t = 10)]
     pub timeout: u64,
-    /// Accept invalid TLS certificates (only for a test server you control).
+    /// Accept invalid TLS certificates (only for a test server you control; every report says so).
     #[arg(long)]
     pub insecure: bool,
+    /// Also trust the CA certificates in FILE (PEM), for a server with a private CA (repeatable).
+    #[arg(long = "ca-cert", value_name = "FILE")]
+    pub ca_cert: Vec<PathBuf>,
 }
 
 #[derive(Args)]
@@ -89,9 +92,12 @@ pub struct InitArgs {
     /// Seconds before the metadata request is abandoned.
     #[arg(long, default_value_t = 10)]
     pub timeout: u64,
-    /// Accept invalid TLS certificates (only for a test server you control).
+    /// Accept invalid TLS certificates (only for a test server you control; every report says so).
     #[arg(long)]
     pub insecure: bool,
+    /// Also trust the CA certificates in FILE (PEM), for a server with a private CA (repeatable).
+    #[arg(long = "ca-cert", value_name = "FILE")]
+    pub ca_cert: Vec<PathBuf>,
 }
 
 #[derive(Args, Clone)]
@@ -120,9 +126,12 @@ pub struct OutputArgs {
     /// Largest response body read, in bytes.
     #[arg(long, default_value_t = 1 << 20)]
     pub max_body: usize,
-    /// Accept invalid TLS certificates (only for a test server you control).
+    /// Accept invalid TLS certificates (only for a test server you control; every report says so).
     #[arg(long)]
     pub insecure: bool,
+    /// Also trust the CA certificates in FILE (PEM), for a server with a private CA (repeatable).
+    #[arg(long = "ca-cert", value_name = "FILE")]
+    pub ca_cert: Vec<PathBuf>,
     /// Also run the slow checks (code expiry waits --code-wait seconds).
     #[arg(long)]
     pub slow: bool,
@@ -233,7 +242,27 @@ pub fn main() -> ExitCode {
     status.into()
 }
 
-fn scan_options(o: &OutputArgs) -> ScanOptions {
+/// The certificates to trust and whether to check them at all, from `--insecure` and
+/// `--ca-cert`; a `--ca-cert` file that cannot be used is a usage error naming it. With
+/// `--insecure` the warning goes to stderr before anything is sent.
+fn tls_config(insecure: bool, ca_certs: &[PathBuf]) -> Result<TlsConfig, ExitStatus> {
+    let mut ca_files = Vec::new();
+    for path in ca_certs {
+        match CaFile::load(path) {
+            Ok(f) => ca_files.push(f),
+            Err(e) => return Err(usage_error(format!("--ca-cert {e}"))),
+        }
+    }
+    if insecure {
+        eprintln!("{INSECURE_WARNING}");
+    }
+    Ok(TlsConfig { insecure, ca_files })
+}
+
+/// What `--insecure` costs, said on stderr at the start of every command that talks to a server.
+pub const INSECURE_WARNING: &str = "warning: --insecure: TLS certificates are not verified, so anyone on the network path could stand in for the server; the results say nothing about a real deployment";
+
+fn scan_options(o: &OutputArgs, tls: TlsConfig) -> ScanOptions {
     ScanOptions {
         concurrency: o.concurrency.max(1),
         only: o.only.clone(),
@@ -242,7 +271,8 @@ fn scan_options(o: &OutputArgs) -> ScanOptions {
             timeout: Duration::from_secs(o.timeout.max(1)),
             max_body_bytes: o.max_body,
         },
-        insecure_tls: o.insecure,
+        insecure_tls: tls.insecure,
+        ca_files: tls.ca_files,
         slow: o.slow,
         code_wait: Duration::from_secs(o.code_wait),
         deadline: o.deadline.map(|s| Duration::from_secs(s.max(1))),
@@ -254,7 +284,11 @@ async fn scan_and_report(target: Target, o: &OutputArgs) -> ExitStatus {
     if let Err(e) = engine::select(&o.only, &o.skip) {
         return usage_error(e);
     }
-    let report = match engine::scan(target, scan_options(o)).await {
+    let tls = match tls_config(o.insecure, &o.ca_cert) {
+        Ok(t) => t,
+        Err(status) => return status,
+    };
+    let report = match engine::scan(target, scan_options(o, tls)).await {
         Ok(r) => r,
         Err(e) => return usage_error(e),
     };
@@ -386,6 +420,13 @@ fn run_checks(args: ChecksArgs) -> ExitStatus {
     ExitStatus::Ok
 }
 
+fn ca_paths(tls: &TlsConfig) -> Vec<String> {
+    tls.ca_files
+        .iter()
+        .map(|f| f.path().display().to_string())
+        .collect()
+}
+
 fn usage_error(message: impl std::fmt::Display) -> ExitStatus {
     eprintln!("error: {}", report::terminal_safe(&message.to_string()));
     ExitStatus::Usage
@@ -416,14 +457,17 @@ async fn run_init(args: InitArgs) -> ExitStatus {
         timeout: Duration::from_secs(args.timeout.max(1)),
         ..Limits::default()
     };
-    let (metadata_url, metadata) =
-        match crate::init::fetch_metadata(&issuer, limits, args.insecure).await {
-            Ok(found) => found,
-            Err(e) => {
-                eprintln!("error: {}", report::terminal_safe(&e));
-                return ExitStatus::Incomplete;
-            }
-        };
+    let tls = match tls_config(args.insecure, &args.ca_cert) {
+        Ok(t) => t,
+        Err(status) => return status,
+    };
+    let (metadata_url, metadata) = match crate::init::fetch_metadata(&issuer, limits, tls).await {
+        Ok(found) => found,
+        Err(e) => {
+            eprintln!("error: {}", report::terminal_safe(&e));
+            return ExitStatus::Incomplete;
+        }
+    };
     let text = crate::init::render(&issuer, &metadata_url, &metadata);
     match &args.output {
         Some(path) => {
@@ -453,12 +497,17 @@ async fn run_login(args: LoginArgs) -> ExitStatus {
         Ok(t) => t,
         Err(e) => return usage_error(e),
     };
+    let tls = match tls_config(args.insecure, &args.ca_cert) {
+        Ok(t) => t,
+        Err(status) => return status,
+    };
     let opts = ScanOptions {
         limits: Limits {
             timeout: Duration::from_secs(args.timeout.max(1)),
             ..Limits::default()
         },
-        insecure_tls: args.insecure,
+        insecure_tls: tls.insecure,
+        ca_files: tls.ca_files,
         ..ScanOptions::default()
     };
     let (client, navigator) = match engine::connect(&target, &opts) {
@@ -477,6 +526,9 @@ async fn run_login(args: LoginArgs) -> ExitStatus {
         target.login.mode.name(),
         target.login.username
     ));
+    if let Some(line) = report::tls_line(client.tls().insecure, &ca_paths(client.tls())) {
+        say(line);
+    }
     let session = client.session();
     let discovered = match engine::discover(&client, &session, &target).await {
         Ok(d) => d,

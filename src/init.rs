@@ -6,19 +6,19 @@ use serde_json::Value;
 use url::Url;
 
 use crate::flow::discovery::read_metadata;
-use crate::http::{Limits, Redactor, ScanClient};
+use crate::http::{Limits, Redactor, ScanClient, TlsConfig};
 use crate::report::{is_bidi_control, terminal_line};
 
 /// The metadata of `issuer`, with the URL it was read from.
 pub async fn fetch_metadata(
     issuer: &Url,
     limits: Limits,
-    insecure_tls: bool,
+    tls: TlsConfig,
 ) -> Result<(Url, Value), String> {
-    let client = ScanClient::new(
+    let client = ScanClient::with_tls(
         vec![issuer.origin()],
         limits,
-        insecure_tls,
+        tls,
         Arc::new(Redactor::new(Vec::new())),
     )
     .map_err(|e| format!("cannot set up the HTTP client: {e}"))?;

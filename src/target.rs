@@ -123,6 +123,16 @@ pub struct Login {
     pub extra_origins: Vec<Url>,
 }
 
+/// `[tls] ca_cert`: a file of roots to trust besides the built-in ones (a private CA). Only
+/// named here; it is read when the HTTP client is built.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CaCertSetting {
+    /// Resolved against the target file's directory.
+    pub path: PathBuf,
+    /// `file:line` of the key, for errors.
+    pub set_at: String,
+}
+
 #[derive(Debug, Clone)]
 pub struct Target {
     pub name: String,
@@ -132,6 +142,7 @@ pub struct Target {
     pub second_client: Option<Client>,
     pub public_client: Option<Client>,
     pub login: Login,
+    pub ca_cert: Option<CaCertSetting>,
 }
 
 impl Target {
@@ -165,6 +176,14 @@ struct TargetFile {
     second_client: Option<Spanned<ClientFile>>,
     public_client: Option<Spanned<ClientFile>>,
     login: Spanned<LoginFile>,
+    #[serde(default)]
+    tls: TlsFile,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct TlsFile {
+    ca_cert: Option<Spanned<String>>,
 }
 
 #[derive(Deserialize, Default)]
@@ -494,6 +513,19 @@ impl Target {
             .iter()
             .map(|o| ctx.url("login.origins", o))
             .collect::<Result<Vec<_>, _>>()?;
+        let ca_cert = match &file.tls.ca_cert {
+            Some(v) if v.get_ref().trim().is_empty() => {
+                return ctx.err(v.span(), "`tls.ca_cert` is empty".into());
+            }
+            Some(v) => Some(CaCertSetting {
+                path: path
+                    .parent()
+                    .unwrap_or(Path::new(""))
+                    .join(v.get_ref().as_str()),
+                set_at: format!("{}:{}", path.display(), ctx.line_of(v.span().start)),
+            }),
+            None => None,
+        };
         Ok(Target {
             name: file.name.unwrap_or_else(|| issuer.to_string()),
             issuer,
@@ -513,6 +545,7 @@ impl Target {
                     approve_button: l.approve_button.clone(),
                 },
             },
+            ca_cert,
         })
     }
 }
@@ -621,6 +654,24 @@ password_env = "LAB_PW"
         assert_eq!(t.client.auth_method, AuthMethod::ClientSecretBasic);
         assert_eq!(t.public_client.unwrap().auth_method, AuthMethod::None);
         assert_eq!(t.login.password.expose(), "pw");
+    }
+
+    #[test]
+    fn tls_ca_cert_is_resolved_against_the_file_and_names_its_line() {
+        let with = format!("{GOOD}[tls]\nca_cert = \"certs/ca.pem\"\n");
+        let t = Target::parse(Path::new("dir/t.toml"), &with, &|_| Some("pw".into())).unwrap();
+        let ca = t.ca_cert.unwrap();
+        assert_eq!(ca.path, Path::new("dir/certs/ca.pem"));
+        assert_eq!(ca.set_at, "dir/t.toml:16");
+        assert!(parse(GOOD).unwrap().ca_cert.is_none());
+        let e = parse(&format!("{GOOD}[tls]\nca_cert = \"\"\n"))
+            .unwrap_err()
+            .to_string();
+        assert_eq!(e, "t.toml:16: `tls.ca_cert` is empty");
+        let e = parse(&format!("{GOOD}[tls]\ninsecure = true\n"))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("insecure"), "{e}");
     }
 
     #[test]

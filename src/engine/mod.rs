@@ -16,7 +16,7 @@ use crate::catalog::{self, CheckMeta, Requirement};
 use crate::flow::authorize::{AuthRequest, Consent};
 use crate::flow::discovery::{self, Discovered};
 use crate::flow::login::Navigator;
-use crate::http::{Limits, Redactor, ScanClient};
+use crate::http::{CaFile, Limits, Redactor, ScanClient, TlsConfig};
 use crate::probes;
 use crate::target::Target;
 
@@ -27,6 +27,9 @@ pub struct ScanOptions {
     pub skip: Vec<String>,
     pub limits: Limits,
     pub insecure_tls: bool,
+    /// Roots trusted besides the built-in ones (`--ca-cert`); the target file's `[tls] ca_cert`
+    /// is read and added by [`connect`].
+    pub ca_files: Vec<CaFile>,
     /// A check still running after this is ended with an error.
     pub check_timeout: Duration,
     /// Run the slow checks too (they wait minutes on a real server).
@@ -46,6 +49,7 @@ impl Default for ScanOptions {
             skip: Vec::new(),
             limits: Limits::default(),
             insecure_tls: false,
+            ca_files: Vec::new(),
             check_timeout: Duration::from_secs(120),
             slow: false,
             code_wait: context::DEFAULT_CODE_WAIT,
@@ -62,6 +66,10 @@ pub struct Report {
     pub duration: Duration,
     /// Set when the target could not be scanned at all.
     pub preflight_error: Option<String>,
+    /// Certificates were not verified (`--insecure`): every report says so.
+    pub insecure_tls: bool,
+    /// The files whose certificates were trusted besides the built-in roots.
+    pub ca_files: Vec<String>,
     pub results: Vec<CheckResult>,
 }
 
@@ -120,6 +128,14 @@ pub async fn scan(target: Target, opts: ScanOptions) -> Result<Report, String> {
     let started_at = SystemTime::now();
     let clock = Instant::now();
     let (client, navigator) = connect(&target, &opts)?;
+    let tls = client.tls();
+    let (insecure_tls, ca_files) = (
+        tls.insecure,
+        tls.ca_files
+            .iter()
+            .map(|f| f.path().display().to_string())
+            .collect(),
+    );
     let navigator = Arc::new(navigator);
     let check_timeout = navigator
         .check_timeout_floor()
@@ -309,6 +325,8 @@ pub async fn scan(target: Target, opts: ScanOptions) -> Result<Report, String> {
         duration: clock.elapsed(),
         preflight_error: preflight_error
             .map(|e| crate::report::terminal_safe(&client.redactor().redact(&e))),
+        insecure_tls,
+        ca_files,
         results,
     })
 }
@@ -365,7 +383,16 @@ pub fn connect(target: &Target, opts: &ScanOptions) -> Result<(ScanClient, Navig
         origins.push(url.origin());
     }
     let navigator = Navigator::new(&target.login, host_names(&origins));
-    let client = ScanClient::new(origins, opts.limits, opts.insecure_tls, redactor)
+    let mut tls = TlsConfig {
+        insecure: opts.insecure_tls,
+        ca_files: opts.ca_files.clone(),
+    };
+    if let Some(ca) = &target.ca_cert {
+        tls.ca_files.push(
+            CaFile::load(&ca.path).map_err(|e| format!("{}: `tls.ca_cert`: {e}", ca.set_at))?,
+        );
+    }
+    let client = ScanClient::with_tls(origins, opts.limits, tls, redactor)
         .map_err(|e| format!("cannot set up the HTTP client: {e}"))?;
     Ok((client, navigator))
 }

@@ -223,6 +223,53 @@ pub(crate) fn base(url: &Url) -> String {
     u.to_string()
 }
 
+/// Whether `url` is `redirect` or under it, however it is spelled: the comparison the scanner
+/// makes before it requests anything, so that it never requests a redirect_uri. Scheme, host
+/// and port as the URL parser normalises them (case, default port, IPv4 forms, IDNA), a trailing
+/// dot off the host; the path percent-decoded (every escape: a server may decode `%2F` too),
+/// backslashes as slashes, runs of slashes as one, ASCII case folded; then `url`'s path starts
+/// with `redirect`'s. Query, fragment and user info are ignored. It errs towards "yes": a URL
+/// taken for the redirect_uri is read, not requested.
+pub fn is_at_or_under(url: &Url, redirect: &Url) -> bool {
+    let host = |u: &Url| {
+        u.host_str()
+            .map(|h| h.strip_suffix('.').unwrap_or(h).to_ascii_lowercase())
+    };
+    url.scheme() == redirect.scheme()
+        && host(url) == host(redirect)
+        && url.port_or_known_default() == redirect.port_or_known_default()
+        && normalised_path(url.path()).starts_with(&normalised_path(redirect.path()))
+}
+
+/// A path as [`is_at_or_under`] compares it.
+fn normalised_path(path: &str) -> String {
+    let bytes = path.as_bytes();
+    let mut decoded = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = |k: usize| bytes.get(k).and_then(|b| (*b as char).to_digit(16));
+        match (bytes[i], hex(i + 1), hex(i + 2)) {
+            (b'%', Some(hi), Some(lo)) => {
+                decoded.push((hi * 16 + lo) as u8);
+                i += 3;
+            }
+            (b, _, _) => {
+                decoded.push(b);
+                i += 1;
+            }
+        }
+    }
+    let text = String::from_utf8_lossy(&decoded).to_ascii_lowercase();
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        let c = if c == '\\' { '/' } else { c };
+        if !(c == '/' && out.ends_with('/')) {
+            out.push(c);
+        }
+    }
+    out
+}
+
 /// A Location the user agent must not follow: the authorization response on its way to the
 /// client, or anywhere off the target's origins.
 ///
@@ -241,16 +288,12 @@ pub(crate) fn leaves_the_server(
     if !http.is_allowed(location) {
         return true;
     }
-    let here = base(location);
-    let ours = request
-        .redirect_uri()
-        .and_then(|r| Url::parse(r).ok())
-        .map(|u| base(&u));
-    if here.starts_with(&base(registered)) || ours.is_some_and(|o| here.starts_with(&o)) {
+    let ours = request.redirect_uri().and_then(|r| Url::parse(r).ok());
+    if is_at_or_under(location, registered) || ours.is_some_and(|o| is_at_or_under(location, &o)) {
         return true;
     }
     let params = response_params(location);
-    if here == base(endpoint)
+    if base(location) == base(endpoint)
         || location
             .query_pairs()
             .any(|(k, _)| k == "response_type" || k == "client_id")
@@ -645,6 +688,51 @@ fn refused_sign_in(why: &str, page: &forms::Page) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_redirect_uri_is_recognised_in_any_spelling() {
+        let cb = Url::parse("https://app.example/oauthprobe/callback").unwrap();
+        let under = |u: &str| is_at_or_under(&Url::parse(u).unwrap(), &cb);
+        for same in [
+            "https://app.example/oauthprobe/callback",
+            "https://app.example/oauthprobe/%63allback",
+            "https://app.example/oauthprobe/%63%61llback?x=1#y",
+            "HTTPS://APP.EXAMPLE:443/OAuthProbe/Callback",
+            "https://app.example./oauthprobe/callback",
+            "https://user:pw@app.example/oauthprobe/callback",
+            "https://app.example//oauthprobe///callback",
+            "https://app.example/oauthprobe%2Fcallback",
+            "https://app.example/oauthprobe%5ccallback",
+            "https://app.example/oauthprobe\\callback",
+            "https://app.example/x/../oauthprobe/./callback",
+            "https://app.example/oauthprobe/%2e/callback",
+            "https://app.example/oauthprobe/callback/more",
+            "https://app.example/oauthprobe/callback;jsessionid=1",
+        ] {
+            assert!(under(same), "{same}");
+        }
+        for other in [
+            "https://app.example/oauthprobe/",
+            "https://app.example/oauthprobe/calback",
+            "http://app.example/oauthprobe/callback",
+            "https://app.example:8443/oauthprobe/callback",
+            "https://other.example/oauthprobe/callback",
+            "https://app.example/oauthprobe/%6",
+            "https://app.example/?r=/oauthprobe/callback",
+        ] {
+            assert!(!under(other), "{other}");
+        }
+        let ip = Url::parse("http://127.0.0.1:8080/cb").unwrap();
+        assert!(is_at_or_under(
+            &Url::parse("http://127.1:8080/%63b").unwrap(),
+            &ip
+        ));
+        // Odd bytes never panic: a lone %, invalid UTF-8 once decoded, non-ASCII.
+        assert!(!is_at_or_under(
+            &Url::parse("http://127.0.0.1:8080/%ff%fe%/é%").unwrap(),
+            &ip
+        ));
+    }
 
     #[test]
     fn response_params_read_query_then_fragment() {

@@ -70,6 +70,11 @@ pub async fn read_metadata(http: &HttpSession, issuer: &Url) -> Result<(Url, Val
                 _ => attempts.push(format!("{url}: HTTP 200 but not a JSON object")),
             },
             Ok(resp) => attempts.push(format!("{url}: HTTP {}", resp.status)),
+            // The other well-known URL is on the same origin: the same certificate, refused again.
+            Err(e @ crate::http::HttpError::Tls { .. }) => {
+                attempts.push(e.to_string());
+                break;
+            }
             Err(e) => attempts.push(e.to_string()),
         }
     }

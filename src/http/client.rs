@@ -5,12 +5,14 @@
 //! * redirects are never followed (the caller gets the 3xx and decides);
 //! * each request, body read included, is bounded by [`Limits::timeout`];
 //! * response bodies are read in chunks and abandoned past [`Limits::max_body_bytes`];
-//! * TLS certificates are verified unless the user asked for `insecure_tls`;
+//! * TLS certificates are verified (against the built-in roots and any `--ca-cert` file) unless
+//!   the user asked for `insecure`; a refused certificate is said in plain words;
 //! * every exchange is recorded, redacted, in the session's transcript; error messages are
 //!   redacted too.
 
 use std::borrow::Cow;
 use std::fmt;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
@@ -72,6 +74,13 @@ pub enum HttpError {
         url: String,
         reason: String,
     },
+    /// The server's certificate was refused: `problem` says why in plain words, and what to do.
+    #[error("{method} {url}: {problem}")]
+    Tls {
+        method: String,
+        url: String,
+        problem: String,
+    },
     #[error("{method} {url}: {reason}")]
     Other {
         method: String,
@@ -100,6 +109,7 @@ impl HttpError {
             | HttpError::Timeout { url, .. }
             | HttpError::BodyTooLarge { url, .. }
             | HttpError::Connect { url, .. }
+            | HttpError::Tls { url, .. }
             | HttpError::Other { url, .. }
             | HttpError::GaveUp { url, .. } => Some(url),
             HttpError::Build(_) => None,
@@ -347,10 +357,138 @@ impl fmt::Debug for Response {
     }
 }
 
+/// How the server's certificate is checked.
+#[derive(Clone, Debug, Default)]
+pub struct TlsConfig {
+    /// Accept any certificate: the user's `--insecure`, only for a test server they control.
+    pub insecure: bool,
+    /// Roots trusted besides the built-in ones (`--ca-cert`, `[tls] ca_cert`).
+    pub ca_files: Vec<CaFile>,
+}
+
+impl TlsConfig {
+    /// Verification with the built-in roots, or none at all when `insecure`.
+    pub fn new(insecure: bool) -> Self {
+        TlsConfig {
+            insecure,
+            ca_files: Vec::new(),
+        }
+    }
+}
+
+/// Largest CA file read: a bundle of every public root is about 250 KB.
+const MAX_CA_FILE_BYTES: u64 = 4 * 1024 * 1024;
+
+/// Certificates to trust as roots, read from one file (PEM, one or more certificates; or one
+/// DER certificate).
+#[derive(Clone)]
+pub struct CaFile {
+    path: PathBuf,
+    certs: Vec<reqwest::Certificate>,
+}
+
+impl fmt::Debug for CaFile {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("CaFile")
+            .field("path", &self.path)
+            .field("certificates", &self.certs.len())
+            .finish()
+    }
+}
+
+impl CaFile {
+    /// Reads and checks the file; the error names it and says what is wrong.
+    pub fn load(path: &Path) -> Result<CaFile, String> {
+        use std::io::Read as _;
+        let shown = path.display();
+        let mut bytes = Vec::new();
+        std::fs::File::open(path)
+            .and_then(|f| f.take(MAX_CA_FILE_BYTES + 1).read_to_end(&mut bytes))
+            .map_err(|e| format!("{shown}: cannot read the CA certificate file: {e}"))?;
+        if bytes.len() as u64 > MAX_CA_FILE_BYTES {
+            return Err(format!(
+                "{shown}: larger than {} MB; not a CA certificate file",
+                MAX_CA_FILE_BYTES >> 20
+            ));
+        }
+        Self::parse(path, &bytes)
+    }
+
+    /// The certificates in `bytes` (read from `path`, which errors name).
+    pub fn parse(path: &Path, bytes: &[u8]) -> Result<CaFile, String> {
+        use rustls::pki_types::CertificateDer;
+        use rustls::pki_types::pem::{Error as PemError, PemObject as _};
+        let shown = path.display();
+        let mut ders: Vec<CertificateDer<'static>> = Vec::new();
+        for item in CertificateDer::pem_slice_iter(bytes) {
+            match item {
+                Ok(der) => ders.push(der),
+                Err(e) => {
+                    let why = match e {
+                        PemError::MissingSectionEnd { .. } => {
+                            "a PEM section has no END line".to_string()
+                        }
+                        PemError::IllegalSectionStart { .. } => {
+                            "a PEM BEGIN line is malformed".to_string()
+                        }
+                        PemError::Base64Decode(e) => format!("a PEM section is not base64 ({e})"),
+                        other => other.to_string(),
+                    };
+                    return Err(format!("{shown}: not a valid PEM file: {why}"));
+                }
+            }
+        }
+        // One DER certificate (a SEQUENCE) is accepted too.
+        if ders.is_empty() && bytes.first() == Some(&0x30) {
+            ders.push(CertificateDer::from(bytes.to_vec()));
+        }
+        if ders.is_empty() {
+            return Err(format!(
+                "{shown}: holds no certificate (expected PEM: -----BEGIN CERTIFICATE-----)"
+            ));
+        }
+        let mut certs = Vec::with_capacity(ders.len());
+        for (i, der) in ders.into_iter().enumerate() {
+            let mut store = rustls::RootCertStore::empty();
+            if let Err(e) = store.add(der.clone()) {
+                return Err(format!(
+                    "{shown}: certificate {} of the file is not a usable X.509 certificate ({e})",
+                    i + 1
+                ));
+            }
+            let cert = reqwest::Certificate::from_der(&der).map_err(|e| {
+                format!(
+                    "{shown}: certificate {} of the file: {}",
+                    i + 1,
+                    error_chain(&e)
+                )
+            })?;
+            certs.push(cert);
+        }
+        Ok(CaFile {
+            path: path.to_path_buf(),
+            certs,
+        })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// How many certificates the file holds.
+    pub fn len(&self) -> usize {
+        self.certs.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.certs.is_empty()
+    }
+}
+
 struct Shared {
     origins: RwLock<Vec<Origin>>,
     limits: Limits,
-    insecure_tls: bool,
+    tls: TlsConfig,
     redactor: Arc<Redactor>,
     /// The client's server talking to the authorization server: no cookie store at all.
     back_channel: std::sync::OnceLock<reqwest::Client>,
@@ -400,15 +538,19 @@ impl Shared {
     }
 
     fn builder(&self) -> reqwest::ClientBuilder {
-        reqwest::Client::builder()
+        let mut builder = reqwest::Client::builder()
             .use_rustls_tls()
-            .danger_accept_invalid_certs(self.insecure_tls)
+            .danger_accept_invalid_certs(self.tls.insecure)
             .redirect(reqwest::redirect::Policy::none())
             .referer(false)
             .no_proxy()
             .timeout(self.limits.timeout)
             .connect_timeout(self.limits.timeout)
-            .user_agent(USER_AGENT)
+            .user_agent(USER_AGENT);
+        for cert in self.tls.ca_files.iter().flat_map(|f| &f.certs) {
+            builder = builder.add_root_certificate(cert.clone());
+        }
+        builder
     }
 }
 
@@ -423,7 +565,7 @@ impl fmt::Debug for ScanClient {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("ScanClient")
             .field("limits", &self.shared.limits)
-            .field("insecure_tls", &self.shared.insecure_tls)
+            .field("tls", &self.shared.tls)
             .finish_non_exhaustive()
     }
 }
@@ -437,10 +579,25 @@ impl ScanClient {
         insecure_tls: bool,
         redactor: Arc<Redactor>,
     ) -> Result<Self, HttpError> {
+        Self::with_tls(
+            allowed_origins,
+            limits,
+            TlsConfig::new(insecure_tls),
+            redactor,
+        )
+    }
+
+    /// [`ScanClient::new`] with extra trusted roots (or none at all, when `tls.insecure`).
+    pub fn with_tls(
+        allowed_origins: Vec<Origin>,
+        limits: Limits,
+        tls: TlsConfig,
+        redactor: Arc<Redactor>,
+    ) -> Result<Self, HttpError> {
         let shared = Shared {
             origins: RwLock::new(Vec::new()),
             limits,
-            insecure_tls,
+            tls,
             redactor,
             back_channel: Default::default(),
             timeouts: Mutex::default(),
@@ -481,6 +638,11 @@ impl ScanClient {
 
     pub fn limits(&self) -> Limits {
         self.shared.limits
+    }
+
+    /// How certificates are checked.
+    pub fn tls(&self) -> &TlsConfig {
+        &self.shared.tls
     }
 
     pub fn redactor(&self) -> &Arc<Redactor> {
@@ -693,9 +855,9 @@ impl HttpSession {
                 url,
                 limit: limits.max_body_bytes,
             }),
-            Ok(Err(Failure::Reqwest(e))) => {
-                Err(map_reqwest_error(e, method, url, limits, redactor))
-            }
+            Ok(Err(Failure::Reqwest(e))) => Err(map_reqwest_error(
+                e, method, url, &req.url, limits, redactor,
+            )),
             Ok(Ok(())) => Ok(()),
         };
         if matches!(result, Err(HttpError::Timeout { .. })) {
@@ -998,6 +1160,7 @@ fn map_reqwest_error(
     e: reqwest::Error,
     method: String,
     url: String,
+    requested: &Url,
     limits: Limits,
     redactor: &Redactor,
 ) -> HttpError {
@@ -1006,6 +1169,13 @@ fn map_reqwest_error(
             method,
             url,
             after: limits.timeout,
+        };
+    }
+    if let Some(tls) = rustls_error(&e) {
+        return HttpError::Tls {
+            method,
+            url,
+            problem: redactor.redact(&tls_problem(tls, requested)),
         };
     }
     let connect = e.is_connect();
@@ -1023,6 +1193,114 @@ fn map_reqwest_error(
             reason,
         }
     }
+}
+
+/// The rustls error somewhere in `e`'s sources. `io::Error::source` skips the error it wraps,
+/// so each `io::Error` is opened by hand.
+fn rustls_error<'a>(e: &'a (dyn std::error::Error + 'static)) -> Option<&'a rustls::Error> {
+    let mut cur = Some(e);
+    while let Some(err) = cur {
+        if let Some(tls) = err.downcast_ref::<rustls::Error>() {
+            return Some(tls);
+        }
+        if let Some(tls) = err
+            .downcast_ref::<std::io::Error>()
+            .and_then(|io| io.get_ref())
+            .and_then(|inner| rustls_error(inner))
+        {
+            return Some(tls);
+        }
+        cur = err.source();
+    }
+    None
+}
+
+/// Said after every certificate problem: the two ways on, and which one is not for an audit.
+const TLS_HINT_CA: &str = "pass --ca-cert FILE (or set [tls] ca_cert in the target file) for a private CA, or --insecure to skip verification (never for a real audit)";
+const TLS_HINT_INSECURE: &str = "--insecure skips verification (never for a real audit)";
+
+/// A TLS failure in plain words, with what to do about it.
+fn tls_problem(e: &rustls::Error, url: &Url) -> String {
+    use rustls::{CertificateError as C, Error as E};
+    let host = url.host_str().unwrap_or("the host");
+    let when = |t: &rustls::pki_types::UnixTime| {
+        crate::report::rfc3339(std::time::UNIX_EPOCH + Duration::from_secs(t.as_secs()))
+    };
+    let cert = match e {
+        E::InvalidCertificate(c) => c,
+        E::InvalidMessage(_) | E::InappropriateMessage { .. } => {
+            return format!(
+                "the TLS handshake failed: the server did not answer in TLS ({e}); is it plain http on this port?"
+            );
+        }
+        E::AlertReceived(alert) => {
+            return format!("the server ended the TLS handshake (alert: {alert:?})");
+        }
+        other => return format!("the TLS handshake failed: {other}"),
+    };
+    match cert {
+        C::UnknownIssuer => {
+            format!(
+                "the server's certificate is not trusted (self-signed or from an unknown CA); {TLS_HINT_CA}"
+            )
+        }
+        C::NotValidForName => {
+            format!("the certificate does not name {host}; {TLS_HINT_INSECURE}")
+        }
+        C::NotValidForNameContext { presented, .. } => {
+            let names = presented_names(presented);
+            format!(
+                "the certificate does not name {host} (it names {names}); connect by a name it holds, or {TLS_HINT_INSECURE}"
+            )
+        }
+        C::Expired => format!("the server's certificate has expired; {TLS_HINT_INSECURE}"),
+        C::ExpiredContext { not_after, .. } => format!(
+            "the server's certificate has expired (valid until {}); {TLS_HINT_INSECURE}",
+            when(not_after)
+        ),
+        C::NotValidYet => format!("the server's certificate is not valid yet; {TLS_HINT_INSECURE}"),
+        C::NotValidYetContext { not_before, .. } => format!(
+            "the server's certificate is not valid yet (valid from {}); check this machine's clock, or {TLS_HINT_INSECURE}",
+            when(not_before)
+        ),
+        C::Revoked => format!("the server's certificate has been revoked; {TLS_HINT_INSECURE}"),
+        C::InvalidPurpose | C::InvalidPurposeContext { .. } => format!(
+            "the server's certificate is not meant for a TLS server (extended key usage); {TLS_HINT_INSECURE}"
+        ),
+        other => format!(
+            "the server's certificate was refused ({}); {TLS_HINT_CA}",
+            E::InvalidCertificate(other.clone())
+        ),
+    }
+}
+
+/// The names a certificate holds, as webpki lists them (`DnsName("a.example")`,
+/// `IpAddress(127.0.0.1)`), in plain form: the first few, and how many more.
+fn presented_names(presented: &[String]) -> String {
+    const SHOWN: usize = 5;
+    if presented.is_empty() {
+        return "no names at all".into();
+    }
+    let plain = |s: &String| -> String {
+        for kind in ["DnsName", "UniformResourceIdentifier"] {
+            if let Some(v) = s
+                .strip_prefix(kind)
+                .and_then(|r| r.strip_prefix("(\""))
+                .and_then(|r| r.strip_suffix("\")"))
+            {
+                return v.to_string();
+            }
+        }
+        s.strip_prefix("IpAddress(")
+            .and_then(|r| r.strip_suffix(')'))
+            .unwrap_or(s)
+            .to_string()
+    };
+    let mut out: Vec<String> = presented.iter().take(SHOWN).map(plain).collect();
+    if presented.len() > SHOWN {
+        out.push(format!("{} more", presented.len() - SHOWN));
+    }
+    out.join(", ")
 }
 
 /// An error and its sources, `: `-separated, without repeats.
@@ -1428,6 +1706,25 @@ mod tests {
 
     fn err_string_for(addr: SocketAddr) -> String {
         format!("GET http://{addr}/hang?code=«redacted»: timed out after 200ms")
+    }
+
+    #[test]
+    fn certificate_names_are_listed_plainly_and_bounded() {
+        let names: Vec<String> = [
+            "DnsName(\"a.example\")",
+            "IpAddress(127.0.0.1)",
+            "UniformResourceIdentifier(\"spiffe://x\")",
+            "DirectoryName",
+        ]
+        .map(String::from)
+        .to_vec();
+        assert_eq!(
+            presented_names(&names),
+            "a.example, 127.0.0.1, spiffe://x, DirectoryName"
+        );
+        assert_eq!(presented_names(&[]), "no names at all");
+        let many: Vec<String> = (0..9).map(|i| format!("DnsName(\"h{i}\")")).collect();
+        assert_eq!(presented_names(&many), "h0, h1, h2, h3, h4, 4 more");
     }
 
     #[test]

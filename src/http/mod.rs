@@ -4,6 +4,8 @@ pub mod client;
 pub mod redact;
 pub mod transcript;
 
-pub use client::{Body, HttpError, HttpSession, Limits, Method, Request, Response, ScanClient};
+pub use client::{
+    Body, CaFile, HttpError, HttpSession, Limits, Method, Request, Response, ScanClient, TlsConfig,
+};
 pub use redact::{REDACTED, Redactor};
 pub use transcript::{Exchange, RecordedRequest, RecordedResponse};

@@ -4,7 +4,7 @@ use url::Url;
 
 use crate::engine::Outcome;
 use crate::engine::context::{Cx, ProbeError, ProbeResult};
-use crate::flow::authorize::Consent;
+use crate::flow::authorize::{Consent, is_at_or_under, response_params};
 use crate::flow::forms::{self, PageKind};
 use crate::http::{HttpSession, Method, Request, Response};
 use crate::target::LoginMode;
@@ -27,6 +27,7 @@ pub async fn land(
     start: Url,
     redirect_uri: &str,
 ) -> Result<Landing, ProbeError> {
+    let redirect = Url::parse(redirect_uri).ok();
     let mut url = start;
     for _ in 0..MAX_HOPS {
         let resp = http.send(step, Request::get(url.clone())).await?;
@@ -36,10 +37,13 @@ pub async fn land(
         let Some(next) = resp.location() else {
             return Ok(Landing::Page(url, resp));
         };
-        // Never follow the browser to the client or off the server's origins; a redirect that
-        // carries an authorization response is the client's too, whatever its path.
-        let carries_response = next.query_pairs().any(|(k, _)| k == "code" || k == "error");
-        if next.as_str().starts_with(redirect_uri) || carries_response || !http.is_allowed(&next) {
+        // Never follow the browser to the client (the redirect_uri in any spelling) or off the
+        // server's origins; a redirect that carries an authorization response, in its query or
+        // its fragment, is the client's too, whatever its path.
+        let params = response_params(&next);
+        let carries_response = params.contains_key("code") || params.contains_key("error");
+        let to_client = redirect.as_ref().is_none_or(|r| is_at_or_under(&next, r));
+        if to_client || carries_response || !http.is_allowed(&next) {
             return Ok(Landing::Away(next));
         }
         url = next;

@@ -14,6 +14,11 @@ pub struct JsonReport<'a> {
     pub schema_version: u32,
     pub tool: Tool,
     pub target: TargetInfo<'a>,
+    /// `enabled`, or `disabled` under `--insecure`.
+    pub tls_verification: &'static str,
+    /// Files whose certificates were trusted besides the built-in roots (`--ca-cert`, `[tls] ca_cert`).
+    #[serde(skip_serializing_if = "<[String]>::is_empty")]
+    pub ca_files: &'a [String],
     pub started_at: String,
     pub duration_ms: u64,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -70,6 +75,8 @@ pub fn model(report: &Report) -> JsonReport<'_> {
             name: &report.target_name,
             issuer: &report.issuer,
         },
+        tls_verification: super::tls_verification(report.insecure_tls),
+        ca_files: &report.ca_files,
         started_at: super::rfc3339(report.started_at),
         duration_ms: report.duration.as_millis() as u64,
         preflight_error: report.preflight_error.as_deref(),

@@ -32,6 +32,26 @@ pub fn render(report: &Report, format: Format, color: bool) -> String {
     }
 }
 
+/// The line every human-readable report carries about TLS, when there is something to say:
+/// verification switched off (`--insecure`), or roots trusted besides the built-in ones.
+pub fn tls_line(insecure: bool, ca_files: &[String]) -> Option<String> {
+    if insecure {
+        Some("TLS certificate verification DISABLED (--insecure): the server's identity was not checked; not valid as an audit of a real deployment".into())
+    } else if ca_files.is_empty() {
+        None
+    } else {
+        Some(format!(
+            "TLS: certificates verified against the built-in roots and the CA certificates in {}",
+            terminal_safe(&ca_files.join(", "))
+        ))
+    }
+}
+
+/// `tls_verification` in the JSON report.
+pub fn tls_verification(insecure: bool) -> &'static str {
+    if insecure { "disabled" } else { "enabled" }
+}
+
 /// 1 when a check failed at or above `fail_on`; else 3 when the scan is incomplete (the target
 /// could not be scanned, or a check could not decide); else 0.
 pub fn exit_status(report: &Report, fail_on: Severity) -> ExitStatus {

@@ -44,6 +44,10 @@ pub fn render(report: &Report, color: bool) -> String {
         terminal_safe(&report.target_name),
         terminal_safe(&report.issuer)
     );
+    if let Some(line) = super::tls_line(report.insecure_tls, &report.ca_files) {
+        out.push_str(&line);
+        out.push('\n');
+    }
     if let Some(e) = &report.preflight_error {
         out.push_str(&format!(
             "\nThe target could not be scanned: {}\n\n",
@@ -76,9 +80,14 @@ pub fn render(report: &Report, color: bool) -> String {
         format!("{:.1} s", report.duration.as_secs_f64())
     };
     out.push_str(&format!(
-        "{} checks in {took}: {}\n",
+        "{} checks in {took}: {}{}\n",
         report.results.len(),
-        counts.join(", ")
+        counts.join(", "),
+        if report.insecure_tls {
+            " · TLS verification disabled (--insecure)"
+        } else {
+            ""
+        }
     ));
     out
 }

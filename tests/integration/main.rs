@@ -15,5 +15,7 @@ mod lab;
 mod login_corpus;
 mod login_modes;
 mod oidc_provider;
+mod redirect_spelling;
 mod scan;
+mod tls;
 mod webdriver;
