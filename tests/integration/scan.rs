@@ -435,6 +435,15 @@ async fn a_wrong_password_is_a_preflight_error_naming_the_page() {
                 r.meta.id,
                 r.message
             );
+        } else if r.meta.token_control {
+            // A refusal with no token ever seen proves nothing: no sign-in, no control.
+            assert_eq!(r.status, Status::Error, "{}: {}", r.meta.id, r.message);
+            assert!(
+                r.message.contains("could not sign in") && r.message.contains("proves nothing"),
+                "{}: {}",
+                r.meta.id,
+                r.message
+            );
         } else {
             assert!(
                 matches!(r.status, Status::Pass | Status::Skip),
