@@ -382,7 +382,6 @@ pub fn connect(target: &Target, opts: &ScanOptions) -> Result<(ScanClient, Navig
     {
         origins.push(url.origin());
     }
-    let navigator = Navigator::new(&target.login, host_names(&origins));
     let mut tls = TlsConfig {
         insecure: opts.insecure_tls,
         ca_files: opts.ca_files.clone(),
@@ -392,6 +391,11 @@ pub fn connect(target: &Target, opts: &ScanOptions) -> Result<(ScanClient, Navig
             CaFile::load(&ca.path).map_err(|e| format!("{}: `tls.ca_cert`: {e}", ca.set_at))?,
         );
     }
+    if matches!(target.login.mode, crate::target::LoginMode::Browser(_)) && !tls.ca_files.is_empty()
+    {
+        return Err("[login] mode = \"browser\" cannot use --ca-cert or [tls] ca_cert: Chromium keeps its own trust store (on Linux the NSS database: certutil -d sql:$HOME/.pki/nssdb -A -t C,, -n scan-ca -i FILE); add the CA there and leave --ca-cert out, or sign in with the form login".to_string());
+    }
+    let navigator = Navigator::new(&target.login, host_names(&origins), tls.insecure);
     let client = ScanClient::with_tls(origins, opts.limits, tls, redactor)
         .map_err(|e| format!("cannot set up the HTTP client: {e}"))?;
     Ok((client, navigator))

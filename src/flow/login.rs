@@ -21,9 +21,13 @@ pub struct Navigator {
 
 impl Navigator {
     /// `hosts`: the host names the browser may resolve (the target's origins).
-    pub fn new(login: &Login, hosts: Vec<String>) -> Self {
+    /// `insecure_tls`: the user asked not to verify certificates, which the browser then
+    /// does not either.
+    pub fn new(login: &Login, hosts: Vec<String>, insecure_tls: bool) -> Self {
         let browser = match &login.mode {
-            LoginMode::Browser(settings) => Some(BrowserLogin::new(settings.clone(), hosts)),
+            LoginMode::Browser(settings) => {
+                Some(BrowserLogin::new(settings.clone(), hosts, insecure_tls))
+            }
             _ => None,
         };
         Navigator {

@@ -429,3 +429,19 @@ async fn an_unusable_ca_file_is_a_usage_error_naming_it() {
     let nothing = tokio::time::timeout(std::time::Duration::ZERO, tcp.accept()).await;
     assert!(nothing.is_err(), "no connection reached the server");
 }
+
+/// Chromium keeps its own trust store: the browser login mode cannot take `--ca-cert`, and
+/// says so before anything is sent, instead of failing in the browser with a TLS error page.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_browser_login_mode_refuses_a_ca_cert_it_could_not_use() {
+    let issuer = tls_server("localhost.pem").await;
+    let (_dir, config) = target_file(&issuer, "mode = \"browser\"\n");
+    let ca = fixture("ca.pem");
+    let out = scan(&config, &["--ca-cert", ca.to_str().unwrap()]).await;
+    assert_eq!(out.code, Some(2), "{}\n{}", out.stderr, out.stdout);
+    assert!(
+        out.stderr.contains("cannot use --ca-cert") && out.stderr.contains("trust store"),
+        "{}",
+        out.stderr
+    );
+}

@@ -46,14 +46,16 @@ pub struct BrowserLogin {
     settings: BrowserSettings,
     hosts: std::sync::Mutex<Vec<String>>,
     browser: Mutex<Option<Browser>>,
+    insecure_tls: bool,
 }
 
 impl BrowserLogin {
-    pub fn new(settings: BrowserSettings, hosts: Vec<String>) -> Self {
+    pub fn new(settings: BrowserSettings, hosts: Vec<String>, insecure_tls: bool) -> Self {
         BrowserLogin {
             settings,
             hosts: std::sync::Mutex::new(hosts),
             browser: Mutex::new(None),
+            insecure_tls,
         }
     }
 
@@ -62,7 +64,11 @@ impl BrowserLogin {
         let mut rules = vec!["MAP * ~NOTFOUND".to_string()];
         let hosts = self.hosts.lock().unwrap_or_else(|e| e.into_inner());
         rules.extend(hosts.iter().map(|h| format!("EXCLUDE {h}")));
-        vec![format!("--host-resolver-rules={}", rules.join(", "))]
+        let mut args = vec![format!("--host-resolver-rules={}", rules.join(", "))];
+        if self.insecure_tls {
+            args.push("--ignore-certificate-errors".to_string());
+        }
+        args
     }
 
     pub(crate) async fn authorize(

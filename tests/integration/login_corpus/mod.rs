@@ -122,7 +122,7 @@ pub async fn sign_in(
     let redactor = Arc::new(Redactor::new(target.secrets()));
     let client = ScanClient::new(origins, Limits::default(), false, redactor).expect("client");
     let http = client.session();
-    let navigator = Navigator::new(&target.login, Vec::new());
+    let navigator = Navigator::new(&target.login, Vec::new(), false);
     let request = AuthRequest::for_client(&target.client);
     let outcome = navigator
         .authorize(
