@@ -1273,7 +1273,7 @@ fn selected_option(select: &ElementRef<'_>) -> Option<String> {
     }?;
     Some(match chosen.value().attr("value") {
         Some(v) => v.to_string(),
-        None => text_of(&chosen),
+        None => text_of(chosen),
     })
 }
 
