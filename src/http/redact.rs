@@ -2071,4 +2071,62 @@ mod tests {
             format!("a{REDACTED}{REDACTED}b")
         );
     }
+
+    /// Figures for the report (not assertions of speed): 10,000 values added one by one, then
+    /// one 1 MB string redacted; and a server setting 60 new cookies per response over 500
+    /// responses, each response's strings redacted. Run alone, with --release:
+    /// `cargo test --release --lib redact::tests::figures_many_values -- --ignored --nocapture`.
+    #[test]
+    #[ignore = "prints figures; run alone"]
+    fn figures_many_values() {
+        let value = |i: u64| {
+            let mut rng = Lcg(i);
+            format!("ck{i:05}{:08x}{:08x}", rng.next(), rng.next())
+        };
+        let red = r(&[]);
+        let start = std::time::Instant::now();
+        for i in 0..10_000 {
+            red.add(value(i));
+        }
+        let added = start.elapsed();
+        let text = format!(
+            "{} &amp; %41 \\n {}",
+            "lorem ipsum ".repeat(40_000),
+            value(77)
+        );
+        let start = std::time::Instant::now();
+        let out = red.redact(&text);
+        let redacted = start.elapsed();
+        assert!(out.ends_with(REDACTED));
+        println!("10,000 values: added in {added:?}, 1 MB text redacted in {redacted:?}");
+
+        for capped in [true, false] {
+            let red = r(&["client-secret-value"]);
+            let start = std::time::Instant::now();
+            for response in 0..500u64 {
+                for c in 0..60 {
+                    let v = value(response * 60 + c);
+                    if capped {
+                        red.add_cookie(v)
+                    } else {
+                        red.add(v)
+                    }
+                }
+                let page = format!("<p>hello &amp; welcome {}</p>", "x".repeat(2000));
+                for s in [
+                    &page,
+                    "Set-Cookie: a=1; Path=/",
+                    "http://127.0.0.1/cb?x=1&state=s",
+                ] {
+                    let _ = red.redact(s);
+                }
+            }
+            println!(
+                "cookie flood (500 responses x 60 new values, 3 strings each, {}): {:?}, {} values kept",
+                if capped { "add_cookie" } else { "add, no cap" },
+                start.elapsed(),
+                red.known_count()
+            );
+        }
+    }
 }
