@@ -1021,7 +1021,7 @@ impl HttpSession {
         };
         for header in &cookies {
             for (_, value) in header.split(';').filter_map(|c| c.trim().split_once('=')) {
-                redactor.add(value.trim());
+                redactor.add_cookie(value.trim());
             }
         }
         for (name, value) in req.url.query_pairs() {

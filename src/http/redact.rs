@@ -7,21 +7,44 @@
 //!   base64 of `id:secret` (Basic credentials), and in whatever encoding a server may echo it
 //!   in: the text is also searched once decoded from HTML character references, from percent-
 //!   encoding (`%20` or `+` for a space, any case, any subset of characters encoded) and from
-//!   JSON string escapes, and a match there is replaced at its place in the original text. Values shorter than [`MIN_KNOWN_LEN`] characters are
-//!   not replaced blindly (they would eat ordinary text); the name-based layer still covers them.
+//!   JSON string escapes, and a match there is replaced at its place in the original text.
+//!   Values shorter than [`MIN_KNOWN_LEN`] characters are not replaced blindly (they would eat
+//!   ordinary text); the name-based layer still covers them.
 //! * **By name**, whatever the value — `Authorization` credentials, cookie values, and the
 //!   values of sensitive parameters ([`SENSITIVE_PARAMS`]) in URL queries and fragments, form
 //!   bodies, JSON members and HTML `<input name=… value=…>` fields (form_post responses).
 //!
 //! `state`, `nonce`, `code_challenge`, `error`, `scope` are evidence and are never redacted by name.
+//!
+//! # Cost
+//!
+//! A server chooses the tokens, codes and cookies the scan learns, and the text it is redacted
+//! from, so neither may make redaction grow with the other:
+//!
+//! * The known forms (each value and its base64 groups) are searched for with Aho-Corasick
+//!   automata ([`Automaton`]): one pass over the text (and one over each decoded view the text
+//!   actually needs) per automaton, whatever the number of values. Values learned since the last
+//!   redaction are built into a new automaton when the next redaction needs them, and automata
+//!   are merged when the newer one weighs at least half the older (like a binary counter): each
+//!   form is rebuilt O(log n) times, and there are O(log n) automata.
+//! * A form longer than [`PREFIX_BYTES`] is kept as its first [`PREFIX_BYTES`] bytes (in the
+//!   automaton), its length and a hash of the whole, which a match of the prefix is checked
+//!   against (a hash of the text, computed only when such a prefix is found): a 1 MB token costs
+//!   a few hundred bytes, not a copy per encoded form. A hash collision (2^-61) would only
+//!   redact too much.
+//! * Values are de-duplicated by their SHA-256 digest (the value itself is not kept).
+//! * At most [`MAX_COOKIE_VALUES`] cookie values are learned ([`Redactor::add_cookie`]); a
+//!   server setting more still has them redacted by name in `Cookie` and `Set-Cookie` headers.
 
 use std::borrow::Cow;
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::fmt;
-use std::sync::{Arc, RwLock};
+use std::hash::BuildHasher as _;
+use std::sync::RwLock;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
+use sha2::{Digest as _, Sha256};
 use url::Url;
 
 /// What every secret is replaced with.
@@ -29,6 +52,18 @@ pub const REDACTED: &str = "«redacted»";
 
 /// Known values shorter than this (in characters) are not replaced blindly.
 pub const MIN_KNOWN_LEN: usize = 6;
+
+/// Cookie values learned as known values at most: a server may set any number of cookies, and
+/// each would otherwise be searched for in every string recorded. Beyond this, cookie values are
+/// still redacted by name wherever they appear as cookies (`Cookie`, `Set-Cookie`).
+pub const MAX_COOKIE_VALUES: usize = 1024;
+
+/// Cookie values longer than this (in bytes) are not learned as known values (browsers keep at
+/// most 4096 bytes per cookie; RFC 6265 §6.1); they are still redacted by name.
+pub const MAX_COOKIE_BYTES: usize = 4096;
+
+/// Forms longer than this (in bytes) are searched for by this prefix, then checked by hash.
+const PREFIX_BYTES: usize = 128;
 
 /// Parameter / JSON member / form field names whose values are always redacted.
 pub const SENSITIVE_PARAMS: &[&str] = &[
@@ -59,20 +94,33 @@ pub fn is_sensitive_param(name: &str) -> bool {
 
 /// Redacts secrets from text. Shared (`Arc<Redactor>`) by the whole scan; [`Redactor::add`] works
 /// through `&self`.
-#[derive(Default)]
 pub struct Redactor {
     known: RwLock<Known>,
+    /// The hash long forms are checked with (random per redactor).
+    poly: Poly,
+}
+
+impl Default for Redactor {
+    fn default() -> Self {
+        Redactor {
+            known: RwLock::default(),
+            poly: Poly::random(),
+        }
+    }
 }
 
 #[derive(Default)]
 struct Known {
-    /// Values added, as given (for de-duplication), sharing their text with `secrets`.
-    values: HashSet<Arc<str>>,
-    /// The secrets themselves, searched for in the text and in its decoded views.
-    secrets: Vec<Arc<str>>,
-    /// Their base64 forms, searched for in the text only. Matches are collected as ranges and
-    /// overlapping ones merged, so neither list needs an order (nothing is re-sorted on add).
-    patterns: Vec<String>,
+    /// SHA-256 of every value learned (de-duplication without keeping the value).
+    seen: HashSet<[u8; 32]>,
+    /// How many of them were cookie values ([`MAX_COOKIE_VALUES`]).
+    cookies: usize,
+    /// Whether a value has a space (then `+` is decoded as a space too).
+    spaces: bool,
+    /// Forms learned since the last redaction, not yet in an automaton.
+    pending: Vec<Pattern>,
+    /// The automata, oldest (heaviest) first; each weighs more than twice the next.
+    levels: Vec<Level>,
 }
 
 impl fmt::Debug for Redactor {
@@ -96,21 +144,43 @@ impl Redactor {
     /// Learns a secret at run time (access/refresh/ID token, code, code_verifier…).
     /// Values shorter than [`MIN_KNOWN_LEN`] characters are ignored.
     pub fn add(&self, secret: impl AsRef<str>) {
-        let secret = secret.as_ref();
-        if secret.chars().count() < MIN_KNOWN_LEN {
+        self.learn(secret.as_ref(), false);
+    }
+
+    /// Learns the value of a cookie the scan sends: like [`Redactor::add`], but only the first
+    /// [`MAX_COOKIE_VALUES`] distinct values up to [`MAX_COOKIE_BYTES`] each (a server chooses
+    /// how many cookies it sets; cookies are also redacted by name).
+    pub fn add_cookie(&self, value: impl AsRef<str>) {
+        let value = value.as_ref();
+        if value.len() <= MAX_COOKIE_BYTES {
+            self.learn(value, true);
+        }
+    }
+
+    fn learn(&self, secret: &str, cookie: bool) {
+        if secret.chars().nth(MIN_KNOWN_LEN - 1).is_none() {
             return;
         }
-        let mut known = self.write();
-        let shared: Arc<str> = Arc::from(secret);
-        if !known.values.insert(shared.clone()) {
-            return;
-        }
-        known.secrets.push(shared);
-        for v in base64_forms(secret) {
-            if !known.patterns.contains(&v) {
-                known.patterns.push(v);
+        let digest = sha256(secret);
+        {
+            let known = self.read();
+            if known.seen.contains(&digest) || (cookie && known.cookies >= MAX_COOKIE_VALUES) {
+                return;
             }
         }
+        let forms = forms(secret, self.poly);
+        let mut known = self.write();
+        if cookie && known.cookies >= MAX_COOKIE_VALUES {
+            return;
+        }
+        if !known.seen.insert(digest) {
+            return;
+        }
+        if cookie {
+            known.cookies += 1;
+        }
+        known.spaces |= secret.contains(' ');
+        known.pending.extend(forms);
     }
 
     /// Learns Basic client credentials: the secret itself, and the exact base64 of `id:secret`
@@ -120,16 +190,19 @@ impl Redactor {
         let encoded = format!("{}:{}", form_encode(id), form_encode(secret));
         for pair in [encoded, format!("{id}:{secret}")] {
             let b64 = STANDARD.encode(pair.as_bytes());
+            let digest = sha256(&b64);
+            let mut pattern = PatternBuilder::new(self.poly);
+            pattern.push(b64.as_bytes());
             let mut known = self.write();
-            if known.values.insert(Arc::from(b64.as_str())) && !known.patterns.contains(&b64) {
-                known.patterns.push(b64);
+            if known.seen.insert(digest) {
+                known.pending.extend(pattern.finish());
             }
         }
     }
 
     /// How many values were added (not counting their encoded forms).
     pub fn known_count(&self) -> usize {
-        self.read().values.len()
+        self.read().seen.len()
     }
 
     /// Text with every known secret and every sensitive-by-name value replaced by [`REDACTED`].
@@ -159,62 +232,36 @@ impl Redactor {
     }
 
     /// Only the known-values layer: every known form found in the text as it is, or in one of
-    /// its decoded views ([`decodings`]), replaced where it stands in the text.
+    /// its decoded views ([`View`]), replaced where it stands in the text.
     pub fn redact_known<'a>(&self, text: &'a str) -> Cow<'a, str> {
-        let known = self.read();
-        let mut ranges = Vec::new();
-        let mut find_in =
-            |view: &str,
-             patterns: &mut dyn Iterator<Item = &str>,
-             to_original: &dyn Fn(usize, usize) -> (usize, usize)| {
-                for p in patterns {
-                    ranges.extend(
-                        view.match_indices(p)
-                            .map(|(at, m)| to_original(at, at + m.len())),
-                    );
-                }
-            };
-        let secrets = || known.secrets.iter().map(|s| &**s);
-        find_in(
-            text,
-            &mut secrets().chain(known.patterns.iter().map(String::as_str)),
-            &|a, b| (a, b),
-        );
-        if !known.secrets.is_empty() {
-            // Base64 is not searched for in the decoded views: Basic credentials are sent as
-            // they are, and the views cost one search per secret each.
-            let spaces = known.secrets.iter().any(|s| s.contains(' '));
-            for view in decodings(text, spaces) {
-                find_in(&view.text, &mut secrets(), &|a, b| view.original(a, b));
-            }
-        }
-        if ranges.is_empty() {
+        if text.is_empty() {
             return Cow::Borrowed(text);
         }
-        ranges.sort_unstable();
-        let mut out = String::with_capacity(text.len());
-        let mut last = 0;
-        let mut current: Option<(usize, usize)> = None;
-        for (a, b) in ranges {
-            match current {
-                Some((s, e)) if a < e => current = Some((s, e.max(b))),
-                _ => {
-                    if let Some((s, e)) = current {
-                        out.push_str(&text[last..s]);
-                        out.push_str(REDACTED);
-                        last = e;
-                    }
-                    current = Some((a, b));
-                }
+        if !self.read().pending.is_empty() {
+            self.write().flush();
+        }
+        let known = self.read();
+        if known.levels.is_empty() {
+            return Cow::Borrowed(text);
+        }
+        let mut ranges = Vec::new();
+        let search = |hay: &[u8], found: &mut Vec<(usize, usize)>| {
+            let mut hashes = TextHashes::new(self.poly);
+            for level in &known.levels {
+                level.automaton.find(hay, &mut hashes, found);
             }
+        };
+        search(text.as_bytes(), &mut ranges);
+        for view in View::ALL {
+            let Some(decoded) = view.decode(text, known.spaces) else {
+                continue;
+            };
+            let mut found = Vec::new();
+            search(&decoded.text, &mut found);
+            ranges.extend(found.into_iter().map(|(a, b)| decoded.original(a, b)));
         }
-        if let Some((s, e)) = current {
-            out.push_str(&text[last..s]);
-            out.push_str(REDACTED);
-            last = e;
-        }
-        out.push_str(&text[last..]);
-        Cow::Owned(out)
+        drop(known);
+        replace_ranges(text, ranges)
     }
 
     fn read(&self) -> std::sync::RwLockReadGuard<'_, Known> {
@@ -224,6 +271,98 @@ impl Redactor {
     fn write(&self) -> std::sync::RwLockWriteGuard<'_, Known> {
         self.known.write().unwrap_or_else(|e| e.into_inner())
     }
+}
+
+impl Known {
+    /// Builds the pending forms into an automaton, merged with the newest ones while it weighs at
+    /// least half of them.
+    fn flush(&mut self) {
+        if self.pending.is_empty() {
+            return;
+        }
+        let mut patterns = std::mem::take(&mut self.pending);
+        let mut weight: usize = patterns.iter().map(|p| p.head.len()).sum();
+        while self.levels.last().is_some_and(|l| weight * 2 >= l.weight) {
+            if let Some(older) = self.levels.pop() {
+                weight += older.weight;
+                patterns.extend(older.patterns);
+            }
+        }
+        self.levels.push(Level {
+            automaton: Automaton::build(&patterns),
+            patterns,
+            weight,
+        });
+    }
+}
+
+/// One automaton and the forms it was built from (kept to merge it with another later).
+struct Level {
+    automaton: Automaton,
+    patterns: Vec<Pattern>,
+    /// Bytes of the forms as kept (the prefix of a long one).
+    weight: usize,
+}
+
+/// `text` with each range (merged where they overlap) replaced by [`REDACTED`].
+fn replace_ranges(text: &str, mut ranges: Vec<(usize, usize)>) -> Cow<'_, str> {
+    if ranges.is_empty() {
+        return Cow::Borrowed(text);
+    }
+    // Widened to character boundaries: only a hash collision could cut a character, but a
+    // panic is not an option.
+    let floor = |mut i: usize| {
+        i = i.min(text.len());
+        while !text.is_char_boundary(i) {
+            i -= 1;
+        }
+        i
+    };
+    let ceil = |mut i: usize| {
+        i = i.min(text.len());
+        while !text.is_char_boundary(i) {
+            i += 1;
+        }
+        i
+    };
+    ranges.sort_unstable();
+    let mut out = String::with_capacity(text.len());
+    let mut last = 0;
+    let mut current: Option<(usize, usize)> = None;
+    for (a, b) in ranges {
+        let (a, b) = (floor(a), ceil(b));
+        match current {
+            Some((s, e)) if a < e => current = Some((s, e.max(b))),
+            _ => {
+                if let Some((s, e)) = current {
+                    out.push_str(&text[last..s]);
+                    out.push_str(REDACTED);
+                    last = e;
+                }
+                current = Some((a.max(last), b.max(last)));
+            }
+        }
+    }
+    if let Some((s, e)) = current {
+        out.push_str(&text[last..s]);
+        out.push_str(REDACTED);
+        last = e;
+    }
+    out.push_str(&text[last..]);
+    Cow::Owned(out)
+}
+
+/// Adds `a..b` to `found`, merged with the last range if they overlap (matches mostly arrive in
+/// order, so runs of overlapping matches stay one range).
+fn push_range(found: &mut Vec<(usize, usize)>, a: usize, b: usize) {
+    match found.last_mut() {
+        Some(last) if a < last.1 && b > last.0 => *last = (last.0.min(a), last.1.max(b)),
+        _ => found.push((a, b)),
+    }
+}
+
+fn sha256(s: &str) -> [u8; 32] {
+    Sha256::digest(s.as_bytes()).into()
 }
 
 /// `application/x-www-form-urlencoded` encoding of one value (space becomes `+`).
@@ -247,95 +386,450 @@ fn percent_encode(s: &str, upper: bool) -> String {
     out
 }
 
-/// The base64 groups of a secret, searched for as they are. Its percent-encoded, form-encoded,
-/// HTML-escaped and JSON-escaped forms are not kept: they are found by searching the decoded
-/// views of the text ([`decodings`]) for the secret itself.
-fn base64_forms(secret: &str) -> Vec<String> {
-    let form = form_encode(secret);
-    let mut out = Vec::new();
-    // Inside base64("id:" + secret) the id is unknown, but every complete 3-byte group of the
-    // secret encodes to the same 4 characters whatever precedes it; only its alignment varies.
-    for s in [secret, form.as_str()] {
-        let bytes = s.as_bytes();
-        for skip in 0..3 {
-            if bytes.len() <= skip {
-                continue;
-            }
-            let rest = &bytes[skip..];
-            let whole = rest.len() / 3 * 3;
-            let core = STANDARD.encode(&rest[..whole]);
-            if core.len() >= 8 {
-                out.push(core);
-            }
+/// The forms of a secret searched for: the secret itself, and the base64 groups of it and of
+/// its form-encoding. Its percent-encoded, form-encoded, HTML-escaped and JSON-escaped forms are
+/// not kept: they are found by searching the decoded views of the text ([`View`]).
+///
+/// Inside base64("id:" + secret) the id is unknown, but every complete 3-byte group of the
+/// secret encodes to the same 4 characters whatever precedes it; only its alignment varies, so
+/// each of the three alignments is a form (when it has at least two groups). The forms are built
+/// as streams: none is ever held whole.
+fn forms(secret: &str, poly: Poly) -> Vec<Pattern> {
+    let mut raw = PatternBuilder::new(poly);
+    raw.push(secret.as_bytes());
+    let mut out: Vec<Pattern> = raw.finish().into_iter().collect();
+    let mut at = 0;
+    let form_differs = url::form_urlencoded::byte_serialize(secret.as_bytes()).any(|piece| {
+        let same = secret.as_bytes().get(at..at + piece.len()) == Some(piece.as_bytes());
+        at += piece.len();
+        !same
+    });
+    for form in [false, true] {
+        if form && !form_differs {
+            continue;
         }
+        let mut groups = [0, 1, 2].map(|skip| Base64Groups::new(skip, poly));
+        let mut feed = |bytes: &[u8]| groups.iter_mut().for_each(|g| g.push(bytes));
+        if form {
+            url::form_urlencoded::byte_serialize(secret.as_bytes())
+                .for_each(|piece| feed(piece.as_bytes()));
+        } else {
+            feed(secret.as_bytes());
+        }
+        out.extend(groups.into_iter().filter_map(Base64Groups::finish));
     }
     let mut seen = HashSet::new();
-    out.retain(|v| !v.is_empty() && seen.insert(v.clone()));
+    out.retain(|p| seen.insert((p.head.clone(), p.long.map(|l| (l.len, l.hash)))));
     out
 }
 
-/// A decoded view of a text: each decoded character with the byte range of the original text
-/// it was decoded from (a character that was not encoded maps to itself).
+/// The base64 of a byte stream after its first `skip` bytes, whole 3-byte groups only.
+struct Base64Groups {
+    skip: usize,
+    pending: Vec<u8>,
+    out: PatternBuilder,
+}
+
+impl Base64Groups {
+    const CHUNK: usize = 3 * 1024;
+
+    fn new(skip: usize, poly: Poly) -> Self {
+        Base64Groups {
+            skip,
+            pending: Vec::new(),
+            out: PatternBuilder::new(poly),
+        }
+    }
+
+    fn push(&mut self, mut bytes: &[u8]) {
+        let skipped = self.skip.min(bytes.len());
+        self.skip -= skipped;
+        bytes = &bytes[skipped..];
+        while !bytes.is_empty() {
+            let take = (Self::CHUNK - self.pending.len()).min(bytes.len());
+            self.pending.extend_from_slice(&bytes[..take]);
+            bytes = &bytes[take..];
+            if self.pending.len() == Self::CHUNK {
+                self.out.push(STANDARD.encode(&self.pending).as_bytes());
+                self.pending.clear();
+            }
+        }
+    }
+
+    /// The form, if it has at least two groups (8 characters).
+    fn finish(mut self) -> Option<Pattern> {
+        let whole = self.pending.len() / 3 * 3;
+        self.out
+            .push(STANDARD.encode(&self.pending[..whole]).as_bytes());
+        (self.out.len >= 8).then(|| self.out.finish()).flatten()
+    }
+}
+
+/// A form as searched for: whole if at most [`PREFIX_BYTES`] long, else its prefix, length and
+/// hash.
+struct Pattern {
+    head: Box<[u8]>,
+    long: Option<Long>,
+}
+
+/// What checks a long form beyond its prefix.
+#[derive(Clone, Copy, PartialEq, Eq)]
+struct Long {
+    len: usize,
+    hash: u64,
+    /// `base^len`, to take a hash of the text's bytes at the same length.
+    pow: u64,
+}
+
+/// Builds a [`Pattern`] from a stream of bytes.
+struct PatternBuilder {
+    poly: Poly,
+    head: Vec<u8>,
+    len: usize,
+    hash: u64,
+}
+
+impl PatternBuilder {
+    fn new(poly: Poly) -> Self {
+        PatternBuilder {
+            poly,
+            head: Vec::new(),
+            len: 0,
+            hash: 0,
+        }
+    }
+
+    fn push(&mut self, bytes: &[u8]) {
+        let room = PREFIX_BYTES
+            .saturating_sub(self.head.len())
+            .min(bytes.len());
+        self.head.extend_from_slice(&bytes[..room]);
+        self.len += bytes.len();
+        self.hash = bytes.iter().fold(self.hash, |h, &b| self.poly.step(h, b));
+    }
+
+    fn finish(self) -> Option<Pattern> {
+        if self.len == 0 {
+            return None;
+        }
+        let long = (self.len > PREFIX_BYTES).then(|| Long {
+            len: self.len,
+            hash: self.hash,
+            pow: self.poly.pow(self.len),
+        });
+        Some(Pattern {
+            head: self.head.into_boxed_slice(),
+            long,
+        })
+    }
+}
+
+/// Polynomial hash of bytes modulo the Mersenne prime 2^61 - 1, with a random base.
+#[derive(Clone, Copy)]
+struct Poly {
+    base: u64,
+}
+
+const MODULUS: u64 = (1 << 61) - 1;
+
+impl Poly {
+    fn random() -> Self {
+        let r = std::collections::hash_map::RandomState::new().hash_one(0x5eed_u64);
+        Poly {
+            base: 256 + r % (MODULUS - 512),
+        }
+    }
+
+    fn reduce(x: u128) -> u64 {
+        // x = hi * 2^61 + lo ≡ hi + lo.
+        let s = (x & u128::from(MODULUS)) + (x >> 61);
+        let s = (s & u128::from(MODULUS)) + (s >> 61);
+        let s = s as u64;
+        if s >= MODULUS { s - MODULUS } else { s }
+    }
+
+    fn mul(a: u64, b: u64) -> u64 {
+        Self::reduce(u128::from(a) * u128::from(b))
+    }
+
+    /// The hash of `bytes + [b]` from the hash `h` of `bytes`.
+    fn step(self, h: u64, b: u8) -> u64 {
+        Self::reduce(u128::from(h) * u128::from(self.base) + u128::from(b) + 1)
+    }
+
+    fn pow(self, mut n: usize) -> u64 {
+        let (mut result, mut x) = (1, self.base);
+        while n > 0 {
+            if n & 1 == 1 {
+                result = Self::mul(result, x);
+            }
+            x = Self::mul(x, x);
+            n >>= 1;
+        }
+        result
+    }
+}
+
+/// Hashes of the prefixes of a text, computed the first time a long form's prefix is found in
+/// it, and kept every [`TextHashes::EVERY`] bytes (the rest recomputed from there).
+struct TextHashes {
+    poly: Poly,
+    checkpoints: Option<Vec<u64>>,
+}
+
+impl TextHashes {
+    const EVERY: usize = 32;
+
+    fn new(poly: Poly) -> Self {
+        TextHashes {
+            poly,
+            checkpoints: None,
+        }
+    }
+
+    /// The hash of `text[..i]`.
+    fn prefix(&mut self, text: &[u8], i: usize) -> u64 {
+        let poly = self.poly;
+        let checkpoints = self.checkpoints.get_or_insert_with(|| {
+            let mut v = Vec::with_capacity(text.len() / Self::EVERY + 1);
+            let mut h = 0;
+            v.push(h);
+            for chunk in text.chunks(Self::EVERY) {
+                h = chunk.iter().fold(h, |h, &b| poly.step(h, b));
+                v.push(h);
+            }
+            v
+        });
+        let at = i / Self::EVERY;
+        let from = checkpoints.get(at).copied().unwrap_or(0);
+        text[at * Self::EVERY..i]
+            .iter()
+            .fold(from, |h, &b| poly.step(h, b))
+    }
+
+    /// Whether `text[start..start + long.len]` hashes as `long` does.
+    fn matches(&mut self, text: &[u8], start: usize, long: &Long) -> bool {
+        let Some(end) = start.checked_add(long.len).filter(|&e| e <= text.len()) else {
+            return false;
+        };
+        let h = self.prefix(text, end);
+        let shifted = Poly::mul(self.prefix(text, start), long.pow);
+        let h = if h >= shifted {
+            h - shifted
+        } else {
+            h + MODULUS - shifted
+        };
+        h == long.hash
+    }
+}
+
+/// An Aho-Corasick automaton over forms, reporting at each position of the text the longest
+/// form ending there (which covers every shorter one), so that a search is linear in the text
+/// whatever the forms. States are numbered breadth-first, so that the children of a state are
+/// consecutive states, sorted by the byte leading to them.
+struct Automaton {
+    /// Transitions of the start state (0), by byte.
+    root: Box<[u32; 256]>,
+    /// The children of state `s` are states `first_child[s]..first_child[s + 1]`.
+    first_child: Vec<u32>,
+    /// The byte leading to each state.
+    label: Vec<u8>,
+    /// The longest proper suffix of the state's bytes that is also a state.
+    fail: Vec<u32>,
+    /// Length of the longest whole form that is a suffix of the state's bytes (0: none), and
+    /// [`Automaton::LONG`] if long forms have the state's bytes as their prefix.
+    out: Vec<u32>,
+    /// Those long forms, by state, longest first.
+    long: HashMap<u32, Vec<Long>>,
+}
+
+impl Automaton {
+    const LONG: u32 = 1 << 31;
+
+    fn build(patterns: &[Pattern]) -> Self {
+        let mut order: Vec<&Pattern> = patterns.iter().filter(|p| !p.head.is_empty()).collect();
+        order.sort_unstable_by(|a, b| a.head.cmp(&b.head));
+        let mut a = Automaton {
+            root: Box::new([0; 256]),
+            first_child: Vec::new(),
+            label: vec![0],
+            fail: vec![0],
+            out: vec![0],
+            long: HashMap::new(),
+        };
+        // Per state: the forms (a range of `order`) having its bytes as prefix, and its depth.
+        let mut nodes: Vec<(usize, usize, usize)> = vec![(0, order.len(), 0)];
+        let mut id = 0;
+        while let Some(&(lo, hi, depth)) = nodes.get(id) {
+            let mut j = lo;
+            let mut own = 0;
+            let mut long = Vec::new();
+            // Sorted, the forms ending here come first.
+            while j < hi && order[j].head.len() == depth {
+                match order[j].long {
+                    None => own = depth as u32,
+                    Some(l) => long.push(l),
+                }
+                j += 1;
+            }
+            let inherited = if id == 0 {
+                0
+            } else {
+                a.out[a.fail[id] as usize] & !Self::LONG
+            };
+            let mut out = if own > 0 { own } else { inherited };
+            if !long.is_empty() {
+                long.sort_unstable_by(|x, y| y.len.cmp(&x.len).then(x.hash.cmp(&y.hash)));
+                long.dedup();
+                a.long.insert(id as u32, long);
+                out |= Self::LONG;
+            }
+            a.out[id] = out;
+            a.first_child.push(nodes.len() as u32);
+            while j < hi {
+                let byte = order[j].head[depth];
+                let mut k = j + 1;
+                while k < hi && order[k].head[depth] == byte {
+                    k += 1;
+                }
+                let fail = if id == 0 { 0 } else { a.next(a.fail[id], byte) };
+                if id == 0 {
+                    a.root[usize::from(byte)] = nodes.len() as u32;
+                }
+                nodes.push((j, k, depth + 1));
+                a.label.push(byte);
+                a.fail.push(fail);
+                a.out.push(0);
+                j = k;
+            }
+            id += 1;
+        }
+        a.first_child.push(nodes.len() as u32);
+        a
+    }
+
+    /// The child of `s` by `byte`, if any.
+    fn child(&self, s: u32, byte: u8) -> Option<u32> {
+        let s = s as usize;
+        let lo = *self.first_child.get(s)? as usize;
+        let hi = *self.first_child.get(s + 1)? as usize;
+        let labels = self.label.get(lo..hi)?;
+        labels.binary_search(&byte).ok().map(|i| (lo + i) as u32)
+    }
+
+    /// The state after `byte` from state `s`.
+    fn next(&self, mut s: u32, byte: u8) -> u32 {
+        loop {
+            if s == 0 {
+                return self.root[usize::from(byte)];
+            }
+            if let Some(t) = self.child(s, byte) {
+                return t;
+            }
+            s = self.fail[s as usize];
+        }
+    }
+
+    /// Adds to `found` the range of every form found in `text` (overlapping matches merged).
+    fn find(&self, text: &[u8], hashes: &mut TextHashes, found: &mut Vec<(usize, usize)>) {
+        let mut s = 0;
+        for (i, &byte) in text.iter().enumerate() {
+            s = self.next(s, byte);
+            let out = self.out[s as usize];
+            if out == 0 {
+                continue;
+            }
+            let end = i + 1;
+            let len = (out & !Self::LONG) as usize;
+            if len > 0 {
+                push_range(found, end.saturating_sub(len), end);
+            }
+            if out & Self::LONG != 0 {
+                let start = end.saturating_sub(PREFIX_BYTES);
+                let long = self.long.get(&s).map_or(&[][..], Vec::as_slice);
+                if let Some(l) = long.iter().find(|l| hashes.matches(text, start, l)) {
+                    push_range(found, start, start + l.len);
+                }
+            }
+        }
+    }
+}
+
+/// The decodings of a text a secret may be echoed in.
+#[derive(Clone, Copy)]
+enum View {
+    Html,
+    Percent,
+    /// Percent-decoding with `+` as a space (only when a known value has a space; otherwise
+    /// it finds nothing the percent view does not).
+    Form,
+    Json,
+}
+
+impl View {
+    const ALL: [View; 4] = [View::Html, View::Percent, View::Form, View::Json];
+
+    /// The decoded text, if the text holds this view's escape character, something was decoded,
+    /// and the text is small enough to map (under 4 GiB).
+    fn decode(self, text: &str, spaces: bool) -> Option<Decoded> {
+        if u32::try_from(text.len()).is_err() {
+            return None;
+        }
+        let d = match self {
+            View::Html if text.contains('&') => html_decoded(text),
+            View::Percent if text.contains('%') => percent_decoded(text, false),
+            View::Form if spaces && text.contains('+') => percent_decoded(text, true),
+            View::Json if text.contains('\\') => json_unescaped(text),
+            _ => return None,
+        };
+        d.changed.then_some(d)
+    }
+}
+
+/// A decoded view of a text: the decoded bytes (UTF-8), and for each the offset in the original
+/// text of the character it belongs to (a character that was not encoded maps to itself).
+/// Matches are found at character boundaries, so only the offsets of first bytes are used.
 struct Decoded {
-    text: String,
-    /// Per character of `text`, in order: its offset in `text`, and its start and end in the
-    /// original.
-    map: Vec<(usize, usize, usize)>,
+    text: Vec<u8>,
+    /// One more than `text`: the end of the original.
+    src: Vec<u32>,
     changed: bool,
 }
 
 impl Decoded {
     fn with_capacity(n: usize) -> Self {
         Decoded {
-            text: String::with_capacity(n),
-            map: Vec::with_capacity(n),
+            text: Vec::with_capacity(n),
+            src: Vec::with_capacity(n + 1),
             changed: false,
         }
     }
 
-    fn push(&mut self, c: char, start: usize, end: usize) {
-        self.map.push((self.text.len(), start, end));
-        self.text.push(c);
+    /// A character decoded from the original text starting at `start`.
+    fn push(&mut self, c: char, start: usize) {
+        let mut buf = [0; 4];
+        let bytes = c.encode_utf8(&mut buf).as_bytes();
+        self.text.extend_from_slice(bytes);
+        self.src
+            .extend(std::iter::repeat_n(start as u32, bytes.len()));
     }
 
     /// Original text copied as it is.
     fn keep(&mut self, s: &str, start: usize) {
-        for (i, c) in s.char_indices() {
-            self.push(c, start + i, start + i + c.len_utf8());
-        }
+        self.text.extend_from_slice(s.as_bytes());
+        self.src.extend((start..start + s.len()).map(|i| i as u32));
     }
 
-    /// The range of the original text that the decoded bytes `a..b` came from (`a < b`, both
-    /// character boundaries of `text`).
+    fn finish(mut self, original_len: usize) -> Self {
+        self.src.push(original_len as u32);
+        self
+    }
+
+    /// The range of the original text that the decoded bytes `a..b` came from.
     fn original(&self, a: usize, b: usize) -> (usize, usize) {
-        let first = self.map.partition_point(|m| m.0 < a);
-        let last = self.map.partition_point(|m| m.0 < b).saturating_sub(1);
-        match (self.map.get(first), self.map.get(last)) {
-            (Some(f), Some(l)) => (f.1, l.2.max(f.1)),
-            _ => (0, 0),
-        }
+        let at = |i: usize| self.src.get(i).map_or(0, |&o| o as usize);
+        (at(a), at(b).max(at(a)))
     }
-}
-
-/// The decoded views of `text` a secret may be echoed in, each built only when the text holds
-/// its escape character and kept only when something was decoded; the form-decoded view (`+`
-/// for a space) only when a secret has a space (`spaces`), otherwise it is the percent view.
-fn decodings(text: &str, spaces: bool) -> Vec<Decoded> {
-    let mut out = Vec::new();
-    if text.contains('&') {
-        out.push(html_decoded(text));
-    }
-    if text.contains('%') {
-        out.push(percent_decoded(text, false));
-    }
-    if spaces && text.contains('+') {
-        out.push(percent_decoded(text, true));
-    }
-    if text.contains('\\') {
-        out.push(json_unescaped(text));
-    }
-    out.retain(|d| d.changed);
-    out
 }
 
 /// HTML character references: `&amp; &lt; &gt; &quot; &apos;` (any case), `&#NN;`, `&#xHH;`.
@@ -344,28 +838,32 @@ fn html_decoded(text: &str) -> Decoded {
     let mut i = 0;
     while i < text.len() {
         let rest = &text[i..];
-        if let Some((c, len)) = rest
-            .starts_with('&')
-            .then(|| html_reference(rest))
-            .flatten()
-        {
-            d.push(c, i, i + len);
+        // Up to the next reference, copied as it is.
+        let plain = rest.find('&').unwrap_or(rest.len());
+        if plain > 0 {
+            d.keep(&rest[..plain], i);
+            i += plain;
+            continue;
+        }
+        if let Some((c, len)) = html_reference(rest) {
+            d.push(c, i);
             d.changed = true;
             i += len;
         } else {
-            let c = rest.chars().next().unwrap_or_default();
-            d.push(c, i, i + c.len_utf8());
-            i += c.len_utf8();
+            d.keep("&", i);
+            i += 1;
         }
     }
-    d
+    d.finish(text.len())
 }
 
 /// The character a reference at the start of `s` (which starts with `&`) stands for, and its
 /// length in bytes, if it is one.
 fn html_reference(s: &str) -> Option<(char, usize)> {
     // Bytes, not `str::get`: a cut 12 bytes on may fall inside a character.
-    let end = s.as_bytes()[1..s.len().min(12)]
+    let end = s
+        .as_bytes()
+        .get(1..s.len().min(12))?
         .iter()
         .position(|&c| c == b';')?
         + 1;
@@ -399,11 +897,12 @@ fn percent_decoded(text: &str, plus: bool) -> Decoded {
     };
     let mut d = Decoded::with_capacity(text.len());
     let mut i = 0;
+    let mut bytes = Vec::new();
     while i < b.len() {
         if b[i] == b'%' && hex(i).is_some() {
             // A run of escapes, decoded together (a character may take several).
             let start = i;
-            let mut bytes = Vec::new();
+            bytes.clear();
             while i < b.len() && b[i] == b'%' {
                 let Some(v) = hex(i) else { break };
                 bytes.push(v);
@@ -412,9 +911,8 @@ fn percent_decoded(text: &str, plus: bool) -> Decoded {
             let mut at = 0; // byte of `bytes`
             for chunk in bytes.utf8_chunks() {
                 for c in chunk.valid().chars() {
-                    let n = c.len_utf8();
-                    d.push(c, start + at * 3, start + (at + n) * 3);
-                    at += n;
+                    d.push(c, start + at * 3);
+                    at += c.len_utf8();
                 }
                 let bad = chunk.invalid().len();
                 d.keep(
@@ -425,16 +923,21 @@ fn percent_decoded(text: &str, plus: bool) -> Decoded {
             }
             d.changed = true;
         } else if plus && b[i] == b'+' {
-            d.push(' ', i, i + 1);
+            d.push(' ', i);
             d.changed = true;
             i += 1;
         } else {
-            let c = text[i..].chars().next().unwrap_or_default();
-            d.push(c, i, i + c.len_utf8());
-            i += c.len_utf8();
+            // Up to the next escape, copied as it is.
+            let rest = &text[i..];
+            let plain = rest
+                .find(|c| c == '%' || (plus && c == '+'))
+                .unwrap_or(rest.len())
+                .max(rest.chars().next().map_or(1, char::len_utf8));
+            d.keep(&rest[..plain], i);
+            i += plain;
         }
     }
-    d
+    d.finish(text.len())
 }
 
 /// JSON string escapes: `\" \\ \/ \b \f \n \r \t` and `\uXXXX` (surrogate pairs joined).
@@ -447,6 +950,12 @@ fn json_unescaped(text: &str) -> Decoded {
     let mut i = 0;
     while i < text.len() {
         let rest = &text[i..];
+        let plain = rest.find('\\').unwrap_or(rest.len());
+        if plain > 0 {
+            d.keep(&rest[..plain], i);
+            i += plain;
+            continue;
+        }
         let simple = match rest.as_bytes() {
             [b'\\', e, ..] => match e {
                 b'"' => Some('"'),
@@ -462,7 +971,7 @@ fn json_unescaped(text: &str) -> Decoded {
             _ => None,
         };
         if let Some(c) = simple {
-            d.push(c, i, i + 2);
+            d.push(c, i);
             d.changed = true;
             i += 2;
             continue;
@@ -475,23 +984,22 @@ fn json_unescaped(text: &str) -> Decoded {
                 .filter(|l| (0xDC00..0xE000).contains(l))
                 .and_then(|l| char::from_u32(0x10000 + ((u - 0xD800) << 10) + (l - 0xDC00)));
             if let Some(c) = pair {
-                d.push(c, i, i + 12);
+                d.push(c, i);
                 d.changed = true;
                 i += 12;
                 continue;
             }
             if let Some(c) = char::from_u32(u) {
-                d.push(c, i, i + 6);
+                d.push(c, i);
                 d.changed = true;
                 i += 6;
                 continue;
             }
         }
-        let c = rest.chars().next().unwrap_or_default();
-        d.push(c, i, i + c.len_utf8());
-        i += c.len_utf8();
+        d.keep("\\", i);
+        i += 1;
     }
-    d
+    d.finish(text.len())
 }
 
 /// The by-name layer alone (no known values): what can be said without knowing any secret.
@@ -1243,5 +1751,382 @@ mod tests {
         let d = format!("{red:?}");
         assert!(!d.contains("hunter2"), "{d}");
         assert!(d.contains("known_values: 1"));
+    }
+
+    /// Peak RSS of this process (Linux), in KiB, if known.
+    fn peak_rss_kib() -> Option<u64> {
+        let status = std::fs::read_to_string("/proc/self/status").ok()?;
+        let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+        line.split_whitespace().nth(1)?.parse().ok()
+    }
+
+    /// Figures for the report, not an assertion of speed or size: run alone, e.g.
+    /// `cargo test --release --lib redact::tests::figures_one_megabyte_token -- --ignored --nocapture`.
+    #[test]
+    #[ignore = "prints figures; run alone"]
+    fn figures_one_megabyte_token() {
+        let before = peak_rss_kib().unwrap_or(0);
+        let token: String = (0..1 << 20)
+            .map(|i: u32| {
+                char::from(
+                    b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+                        [(i.wrapping_mul(2654435761) >> 26) as usize],
+                )
+            })
+            .collect();
+        let red = r(&["client-secret-value"]);
+        let start = std::time::Instant::now();
+        red.add(&token);
+        red.add(&token);
+        let json = format!("{{\"access_token\":\"{token}\",\"token_type\":\"Bearer\"}}");
+        let form = format!("token={token}&token_type_hint=access_token&x=a%20b");
+        let html = format!("<p>&amp; {token} &lt;</p>");
+        for text in [&json, &form, &html] {
+            assert!(!red.redact(text).contains(&token[..64]));
+        }
+        assert_eq!(
+            red.redact_header("authorization", &format!("Bearer {token}")),
+            "Bearer «redacted»"
+        );
+        let after = peak_rss_kib().unwrap_or(0);
+        println!(
+            "1 MiB token: peak RSS {before} KiB before, {after} KiB after (+{} KiB), {:?}",
+            after.saturating_sub(before),
+            start.elapsed()
+        );
+    }
+
+    /// The known-values layer done naively on the raw text (every occurrence of every value,
+    /// overlapping ones merged), to check the automata against.
+    fn naive_known(values: &[String], text: &str) -> String {
+        let mut ranges: Vec<(usize, usize)> = Vec::new();
+        for v in values {
+            let mut from = 0;
+            while let Some(p) = text[from..].find(v.as_str()) {
+                ranges.push((from + p, from + p + v.len()));
+                from += p + text[from + p..].chars().next().map_or(1, char::len_utf8);
+            }
+        }
+        replace_ranges(text, ranges).into_owned()
+    }
+
+    /// A small deterministic generator (no test may depend on luck).
+    struct Lcg(u64);
+    impl Lcg {
+        fn next(&mut self) -> u64 {
+            self.0 = self
+                .0
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            self.0 >> 33
+        }
+        fn pick<'a>(&mut self, s: &'a [&'a str]) -> &'a str {
+            s[self.next() as usize % s.len()]
+        }
+    }
+
+    #[test]
+    fn automata_find_what_a_naive_search_finds() {
+        // Few letters, so that values overlap, nest and share prefixes and suffixes; some
+        // longer than the prefix kept in the automaton; added in batches between redactions,
+        // so that automata are built and merged.
+        let letters = ["a", "b", "é", "a", "b", "-"];
+        let mut rng = Lcg(7);
+        for round in 0..40 {
+            let red = r(&[]);
+            let mut values = Vec::new();
+            for batch in 0..1 + round % 5 {
+                for _ in 0..1 + rng.next() % 6 {
+                    let len = if rng.next() % 5 == 0 {
+                        PREFIX_BYTES + (rng.next() as usize % 40)
+                    } else {
+                        MIN_KNOWN_LEN + rng.next() as usize % 6
+                    };
+                    let v: String = (0..len).map(|_| rng.pick(&letters)).collect();
+                    red.add(&v);
+                    values.push(v);
+                }
+                let mut text: String = (0..300).map(|_| rng.pick(&letters)).collect();
+                // And some values whole, one touching the next.
+                for v in values.iter().skip(batch % 2) {
+                    text.push_str(v);
+                    if rng.next() % 2 == 0 {
+                        text.push('.');
+                    }
+                }
+                assert_eq!(
+                    red.redact_known(&text),
+                    naive_known(&values, &text),
+                    "round {round}: {values:?}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn ten_thousand_cookie_values_added_one_by_one() {
+        let value = |i: u64| {
+            let mut rng = Lcg(i);
+            format!("ck{i:05}{:08x}{:08x}", rng.next(), rng.next())
+        };
+        let red = r(&[]);
+        let mut large = String::new();
+        for i in 0..10_000 {
+            red.add(value(i));
+            // Redactions now and then, so that automata are built and merged on the way.
+            if i % 997 == 0 {
+                assert_eq!(
+                    red.redact_known(&format!("[{}]", value(i))),
+                    format!("[{REDACTED}]")
+                );
+            }
+        }
+        assert_eq!(red.known_count(), 10_000);
+        let echoed: Vec<u64> = (0..10_000).step_by(7).collect();
+        for (n, &i) in echoed.iter().enumerate() {
+            let v = value(i);
+            large.push_str(&format!("<p>cookie {i} ü "));
+            match n % 4 {
+                0 => large.push_str(&v),
+                1 => large.push_str(&percent_encode(&v, n % 8 == 1)),
+                2 => large.push_str(&v.replace('c', "&#99;")),
+                _ => large.push_str(&v.replace('k', "\\u006b")),
+            }
+            large.push_str(" é</p>\n");
+        }
+        large.push_str(&"plain text, nothing known; ".repeat(20_000));
+        let out = red.redact(&large);
+        assert_eq!(out.matches(REDACTED).count(), echoed.len());
+        for &i in &echoed {
+            assert!(
+                out.contains(&format!("<p>cookie {i} ü {REDACTED} é</p>\n")),
+                "{i}"
+            );
+        }
+        assert!(out.ends_with("plain text, nothing known; "));
+        assert_eq!(red.known_count(), 10_000);
+    }
+
+    #[test]
+    fn cookie_values_learned_up_to_a_cap() {
+        let red = r(&[]);
+        red.add_cookie("x".repeat(MAX_COOKIE_BYTES + 1));
+        assert_eq!(red.known_count(), 0);
+        for i in 0..MAX_COOKIE_VALUES + 10 {
+            red.add_cookie(format!("cookie-value-{i:05}."));
+            red.add_cookie(format!("cookie-value-{i:05}.")); // a repeat does not count
+        }
+        assert_eq!(red.known_count(), MAX_COOKIE_VALUES);
+        let first = "cookie-value-00000.".to_string();
+        let beyond = format!("cookie-value-{:05}.", MAX_COOKIE_VALUES + 5);
+        assert_eq!(red.redact(&format!("<{first}>")), format!("<{REDACTED}>"));
+        assert_eq!(red.redact(&format!("<{beyond}>")), format!("<{beyond}>"));
+        // Not learned, but still redacted as a cookie.
+        assert_eq!(
+            red.redact_header("set-cookie", &format!("sid={beyond}; Path=/")),
+            format!("sid={REDACTED}; Path=/")
+        );
+        assert_eq!(
+            red.redact(&format!("Cookie: sid={beyond}\r\n")),
+            format!("Cookie: sid={REDACTED}\r\n")
+        );
+        // Secrets are not capped.
+        red.add(&beyond);
+        assert_eq!(red.redact(&format!("<{beyond}>")), format!("<{REDACTED}>"));
+    }
+
+    #[test]
+    fn a_secret_and_its_prefix_are_both_redacted_whole() {
+        let short = "tok-1234";
+        let long = "tok-1234-and-then-much-more";
+        let longer: String = format!("{long}{}", "Z".repeat(PREFIX_BYTES * 2));
+        // Either order of learning, and with a redaction in between (separate automata).
+        for order in 0..3 {
+            let red = r(&[]);
+            match order {
+                0 => [short, long, &longer].iter().for_each(|v| red.add(v)),
+                1 => [&*longer, long, short].iter().for_each(|v| red.add(v)),
+                _ => {
+                    red.add(long);
+                    let _ = red.redact("x");
+                    red.add(&longer);
+                    let _ = red.redact("x");
+                    red.add(short);
+                }
+            }
+            for (text, want) in [
+                (format!("[{short}]"), format!("[{REDACTED}]")),
+                (format!("[{long}]"), format!("[{REDACTED}]")),
+                (format!("[{longer}]"), format!("[{REDACTED}]")),
+                (format!("[{long}-tail]"), format!("[{REDACTED}-tail]")),
+                (
+                    format!("[{short}{short}]"),
+                    format!("[{REDACTED}{REDACTED}]"),
+                ),
+                (format!("[tok-{long}]"), format!("[tok-{REDACTED}]")),
+                (
+                    format!("[{}]", percent_encode(long, true)),
+                    format!("[{REDACTED}]"),
+                ),
+            ] {
+                assert_eq!(red.redact(&text), want, "order {order}");
+            }
+        }
+        // Overlapping without nesting: the union goes.
+        let red = r(&["abc-def-1", "def-1-ghi"]);
+        assert_eq!(red.redact("[abc-def-1-ghi]"), format!("[{REDACTED}]"));
+    }
+
+    /// Every encoding an echo may take, of a secret short and of one longer than the prefix
+    /// the automaton keeps.
+    #[test]
+    fn secrets_echoed_in_each_encoding() {
+        let long_secret = format!("{AWKWARD}{}{AWKWARD}", "0123456789".repeat(30));
+        for secret in [AWKWARD, long_secret.as_str()] {
+            let red = r(&[secret]);
+            let json = serde_json::to_string(secret).unwrap();
+            let json = &json[1..json.len() - 1];
+            let html = secret
+                .replace('&', "&amp;")
+                .replace('<', "&lt;")
+                .replace('>', "&gt;")
+                .replace('"', "&quot;")
+                .replace('\'', "&#39;");
+            let go_json = json.replace('&', "\\u0026").replace('<', "\\u003c");
+            for encoded in [
+                secret.to_string(),
+                html,
+                percent_encode(secret, true),
+                percent_encode(secret, false),
+                form_encode(secret),
+                json.to_string(),
+                go_json,
+            ] {
+                assert_whole_secret_redacted(&red, &encoded);
+            }
+            // Inside Basic credentials, the id unknown: nothing of the secret's groups is left.
+            let b64 = STANDARD.encode(format!("someone:{secret}"));
+            let out = red.redact(&format!("[{b64}]"));
+            assert!(out.contains(REDACTED), "{out}");
+            assert!(out.len() < 40, "{out}");
+            let red = r(&[]);
+            red.add_basic("client-é", secret);
+            let b64 = STANDARD.encode(format!("client-é:{secret}"));
+            assert_whole_secret_redacted(&red, &b64);
+        }
+    }
+
+    #[test]
+    fn non_ascii_around_secrets_is_kept_whole() {
+        let red = r(&["sëcrét-välue", "plain-secret"]);
+        for (text, want) in [
+            ("ésëcrét-välueé", "é«redacted»é"),
+            ("😀plain-secret😀", "😀«redacted»😀"),
+            (
+                "日本sëcrét-välue語plain-secret",
+                "日本«redacted»語«redacted»",
+            ),
+            ("s%C3%ABcr%C3%A9t-v%C3%A4lue ü", "«redacted» ü"),
+            ("ü s&#235;cr&eacute;t-välue", "ü s&#235;cr&eacute;t-välue"), // &eacute; is not decoded
+            ("ü s&#235;cr&#xe9;t-v\u{e4}lue ö", "ü «redacted» ö"),
+            ("ö s\\u00ebcr\\u00e9t-v\\u00e4lue\\", "ö «redacted»\\"),
+            ("%E9%80plain-secret%F0%9F", "%E9%80«redacted»%F0%9F"),
+        ] {
+            assert_eq!(red.redact(text), want, "{text}");
+        }
+        // Cut inside a character in every position: no panic, and no partial secret.
+        let text = "é日plain-secret😀";
+        for end in 0..=text.len() {
+            if let Some(t) = text.get(..end) {
+                let _ = red.redact(t);
+            }
+        }
+    }
+
+    #[test]
+    fn a_long_token_is_kept_as_a_prefix_and_found_whole() {
+        let token: String = (0..100_000)
+            .map(|i: u32| char::from(b'A' + (i.wrapping_mul(2654435761) >> 28) as u8))
+            .collect();
+        let red = r(&[]);
+        red.add(&token);
+        {
+            let mut known = red.write();
+            known.flush();
+            let kept: usize = known.levels.iter().map(|l| l.weight).sum();
+            // The token, and base64 groups at three alignments: a prefix of each.
+            assert!(kept <= 4 * PREFIX_BYTES, "{kept}");
+        }
+        assert_eq!(
+            red.redact(&format!("{{\"x\":\"{token}\"}}")),
+            format!("{{\"x\":\"{REDACTED}\"}}")
+        );
+        // The prefix alone, or the token less its last character, is not the token.
+        let almost = &token[..token.len() - 1];
+        assert_eq!(red.redact_known(almost), almost);
+        let changed = format!("{almost}!");
+        assert_eq!(red.redact_known(&changed), changed);
+        assert_eq!(
+            red.redact(&format!("a{token}{token}b")),
+            format!("a{REDACTED}{REDACTED}b")
+        );
+    }
+
+    /// Figures for the report (not assertions of speed): 10,000 values added one by one, then
+    /// one 1 MB string redacted; and a server setting 60 new cookies per response over 500
+    /// responses, each response's strings redacted. Run alone, with --release:
+    /// `cargo test --release --lib redact::tests::figures_many_values -- --ignored --nocapture`.
+    #[test]
+    #[ignore = "prints figures; run alone"]
+    fn figures_many_values() {
+        let value = |i: u64| {
+            let mut rng = Lcg(i);
+            format!("ck{i:05}{:08x}{:08x}", rng.next(), rng.next())
+        };
+        let red = r(&[]);
+        let start = std::time::Instant::now();
+        for i in 0..10_000 {
+            red.add(value(i));
+        }
+        let added = start.elapsed();
+        let text = format!(
+            "{} &amp; %41 \\n {}",
+            "lorem ipsum ".repeat(40_000),
+            value(77)
+        );
+        let start = std::time::Instant::now();
+        let out = red.redact(&text);
+        let redacted = start.elapsed();
+        assert!(out.ends_with(REDACTED));
+        println!("10,000 values: added in {added:?}, 1 MB text redacted in {redacted:?}");
+
+        for capped in [true, false] {
+            let red = r(&["client-secret-value"]);
+            let start = std::time::Instant::now();
+            for response in 0..500u64 {
+                for c in 0..60 {
+                    let v = value(response * 60 + c);
+                    if capped {
+                        red.add_cookie(v)
+                    } else {
+                        red.add(v)
+                    }
+                }
+                let page = format!("<p>hello &amp; welcome {}</p>", "x".repeat(2000));
+                for s in [
+                    &page,
+                    "Set-Cookie: a=1; Path=/",
+                    "http://127.0.0.1/cb?x=1&state=s",
+                ] {
+                    let _ = red.redact(s);
+                }
+            }
+            println!(
+                "cookie flood (500 responses x 60 new values, 3 strings each, {}): {:?}, {} values kept",
+                if capped { "add_cookie" } else { "add, no cap" },
+                start.elapsed(),
+                red.known_count()
+            );
+        }
     }
 }
