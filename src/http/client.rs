@@ -20,6 +20,7 @@ use std::time::{Duration, Instant};
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use reqwest::cookie::{CookieStore, Jar};
+use reqwest::header::HeaderValue;
 use url::{Origin, Url};
 
 use crate::http::redact::{REDACTED, Redactor, form_encode, is_sensitive_param, redact_by_name};
@@ -525,7 +526,7 @@ impl Shared {
         twin.set_scheme("https").is_ok() && self.is_allowed(&twin)
     }
 
-    fn build_client(&self, jar: Arc<Jar>) -> Result<reqwest::Client, reqwest::Error> {
+    fn build_client(&self, jar: Arc<BoundedJar>) -> Result<reqwest::Client, reqwest::Error> {
         self.builder().cookie_provider(jar).build()
     }
 
@@ -604,7 +605,7 @@ impl ScanClient {
         };
         // Validate the configuration once, so that `session()` cannot fail later.
         shared
-            .build_client(Arc::new(Jar::default()))
+            .build_client(Arc::new(BoundedJar::default()))
             .map_err(|e| HttpError::Build(error_chain(&e)))?;
         let client = ScanClient {
             shared: Arc::new(shared),
@@ -651,7 +652,7 @@ impl ScanClient {
 
     /// A new browser-like session with its own cookie jar and transcript.
     pub fn session(&self) -> HttpSession {
-        let jar = Arc::new(Jar::default());
+        let jar = Arc::new(BoundedJar::default());
         let client = self
             .shared
             .build_client(jar.clone())
@@ -672,7 +673,7 @@ impl ScanClient {
 struct SessionInner {
     shared: Arc<Shared>,
     client: reqwest::Client,
-    jar: Arc<Jar>,
+    jar: Arc<BoundedJar>,
     /// Shared with [`HttpSession::with_fresh_jar`] sessions, so a check's evidence stays in one place.
     transcript: Arc<Mutex<Vec<Exchange>>>,
     sent: Arc<AtomicUsize>,
@@ -710,7 +711,7 @@ impl HttpSession {
     /// A new, empty cookie jar (a browser that has not signed in) that records into this
     /// session's transcript and request count.
     pub fn with_fresh_jar(&self) -> HttpSession {
-        let jar = Arc::new(Jar::default());
+        let jar = Arc::new(BoundedJar::default());
         let client = self
             .inner
             .shared
@@ -726,6 +727,45 @@ impl HttpSession {
                 navigation: Arc::new(tokio::sync::Mutex::new(())),
             }),
         }
+    }
+}
+
+/// At most this many cookie names in one jar, as a browser caps cookies per domain (Chromium
+/// keeps 180): a server setting 60 new cookies on every answer otherwise grows every later
+/// request's Cookie header, and the evidence, without bound.
+pub const MAX_COOKIES_PER_JAR: usize = 180;
+
+/// A cookie jar that takes no new cookie name past [`MAX_COOKIES_PER_JAR`]; known names
+/// are still updated.
+#[derive(Default)]
+pub struct BoundedJar {
+    jar: Jar,
+    names: Mutex<std::collections::HashSet<String>>,
+}
+
+impl CookieStore for BoundedJar {
+    fn set_cookies(&self, headers: &mut dyn Iterator<Item = &HeaderValue>, url: &Url) {
+        let mut names = self.names.lock().unwrap_or_else(|e| e.into_inner());
+        let kept: Vec<&HeaderValue> = headers
+            .filter(|value| {
+                let bytes = value.as_bytes();
+                let name = bytes.split(|&b| b == b'=').next().unwrap_or_default();
+                let name = String::from_utf8_lossy(name).trim().to_string();
+                if names.contains(&name) {
+                    return true;
+                }
+                if names.len() >= MAX_COOKIES_PER_JAR {
+                    return false;
+                }
+                names.insert(name);
+                true
+            })
+            .collect();
+        self.jar.set_cookies(&mut kept.into_iter(), url);
+    }
+
+    fn cookies(&self, url: &Url) -> Option<HeaderValue> {
+        self.jar.cookies(url)
     }
 }
 
@@ -1577,6 +1617,23 @@ mod tests {
             .await
             .unwrap();
         assert_eq!(resp.body.len(), 1024);
+    }
+
+    #[test]
+    fn a_jar_takes_no_new_cookie_name_past_its_cap_but_updates_known_ones() {
+        let jar = BoundedJar::default();
+        let url = Url::parse("http://127.0.0.1:1/").unwrap();
+        let values: Vec<HeaderValue> = (0..300)
+            .map(|n| HeaderValue::from_str(&format!("c{n}=v{n}; Path=/")).unwrap())
+            .collect();
+        jar.set_cookies(&mut values.iter(), &url);
+        let update = [HeaderValue::from_static("c0=changed; Path=/")];
+        jar.set_cookies(&mut update.iter(), &url);
+        let header = jar.cookies(&url).unwrap();
+        let sent: Vec<&str> = header.to_str().unwrap().split("; ").collect();
+        assert_eq!(sent.len(), MAX_COOKIES_PER_JAR);
+        assert!(sent.contains(&"c0=changed"), "{sent:?}");
+        assert!(!sent.iter().any(|c| c.starts_with("c299=")));
     }
 
     #[tokio::test]
