@@ -277,8 +277,9 @@ fn normalised_path(path: &str) -> String {
 /// request named, or a rewritten variant on the server's origin) carrying `code` or `error`. A
 /// redirect back to the authorization endpoint, or to any URL that still carries the request
 /// (`response_type`, `client_id`), is the flow going on: Django, Flask-Login, Spring Security and
-/// Devise send the browser back there after sign-in, `state` and all.
-pub(crate) fn leaves_the_server(
+/// Devise send the browser back there after sign-in, `state` and all. Public for the fuzz tests.
+#[doc(hidden)]
+pub fn leaves_the_server(
     http: &HttpSession,
     location: &Url,
     request: &AuthRequest,
@@ -312,15 +313,17 @@ pub(crate) fn leaves_the_server(
 }
 
 /// What a login has sent so far: it tells a username-first login from a refused password.
+/// Public for the fuzz tests.
+#[doc(hidden)]
 #[derive(Default)]
-pub(crate) struct LoginProgress {
+pub struct LoginProgress {
     pub(crate) sent_password: bool,
     sent_username: bool,
 }
 
 impl LoginProgress {
     /// The fields to fill on this login form (name, value), or why the login cannot go on.
-    pub(crate) fn fills<'a>(
+    pub fn fills<'a>(
         &mut self,
         form: &'a forms::LoginForm,
         login: &'a Login,
@@ -632,30 +635,44 @@ impl UserAgent<'_> {
         fills: &[(&str, &str)],
         button: Option<&forms::Button>,
     ) -> Result<Request, String> {
-        let (method, action) = form
-            .target(page, button)
-            .map_err(|e| format!("the form's action is not a URL: {e}"))?;
-        if !self.http.is_allowed(&action) {
-            return Err(format!(
-                "the form posts to {}, outside the target's origins; add it to [login] origins if it belongs to the server",
-                action.origin().ascii_serialization()
-            ));
-        }
-        let pairs = form.submission(fills, button);
-        Ok(if method == "POST" {
-            Request::post_form(action, pairs)
-        } else {
-            let mut url = action;
-            url.set_fragment(None);
-            url.query_pairs_mut()
-                .clear()
-                .extend_pairs(pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())));
-            if pairs.is_empty() {
-                url.set_query(None);
-            }
-            Request::get(url)
-        })
+        form_request(self.http, form, page, fills, button)
     }
+}
+
+/// The request a browser sends when `button` (or nothing) is pressed on `form` of the page at
+/// `page`, with `fills` typed in; an error when the form's target is not a URL or lies outside
+/// the target's origins. Public for the fuzz tests.
+#[doc(hidden)]
+pub fn form_request(
+    http: &HttpSession,
+    form: &forms::HtmlForm,
+    page: &Url,
+    fills: &[(&str, &str)],
+    button: Option<&forms::Button>,
+) -> Result<Request, String> {
+    let (method, action) = form
+        .target(page, button)
+        .map_err(|e| format!("the form's action is not a URL: {e}"))?;
+    if !http.is_allowed(&action) {
+        return Err(format!(
+            "the form posts to {}, outside the target's origins; add it to [login] origins if it belongs to the server",
+            action.origin().ascii_serialization()
+        ));
+    }
+    let pairs = form.submission(fills, button);
+    Ok(if method == "POST" {
+        Request::post_form(action, pairs)
+    } else {
+        let mut url = action;
+        url.set_fragment(None);
+        url.query_pairs_mut()
+            .clear()
+            .extend_pairs(pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+        if pairs.is_empty() {
+            url.set_query(None);
+        }
+        Request::get(url)
+    })
 }
 
 fn page_kind_name(kind: &PageKind) -> &'static str {
