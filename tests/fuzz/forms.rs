@@ -15,39 +15,149 @@ use url::Url;
 use crate::{Case, Gen, run};
 
 const TAGS: &[&str] = &[
-    "form", "form", "form", "input", "input", "input", "input", "button", "button", "select",
-    "option", "textarea", "label", "fieldset", "legend", "table", "tr", "td", "tbody", "div",
-    "div", "span", "p", "a", "a", "meta", "title", "h1", "h2", "h3", "script", "template", "base",
-    "iframe", "svg", "math", "noscript", "style", "search", "dialog", "img", "br", "li", "ul",
-    "body", "head", "html", "frameset", "plaintext", "xmp", "FORM", "Input",
+    "form",
+    "form",
+    "form",
+    "input",
+    "input",
+    "input",
+    "input",
+    "button",
+    "button",
+    "select",
+    "option",
+    "textarea",
+    "label",
+    "fieldset",
+    "legend",
+    "table",
+    "tr",
+    "td",
+    "tbody",
+    "div",
+    "div",
+    "span",
+    "p",
+    "a",
+    "a",
+    "meta",
+    "title",
+    "h1",
+    "h2",
+    "h3",
+    "script",
+    "template",
+    "base",
+    "iframe",
+    "svg",
+    "math",
+    "noscript",
+    "style",
+    "search",
+    "dialog",
+    "img",
+    "br",
+    "li",
+    "ul",
+    "body",
+    "head",
+    "html",
+    "frameset",
+    "plaintext",
+    "xmp",
+    "FORM",
+    "Input",
 ];
 
 const NAMES: &[&str] = &[
-    "username", "password", "email", "login", "user", "pass", "passwd", "identifier", "otp",
-    "csrf", "_csrf", "state", "scope", "remember", "consent", "allow", "deny", "approve",
-    "submit", "action", "client_id", "q", "search", "x", "",
+    "username",
+    "password",
+    "email",
+    "login",
+    "user",
+    "pass",
+    "passwd",
+    "identifier",
+    "otp",
+    "csrf",
+    "_csrf",
+    "state",
+    "scope",
+    "remember",
+    "consent",
+    "allow",
+    "deny",
+    "approve",
+    "submit",
+    "action",
+    "client_id",
+    "q",
+    "search",
+    "x",
+    "",
 ];
 
 const WORDS: &[&str] = &[
-    "Sign in", "Log in", "Login", "Password", "Username", "Email", "Allow", "Deny", "Approve",
-    "Authorize", "Cancel", "Continue", "Skip", "Not now", "Next", "I agree", "Remember me",
-    "Forgot password?", "Login failed", "Invalid password", "Search", "Sign up", "openid",
-    "profile", "Log in with Password", "Weiter", "Accept", "Reject",
+    "Sign in",
+    "Log in",
+    "Login",
+    "Password",
+    "Username",
+    "Email",
+    "Allow",
+    "Deny",
+    "Approve",
+    "Authorize",
+    "Cancel",
+    "Continue",
+    "Skip",
+    "Not now",
+    "Next",
+    "I agree",
+    "Remember me",
+    "Forgot password?",
+    "Login failed",
+    "Invalid password",
+    "Search",
+    "Sign up",
+    "openid",
+    "profile",
+    "Log in with Password",
+    "Weiter",
+    "Accept",
+    "Reject",
 ];
 
 fn attr_value(g: &mut Gen, name: &str, page_hosts: &[&str]) -> String {
     match name {
         "type" => g
             .pick(&[
-                "text", "password", "PASSWORD", "email", "hidden", "submit", "image", "checkbox",
-                "radio", "button", "reset", "tel", "search", "file", "pass word", "", "Submit",
+                "text",
+                "password",
+                "PASSWORD",
+                "email",
+                "hidden",
+                "submit",
+                "image",
+                "checkbox",
+                "radio",
+                "button",
+                "reset",
+                "tel",
+                "search",
+                "file",
+                "pass word",
+                "",
+                "Submit",
             ])
             .to_string(),
         "method" | "formmethod" => g
             .pick(&["get", "post", "POST", "Post", "dialog", "put", "", " post "])
             .to_string(),
         "action" | "formaction" | "href" | "src" => g.url(page_hosts, &["login", "consent"]),
-        "http-equiv" => g.pick(&["refresh", "Refresh", " REFRESH ", "x"]).to_string(),
+        "http-equiv" => g
+            .pick(&["refresh", "Refresh", " REFRESH ", "x"])
+            .to_string(),
         "content" => {
             let delay = g.pick(&["0", "1", "0.5", "-1", "11", "1e3", "NaN", "", " 0 "]);
             let sep = g.pick(&[";", ",", "; url=", ";URL='", ", url=\"", ""]);
@@ -56,12 +166,25 @@ fn attr_value(g: &mut Gen, name: &str, page_hosts: &[&str]) -> String {
         "name" | "id" | "for" | "form" => g.pick(NAMES).to_string(),
         "class" => g
             .pick(&[
-                "d-none", "sr-only", "hidden", "error", "alert alert-danger", "btn", "invisible",
+                "d-none",
+                "sr-only",
+                "hidden",
+                "error",
+                "alert alert-danger",
+                "btn",
+                "invisible",
             ])
             .to_string(),
-        "role" => g.pick(&["alert", "search", " Search ", "button"]).to_string(),
+        "role" => g
+            .pick(&["alert", "search", " Search ", "button"])
+            .to_string(),
         "style" => g
-            .pick(&["display:none", "visibility: hidden", "DISPLAY: NONE", "color:red"])
+            .pick(&[
+                "display:none",
+                "visibility: hidden",
+                "DISPLAY: NONE",
+                "color:red",
+            ])
             .to_string(),
         "autocomplete" => g
             .pick(&[
@@ -73,7 +196,12 @@ fn attr_value(g: &mut Gen, name: &str, page_hosts: &[&str]) -> String {
             ])
             .to_string(),
         "onsubmit" | "onclick" | "onload" => g
-            .pick(&["document.forms[0].submit()", "x.click()", "f.requestSubmit()", "void 0"])
+            .pick(&[
+                "document.forms[0].submit()",
+                "x.click()",
+                "f.requestSubmit()",
+                "void 0",
+            ])
             .to_string(),
         "value" | "aria-label" | "title" | "alt" => g.text(4, WORDS),
         _ => g.text(3, WORDS),
@@ -82,10 +210,38 @@ fn attr_value(g: &mut Gen, name: &str, page_hosts: &[&str]) -> String {
 
 fn attrs(g: &mut Gen, out: &mut String, page_hosts: &[&str]) {
     let names: &[&str] = &[
-        "type", "name", "value", "id", "action", "method", "form", "formaction", "formmethod",
-        "disabled", "checked", "selected", "multiple", "hidden", "class", "role", "aria-hidden",
-        "style", "autocomplete", "onsubmit", "onclick", "onload", "http-equiv", "content",
-        "href", "for", "aria-label", "title", "alt", "src", "TYPE", "xmlns",
+        "type",
+        "name",
+        "value",
+        "id",
+        "action",
+        "method",
+        "form",
+        "formaction",
+        "formmethod",
+        "disabled",
+        "checked",
+        "selected",
+        "multiple",
+        "hidden",
+        "class",
+        "role",
+        "aria-hidden",
+        "style",
+        "autocomplete",
+        "onsubmit",
+        "onclick",
+        "onload",
+        "http-equiv",
+        "content",
+        "href",
+        "for",
+        "aria-label",
+        "title",
+        "alt",
+        "src",
+        "TYPE",
+        "xmlns",
     ];
     for _ in 0..g.len(7) {
         let name = g.pick(names);
@@ -108,14 +264,30 @@ fn soup(g: &mut Gen, out: &mut String, depth: usize, page_hosts: &[&str], mark: 
         match g.below(12) {
             0 | 1 => out.push_str(&g.text(6, WORDS)),
             2 => out.push_str(g.pick(&[
-                "<!--", "-->", "<!DOCTYPE html>", "<![CDATA[", "]]>", "&amp;", "&#0;",
-                "&#xD800;", "&nbsp", "</form>", "</table>", "</div>", "<", ">", "</", "<?x?>",
+                "<!--",
+                "-->",
+                "<!DOCTYPE html>",
+                "<![CDATA[",
+                "]]>",
+                "&amp;",
+                "&#0;",
+                "&#xD800;",
+                "&nbsp",
+                "</form>",
+                "</table>",
+                "</div>",
+                "<",
+                ">",
+                "</",
+                "<?x?>",
             ])),
             3 => {
                 // What the scanner must never print: a password box's or a hidden field's value.
                 let kind = g.pick(&["password", "hidden", "text"]);
                 let name = g.pick(NAMES);
-                out.push_str(&format!("<input type={kind} name=\"{name}\" value=\"{mark}\">"));
+                out.push_str(&format!(
+                    "<input type={kind} name=\"{name}\" value=\"{mark}\">"
+                ));
             }
             4 => {
                 let n = g.len(20);
@@ -163,7 +335,9 @@ fn page(g: &mut Gen, page_hosts: &[&str], mark: &str) -> String {
             html.push_str(mark);
             html.push('>');
             soup(g, &mut html, 3, page_hosts, mark);
-            html.push_str("<button name=allow value=yes>Allow</button><button name=deny>Deny</button></form>");
+            html.push_str(
+                "<button name=allow value=yes>Allow</button><button name=deny>Deny</button></form>",
+            );
         }
         _ => soup(g, &mut html, 6, page_hosts, mark),
     }
@@ -200,8 +374,20 @@ fn hints(g: &mut Gen) -> LoginHints {
         form_selector: opt(
             g,
             &[
-                "#login", "form", "form[action]", "div > form", ".x", "[[", ":has(", "*", "",
-                "form:nth-child(2n+1)", "#\\31 23", "svg|form", "a,b,", ":not(",
+                "#login",
+                "form",
+                "form[action]",
+                "div > form",
+                ".x",
+                "[[",
+                ":has(",
+                "*",
+                "",
+                "form:nth-child(2n+1)",
+                "#\\31 23",
+                "svg|form",
+                "a,b,",
+                ":not(",
             ],
         ),
         approve_button: opt(g, &["Allow", "allow", "Approve", "approve", "yes", ""]),
@@ -214,10 +400,14 @@ pub struct State {
 }
 
 fn setup() -> State {
-    let origins: Vec<Url> = ["http://127.0.0.1:8080/", "https://as.example/", "http://[::1]:9000/"]
-        .iter()
-        .map(|u| Url::parse(u).expect("a valid URL"))
-        .collect();
+    let origins: Vec<Url> = [
+        "http://127.0.0.1:8080/",
+        "https://as.example/",
+        "http://[::1]:9000/",
+    ]
+    .iter()
+    .map(|u| Url::parse(u).expect("a valid URL"))
+    .collect();
     let client = ScanClient::new(
         origins.iter().map(Url::origin).collect(),
         Limits::default(),
@@ -244,19 +434,37 @@ fn setup() -> State {
 fn sent_pairs(req: &Request) -> Vec<(String, String)> {
     match &req.body {
         Some(Body::Form(pairs)) => pairs.clone(),
-        _ => req.url.query_pairs().map(|(k, v)| (k.into_owned(), v.into_owned())).collect(),
+        _ => req
+            .url
+            .query_pairs()
+            .map(|(k, v)| (k.into_owned(), v.into_owned()))
+            .collect(),
     }
 }
 
 /// The request must stay in scope and send exactly `expected` (a GET: in its query, with no
 /// fragment; a POST: in its body).
 fn check_request(state: &State, req: &Request, expected: &[(String, String)]) {
-    assert!(state.http.is_allowed(&req.url), "a form request outside the scope: {}", req.url);
-    assert_eq!(sent_pairs(req), expected, "the request does not send the submission");
+    assert!(
+        state.http.is_allowed(&req.url),
+        "a form request outside the scope: {}",
+        req.url
+    );
+    assert_eq!(
+        sent_pairs(req),
+        expected,
+        "the request does not send the submission"
+    );
     if req.body.is_none() {
-        assert!(req.url.fragment().is_none(), "a GET submission keeps a fragment");
+        assert!(
+            req.url.fragment().is_none(),
+            "a GET submission keeps a fragment"
+        );
         if expected.is_empty() {
-            assert!(req.url.query().is_none(), "an empty GET submission keeps a query");
+            assert!(
+                req.url.query().is_none(),
+                "an empty GET submission keeps a query"
+            );
         }
     }
 }
@@ -272,7 +480,10 @@ fn check_submission(form: &HtmlForm, pressed: Option<&forms::Button>) {
             b.name.as_deref() == Some(name.as_str())
                 && b.value.as_deref().unwrap_or_default() == value
         });
-        assert!(from_field || from_button, "the submission invents {name:?}={value:?}");
+        assert!(
+            from_field || from_button,
+            "the submission invents {name:?}={value:?}"
+        );
     }
 }
 
@@ -318,9 +529,16 @@ fn forms() {
         let described = page.describe_forms();
         let _ = forms::page_title(&html);
         let parsed = forms::parse_forms(&html);
-        assert_eq!(parsed.len(), page.forms.len(), "parse_forms and read_page disagree");
+        assert_eq!(
+            parsed.len(),
+            page.forms.len(),
+            "parse_forms and read_page disagree"
+        );
         if mark_only_in_values(&html, &mark) {
-            assert!(!described.contains(&mark), "describe_forms shows a value: {described}");
+            assert!(
+                !described.contains(&mark),
+                "describe_forms shows a value: {described}"
+            );
         }
         for form in &parsed {
             check_submission(form, None);
@@ -366,7 +584,10 @@ fn forms() {
                         );
                     }
                     Some(_) => assert!(!with_password.is_empty(), "the password is not sent"),
-                    None => assert!(with_password.is_empty(), "a username step sends the password"),
+                    None => assert!(
+                        with_password.is_empty(),
+                        "a username step sends the password"
+                    ),
                 }
                 if let Some(user) = login_form.username_field.as_deref() {
                     assert!(
@@ -400,13 +621,9 @@ fn forms() {
                     assert!(same && (a.checked == b.checked || a.kind == "checkbox"));
                 }
                 let pairs = ticked.submission(&[], Some(&consent.approve));
-                if let Ok(req) = form_request(
-                    &state.http,
-                    &ticked,
-                    &page_url,
-                    &[],
-                    Some(&consent.approve),
-                ) {
+                if let Ok(req) =
+                    form_request(&state.http, &ticked, &page_url, &[], Some(&consent.approve))
+                {
                     check_request(state, &req, &pairs);
                 }
                 if let Some((form, button)) = &consent.deny {
@@ -415,7 +632,10 @@ fn forms() {
                         check_request(state, &req, &pairs);
                     }
                 }
-                for link in [&consent.deny_link, &consent.approve_link].into_iter().flatten() {
+                for link in [&consent.deny_link, &consent.approve_link]
+                    .into_iter()
+                    .flatten()
+                {
                     let _ = page_url.join(link);
                 }
             }

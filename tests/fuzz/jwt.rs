@@ -155,7 +155,11 @@ fn jwt() {
                 .unwrap_or_default()
                 .as_bytes(),
         );
-        let body = b64url(serde_json::to_string(&claims).unwrap_or_default().as_bytes());
+        let body = b64url(
+            serde_json::to_string(&claims)
+                .unwrap_or_default()
+                .as_bytes(),
+        );
         let input = format!("{head}.{body}");
         let sig = if ed {
             keys.ed.sign(input.as_bytes()).as_ref().to_vec()
@@ -199,7 +203,10 @@ fn jwt() {
         let expected_ok = key_alg_matches && (header_kid.is_none() || header_kid == kid);
         match jws.verify(&jwks) {
             Ok(found) => {
-                assert!(expected_ok, "verified with {found:?} though no matching key applies");
+                assert!(
+                    expected_ok,
+                    "verified with {found:?} though no matching key applies"
+                );
                 assert_eq!(found, kid.clone().unwrap_or_else(|| "(no kid)".into()));
             }
             Err(e) => assert!(!expected_ok, "a valid signature was refused: {e:?}"),
@@ -226,7 +233,10 @@ fn jwt() {
             format!("{input}."),
         ] {
             let jws = Jws::parse(&altered).expect("an altered JWS still parses");
-            assert!(jws.verify(&jwks).is_err(), "an altered token verified: {altered}");
+            assert!(
+                jws.verify(&jwks).is_err(),
+                "an altered token verified: {altered}"
+            );
         }
 
         // Unsigned.
@@ -241,7 +251,10 @@ fn jwt() {
         let bytes = g.bytes(n);
         let enc = b64url(&bytes);
         assert_eq!(b64url_decode(&enc).as_deref(), Some(bytes.as_slice()));
-        assert_eq!(b64url_decode(&format!("{enc}==")).as_deref(), Some(bytes.as_slice()));
+        assert_eq!(
+            b64url_decode(&format!("{enc}==")).as_deref(),
+            Some(bytes.as_slice())
+        );
         let _ = b64url_decode(&g.text(8, &["=", "-", "_", "+", "/"]));
         let other = g.bytes(n);
         assert_eq!(ct_eq(&bytes, &other), bytes == other);

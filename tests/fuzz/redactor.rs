@@ -12,7 +12,9 @@ use crate::{Case, Gen, run};
 enum Encoding {
     Raw,
     /// Every character outside the unreserved set, upper- or lower-case hex.
-    Percent { upper: bool },
+    Percent {
+        upper: bool,
+    },
     /// A random subset of characters percent-encoded (unreserved ones included).
     PercentSome,
     /// `application/x-www-form-urlencoded` (`+` for a space).
@@ -138,9 +140,7 @@ fn encode(g: &mut Gen, secret: &str, how: Encoding) -> String {
 fn decode(text: &str, how: Encoding) -> String {
     match how {
         Encoding::Raw => text.to_string(),
-        Encoding::Percent { .. } | Encoding::PercentSome => {
-            percent_decode(text.as_bytes(), false)
-        }
+        Encoding::Percent { .. } | Encoding::PercentSome => percent_decode(text.as_bytes(), false),
         Encoding::Form => percent_decode(text.as_bytes(), true),
         Encoding::HtmlNamed | Encoding::HtmlNumeric => html_decode(text),
         Encoding::Json | Encoding::JsonUnicode => json_decode(text),
@@ -281,7 +281,16 @@ fn secret(g: &mut Gen) -> String {
                 .collect(),
             3 => (0..n).map(|_| g.char()).collect(),
             _ => {
-                let words = ["pässwörd", "s3cret", "中文", "😀", "a b", "x&y", "%41", "&amp;"];
+                let words = [
+                    "pässwörd",
+                    "s3cret",
+                    "中文",
+                    "😀",
+                    "a b",
+                    "x&y",
+                    "%41",
+                    "&amp;",
+                ];
                 let mut s = String::new();
                 while s.chars().count() < n {
                     s.push_str(g.pick(&words));
@@ -331,7 +340,9 @@ fn redactor() {
             let secrets: Vec<String> = (0..n).map(|_| secret(g)).collect();
             let mut text = String::new();
             let mut embedded: Vec<(usize, Encoding, String)> = Vec::new();
-            let words = ["password", "code", "token", "=", "&", "%", "\\u00", "&#x", "+"];
+            let words = [
+                "password", "code", "token", "=", "&", "%", "\\u00", "&#x", "+",
+            ];
             for _ in 0..g.range(1, 4) {
                 text.push_str(&g.text(10, &words));
                 let which = g.below(secrets.len());
