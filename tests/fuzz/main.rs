@@ -15,6 +15,7 @@ mod forms;
 mod input;
 mod jwt;
 mod redactor;
+mod serve;
 mod target_file;
 mod token;
 mod urls;
@@ -154,8 +155,12 @@ pub fn run<S>(target: &str, setup: impl FnOnce() -> S, mut body: impl FnMut(&mut
         }
     }
     let spread: Vec<String> = reached.iter().map(|(k, v)| format!("{k} {v}")).collect();
+    let seeds = match replay {
+        Some(seed) => format!("replayed case seed {seed:#018x}"),
+        None => format!("base seed {base:#018x}"),
+    };
     println!(
-        "fuzz target `{target}`: {cases} cases in {:.1} s (base seed {base:#018x}){}{}",
+        "fuzz target `{target}`: {cases} cases in {:.1} s ({seeds}){}{}",
         started.elapsed().as_secs_f64(),
         if spread.is_empty() { "" } else { "; reached: " },
         spread.join(", ")
