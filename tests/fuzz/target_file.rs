@@ -40,6 +40,8 @@ const KEYS: &[&str] = &[
     "userinfo",
     "revocation",
     "jwks",
+    "tls",
+    "ca_cert",
     "\"quoted key\"",
     "'lit'",
     "a.b",
