@@ -99,4 +99,13 @@ section "fuzz (tests/fuzz, ${OAUTHPROBE_FUZZ_SECONDS:=60} s per target)"
 # Fuzzing); the base seed is fresh each run unless OAUTHPROBE_FUZZ_SEED is set. Its tests are
 # counted in the total above.
 export OAUTHPROBE_FUZZ_SECONDS
-cargo test --test fuzz -- --nocapture
+cargo test --test fuzz -- --nocapture 2>&1 | tee -a "$log"
+
+section "no panic anywhere"
+# Every test passed, but a panic caught on the way (a check's task, a fuzz case) still prints
+# "panicked": none may.
+if grep -n "panicked" "$log"; then
+    echo "a panic was printed above"
+    exit 1
+fi
+echo "none printed"
