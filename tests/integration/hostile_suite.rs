@@ -58,6 +58,8 @@ type Wrap = fn(Router, Ctx) -> Router;
 struct Case {
     name: &'static str,
     fault: Wrap,
+    /// Instead of the lab: a minimal server over TLS with this fixture certificate (tls.rs).
+    tls_cert: Option<&'static str>,
     args: &'static [&'static str],
     deadline_secs: u64,
     /// The server hands out a token to a correct redemption (else no refusal may pass).
@@ -123,17 +125,32 @@ async fn run_case(case: &Case) {
         canary: canary_url.as_str().into(),
     };
     let fault = case.fault;
-    let lab = spawn_lab_with(LabOptions {
-        layer: Some(LabLayer(Arc::new(move |router| fault(router, ctx.clone())))),
-        ..LabOptions::default()
-    })
-    .await;
-    let secrets: Vec<String> = std::iter::once(lab.user().password.clone())
-        .chain(lab.clients().iter().filter_map(|c| c.secret.clone()))
-        .collect();
     let dir = tempfile::tempdir().unwrap();
     let config = dir.path().join("target.toml");
-    std::fs::write(&config, lab.target_file()).unwrap();
+    let (lab, secrets) = if let Some(cert) = case.tls_cert {
+        let issuer = crate::tls::tls_server(cert).await;
+        let secrets = vec!["s3cret-value-tls".to_string(), "pw-value-tls".to_string()];
+        std::fs::write(
+            &config,
+            format!(
+                "issuer = \"{issuer}\"\n[client]\nid = \"c\"\nsecret = \"{}\"\nredirect_uri = \"{}/cb\"\n[login]\nusername = \"alice\"\npassword = \"{}\"\n",
+                secrets[0], ctx.canary, secrets[1]
+            ),
+        )
+        .unwrap();
+        (None, secrets)
+    } else {
+        let lab = spawn_lab_with(LabOptions {
+            layer: Some(LabLayer(Arc::new(move |router| fault(router, ctx.clone())))),
+            ..LabOptions::default()
+        })
+        .await;
+        let secrets: Vec<String> = std::iter::once(lab.user().password.clone())
+            .chain(lab.clients().iter().filter_map(|c| c.secret.clone()))
+            .collect();
+        std::fs::write(&config, lab.target_file()).unwrap();
+        (Some(lab), secrets)
+    };
     let report_path = dir.path().join("report.json");
     let rss_path = dir.path().join("rss");
     let deadline = case.deadline_secs.to_string();
@@ -246,7 +263,9 @@ async fn run_case(case: &Case) {
         }
     }
     (case.expect)(&run);
-    lab.shutdown().await;
+    if let Some(lab) = lab {
+        lab.shutdown().await;
+    }
 }
 
 fn peak_rss_kb(path: &Path) -> u64 {
@@ -321,6 +340,10 @@ async fn rewrite_tokens(req: Request, next: Next, edit: fn(&mut Value)) -> Respo
 }
 
 // ---------- cases ----------
+
+fn no_fault(r: Router, _: Ctx) -> Router {
+    r
+}
 
 fn token_never_answers(r: Router, c: Ctx) -> Router {
     on(r, c, |_, req, next| {
@@ -651,6 +674,17 @@ fn token_endpoint_broken(run: &Run) {
     assert_eq!(status, "error", "{why}");
 }
 
+/// A certificate refused: nothing is learned, nothing passes, and the reason is in plain words.
+fn tls_refused(run: &Run, words: &str) {
+    assert!(
+        run.preflight_error().contains(words),
+        "{}",
+        run.preflight_error()
+    );
+    assert_eq!(run.count("pass"), 0);
+    assert_eq!(run.exit, Some(3), "{}", run.stderr);
+}
+
 fn deadline_named(run: &Run) {
     assert!(
         run.messages().contains("deadline"),
@@ -673,6 +707,7 @@ hostile! {
     token_endpoint_that_never_answers: Case {
         name: "token-never-answers",
         fault: token_never_answers,
+        tls_cert: None,
         args: &["--timeout", "2"],
         deadline_secs: 20,
         issues_tokens: false,
@@ -685,6 +720,7 @@ hostile! {
     authorization_page_dribbled_a_byte_at_a_time: Case {
         name: "authorize-dribbles",
         fault: authorize_dribbles,
+        tls_cert: None,
         args: &["--timeout", "2"],
         deadline_secs: 20,
         issues_tokens: false,
@@ -693,6 +729,7 @@ hostile! {
     every_answer_slower_than_the_deadline_allows: Case {
         name: "everything-slow",
         fault: everything_slow,
+        tls_cert: None,
         args: &[],
         deadline_secs: 6,
         issues_tokens: false,
@@ -701,6 +738,7 @@ hostile! {
     login_page_of_endless_size: Case {
         name: "huge-login-page",
         fault: huge_login_page,
+        tls_cert: None,
         args: &[],
         deadline_secs: 30,
         issues_tokens: false,
@@ -709,6 +747,7 @@ hostile! {
     token_answer_with_a_megabyte_header: Case {
         name: "huge-token-header",
         fault: huge_token_header,
+        tls_cert: None,
         args: &[],
         deadline_secs: 30,
         issues_tokens: false,
@@ -717,6 +756,7 @@ hostile! {
     authorization_redirect_loop: Case {
         name: "authorize-loops",
         fault: authorize_loops,
+        tls_cert: None,
         args: &[],
         deadline_secs: 30,
         issues_tokens: false,
@@ -725,6 +765,7 @@ hostile! {
     authorization_redirect_to_another_origin: Case {
         name: "authorize-redirects-to-canary",
         fault: authorize_redirects_to_canary,
+        tls_cert: None,
         args: &[],
         deadline_secs: 30,
         issues_tokens: false,
@@ -734,6 +775,7 @@ hostile! {
     metadata_endpoints_on_another_origin: Case {
         name: "metadata-names-canary",
         fault: metadata_names_canary,
+        tls_cert: None,
         args: &[],
         deadline_secs: 30,
         issues_tokens: false,
@@ -745,6 +787,7 @@ hostile! {
     login_form_posting_to_another_origin: Case {
         name: "login-form-posts-to-canary",
         fault: login_form_posts_to_canary,
+        tls_cert: None,
         args: &[],
         deadline_secs: 30,
         issues_tokens: false,
@@ -753,6 +796,7 @@ hostile! {
     login_page_nested_a_hundred_thousand_deep: Case {
         name: "nested-login-page",
         fault: nested_login_page,
+        tls_cert: None,
         args: &[],
         deadline_secs: 30,
         issues_tokens: false,
@@ -761,6 +805,7 @@ hostile! {
     login_page_of_tag_soup_and_invalid_utf8: Case {
         name: "garbage-pages",
         fault: garbage_pages,
+        tls_cert: None,
         args: &[],
         deadline_secs: 30,
         issues_tokens: false,
@@ -769,6 +814,7 @@ hostile! {
     token_answer_of_truncated_json: Case {
         name: "token-json-malformed",
         fault: token_json_malformed,
+        tls_cert: None,
         args: &[],
         deadline_secs: 30,
         issues_tokens: false,
@@ -777,6 +823,7 @@ hostile! {
     token_answer_that_is_a_gzip_bomb: Case {
         name: "token-gzip-bomb",
         fault: token_gzip_bomb,
+        tls_cert: None,
         args: &[],
         deadline_secs: 30,
         issues_tokens: false,
@@ -785,6 +832,7 @@ hostile! {
     metadata_with_invalid_utf8: Case {
         name: "metadata-invalid-utf8",
         fault: metadata_invalid_utf8,
+        tls_cert: None,
         args: &[],
         deadline_secs: 30,
         issues_tokens: true,
@@ -797,6 +845,7 @@ hostile! {
     sixty_new_cookies_on_every_answer: Case {
         name: "cookie-flood",
         fault: cookie_flood,
+        tls_cert: None,
         args: &[],
         deadline_secs: 60,
         issues_tokens: true,
@@ -808,6 +857,7 @@ hostile! {
     escape_sequences_in_pages_and_errors: Case {
         name: "escape-sequences",
         fault: escape_sequences,
+        tls_cert: None,
         args: &[],
         deadline_secs: 30,
         issues_tokens: false,
@@ -819,6 +869,7 @@ hostile! {
     access_tokens_of_five_megabytes: Case {
         name: "huge-access-token",
         fault: huge_access_token,
+        tls_cert: None,
         // Megabytes of token to redact in every exchange: slow in a debug build on a loaded
         // machine, so the per-request timeout is raised; the memory is what this case is about.
         args: &["--max-body", "8388608", "--timeout", "30"],
@@ -826,9 +877,28 @@ hostile! {
         issues_tokens: true,
         expect: |run| assert_eq!(run.result("code-single-use").0, "pass", "{}", run.result("code-single-use").1),
     };
+    self_signed_certificate: Case {
+        name: "tls-self-signed",
+        fault: no_fault,
+        tls_cert: Some("self-signed.pem"),
+        args: &[],
+        deadline_secs: 30,
+        issues_tokens: false,
+        expect: |run| tls_refused(run, "is not trusted"),
+    };
+    certificate_for_another_name: Case {
+        name: "tls-wrong-name",
+        fault: no_fault,
+        tls_cert: Some("wrong-name.pem"),
+        args: &["--ca-cert", concat!(env!("CARGO_MANIFEST_DIR"), "/tests/integration/fixtures/tls/ca.pem")],
+        deadline_secs: 30,
+        issues_tokens: false,
+        expect: |run| tls_refused(run, "does not name 127.0.0.1"),
+    };
     jwks_nested_a_hundred_thousand_deep: Case {
         name: "jwks-nested",
         fault: jwks_nested,
+        tls_cert: None,
         args: &[],
         deadline_secs: 30,
         issues_tokens: true,

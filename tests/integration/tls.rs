@@ -21,7 +21,7 @@ use tokio_rustls::rustls::pki_types::{CertificateDer, PrivateKeyDer};
 
 use crate::common::oauthprobe;
 
-fn fixture(name: &str) -> PathBuf {
+pub(crate) fn fixture(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("tests/integration/fixtures/tls")
         .join(name)
@@ -74,7 +74,7 @@ fn acceptor(cert: &str) -> TlsAcceptor {
 /// A minimal authorization server over TLS with the certificate `cert`: metadata, an
 /// authorization endpoint that sends the code straight back, and a token endpoint that issues
 /// a token. Returns its issuer, `https://127.0.0.1:PORT`.
-async fn tls_server(cert: &str) -> String {
+pub(crate) async fn tls_server(cert: &str) -> String {
     let tcp = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("https://{}", tcp.local_addr().unwrap());
     let meta = serde_json::json!({
