@@ -142,6 +142,14 @@ pub struct OutputArgs {
     /// [default: 60, plus 2 per check selected, plus --code-wait with --slow].
     #[arg(long, value_name = "SECONDS")]
     pub deadline: Option<u64>,
+    /// At most N requests a second to each origin of the server, across the whole scan
+    /// [default: no limit].
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    pub rps: Option<u32>,
+    /// How many times a request answered 429 or 503 is sent again, after its Retry-After or a
+    /// backoff of 0.5 s, 1 s, 2 s (0: never).
+    #[arg(long, value_name = "N", default_value_t = crate::http::client::DEFAULT_RETRIES, value_parser = clap::value_parser!(u32).range(0..=10))]
+    pub retries: u32,
     /// Colour in the table: auto, always or never.
     #[arg(long, default_value = "auto", value_parser = ["auto", "always", "never"])]
     pub color: String,
@@ -276,6 +284,8 @@ fn scan_options(o: &OutputArgs, tls: TlsConfig) -> ScanOptions {
         slow: o.slow,
         code_wait: Duration::from_secs(o.code_wait),
         deadline: o.deadline.map(|s| Duration::from_secs(s.max(1))),
+        rps: o.rps.and_then(std::num::NonZeroU32::new),
+        retries: o.retries,
         ..ScanOptions::default()
     }
 }

@@ -16,7 +16,7 @@ use crate::catalog::{self, CheckMeta, Requirement};
 use crate::flow::authorize::{AuthRequest, Consent};
 use crate::flow::discovery::{self, Discovered};
 use crate::flow::login::Navigator;
-use crate::http::{CaFile, Limits, Redactor, ScanClient, TlsConfig};
+use crate::http::{CaFile, Limits, Politeness, Redactor, ScanClient, TlsConfig};
 use crate::probes;
 use crate::target::Target;
 
@@ -39,6 +39,11 @@ pub struct ScanOptions {
     /// The whole scan ends by then: what is still running ends in error. `None`: scaled to
     /// the checks selected ([`default_deadline`]).
     pub deadline: Option<Duration>,
+    /// At most this many requests a second to one origin, across the whole scan (`--rps`);
+    /// `None`: no limit.
+    pub rps: Option<std::num::NonZeroU32>,
+    /// How many times a request answered 429 or 503 is sent again (`--retries`); 0: never.
+    pub retries: u32,
 }
 
 impl Default for ScanOptions {
@@ -54,6 +59,8 @@ impl Default for ScanOptions {
             slow: false,
             code_wait: context::DEFAULT_CODE_WAIT,
             deadline: None,
+            rps: None,
+            retries: crate::http::client::DEFAULT_RETRIES,
         }
     }
 }
@@ -70,6 +77,8 @@ pub struct Report {
     pub insecure_tls: bool,
     /// The files whose certificates were trusted besides the built-in roots.
     pub ca_files: Vec<String>,
+    /// Requests sent again after a 429 or 503 (each one is in its check's evidence, marked).
+    pub retries: usize,
     pub results: Vec<CheckResult>,
 }
 
@@ -144,6 +153,7 @@ pub async fn scan(target: Target, opts: ScanOptions) -> Result<Report, String> {
         default_deadline(selected.len(), &opts, navigator.check_timeout_floor())
     });
     let ends_at = tokio::time::Instant::now() + deadline;
+    client.set_deadline(ends_at);
     let target = Arc::new(target);
     let preflight =
         match tokio::time::timeout_at(ends_at, preflight(&client, &target, &navigator)).await {
@@ -327,6 +337,7 @@ pub async fn scan(target: Target, opts: ScanOptions) -> Result<Report, String> {
             .map(|e| crate::report::terminal_safe(&client.redactor().redact(&e))),
         insecure_tls,
         ca_files,
+        retries: client.retries(),
         results,
     })
 }
@@ -396,7 +407,11 @@ pub fn connect(target: &Target, opts: &ScanOptions) -> Result<(ScanClient, Navig
         return Err("[login] mode = \"browser\" cannot use --ca-cert or [tls] ca_cert: Chromium keeps its own trust store (on Linux the NSS database: certutil -d sql:$HOME/.pki/nssdb -A -t C,, -n scan-ca -i FILE); add the CA there and leave --ca-cert out, or sign in with the form login".to_string());
     }
     let navigator = Navigator::new(&target.login, host_names(&origins), tls.insecure);
-    let client = ScanClient::with_tls(origins, opts.limits, tls, redactor)
+    let politeness = Politeness {
+        rps: opts.rps,
+        retries: opts.retries,
+    };
+    let client = ScanClient::with_politeness(origins, opts.limits, tls, redactor, politeness)
         .map_err(|e| format!("cannot set up the HTTP client: {e}"))?;
     Ok((client, navigator))
 }

@@ -12,6 +12,7 @@
 
 use std::borrow::Cow;
 use std::fmt;
+use std::num::NonZeroU32;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
@@ -24,7 +25,7 @@ use reqwest::header::HeaderValue;
 use url::{Origin, Url};
 
 use crate::http::redact::{REDACTED, Redactor, form_encode, is_sensitive_param, redact_by_name};
-use crate::http::transcript::{Exchange, RecordedRequest, RecordedResponse};
+use crate::http::transcript::{Exchange, RecordedRequest, RecordedResponse, Retry};
 use crate::secret::Secret;
 
 pub use reqwest::Method;
@@ -48,6 +49,153 @@ impl Default for Limits {
         Limits {
             timeout: Duration::from_secs(10),
             max_body_bytes: 1024 * 1024,
+        }
+    }
+}
+
+/// How the scanner spares a server: a request rate per origin, and retries of the answers that
+/// say the server did not process a request (429 Too Many Requests, 503 Service Unavailable).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Politeness {
+    /// At most this many requests a second to one origin (scheme, host, port), across every
+    /// session of the client (`--rps`); `None`: no limit.
+    pub rps: Option<NonZeroU32>,
+    /// How many times a request answered 429 or 503 is sent again (`--retries`); 0: never.
+    pub retries: u32,
+}
+
+impl Default for Politeness {
+    fn default() -> Self {
+        Politeness {
+            rps: None,
+            retries: DEFAULT_RETRIES,
+        }
+    }
+}
+
+pub const DEFAULT_RETRIES: u32 = 3;
+/// The longest wait before a retry (and never longer than the per-request timeout). A server
+/// asking for more (Retry-After) gets its answer judged as it is, not an early retry.
+pub const MAX_RETRY_WAIT: Duration = Duration::from_secs(30);
+/// The wait before the first retry when the server gives no usable Retry-After; doubled for
+/// each retry after it (0.5 s, 1 s, 2 s).
+pub const FIRST_BACKOFF: Duration = Duration::from_millis(500);
+/// Once this many requests to one endpoint were answered 429 or 503 through every retry, later
+/// ones there are not retried: a server that is down costs seconds, not a scan's deadline.
+pub const STOP_RETRYING_AFTER: usize = 3;
+
+/// 429 Too Many Requests (RFC 6585 §4) and 503 Service Unavailable (RFC 9110 §15.6.4).
+fn is_retryable(status: u16) -> bool {
+    matches!(status, 429 | 503)
+}
+
+/// When to send a request again.
+#[derive(Debug, PartialEq)]
+struct RetryPlan {
+    wait: Duration,
+    /// For the evidence: `Retry-After: 2 s`, or `backoff`.
+    wait_from: String,
+    /// The wait is the server's (Retry-After), so it holds for the whole origin.
+    from_server: bool,
+}
+
+/// The wait before retry `number` (1 for the first): the answer's Retry-After, in seconds or
+/// as an HTTP-date (RFC 9110 §10.2.3), else exponential backoff from [`FIRST_BACKOFF`], at
+/// most `cap`. `Err` when the server asks for longer than `cap`. `now` reads an HTTP-date.
+fn retry_wait(
+    retry_after: Option<&str>,
+    number: u32,
+    cap: Duration,
+    now: std::time::SystemTime,
+) -> Result<RetryPlan, String> {
+    let asked = retry_after.map(str::trim).and_then(|v| {
+        if !v.is_empty() && v.bytes().all(|b| b.is_ascii_digit()) {
+            Some(match v.parse::<u64>() {
+                Ok(secs) => (Duration::from_secs(secs), format!("Retry-After: {secs} s")),
+                Err(_) => (
+                    Duration::MAX,
+                    "Retry-After: a number too large to read".into(),
+                ),
+            })
+        } else {
+            let at = httpdate::parse_http_date(v).ok()?;
+            let wait = at.duration_since(now).unwrap_or_default();
+            Some((
+                wait,
+                format!("Retry-After: an HTTP-date, {} from now", fmt_secs(wait)),
+            ))
+        }
+    });
+    match asked {
+        Some((wait, wait_from)) if wait > cap => Err(format!(
+            "not retried: the server asked for a wait ({wait_from}) longer than the {} the scanner waits before a retry (at most {} s, and no longer than --timeout)",
+            fmt_secs(cap),
+            MAX_RETRY_WAIT.as_secs()
+        )),
+        Some((wait, wait_from)) => Ok(RetryPlan {
+            wait,
+            wait_from,
+            from_server: true,
+        }),
+        None => Ok(RetryPlan {
+            wait: FIRST_BACKOFF
+                .saturating_mul(1 << number.saturating_sub(1).min(16))
+                .min(cap),
+            wait_from: "backoff".into(),
+            from_server: false,
+        }),
+    }
+}
+
+/// `2 s`, `0.5 s`.
+fn fmt_secs(d: Duration) -> String {
+    if d.subsec_millis() == 0 {
+        format!("{} s", d.as_secs())
+    } else {
+        format!("{:.1} s", d.as_secs_f64())
+    }
+}
+
+/// Paces requests per origin: at most one every `1/rps` across every session of a client, and
+/// none before the instant a server's Retry-After asked for.
+#[derive(Debug, Default)]
+struct Pacer {
+    interval: Option<Duration>,
+    /// Per origin: the earliest instant the next request may go.
+    next: Mutex<std::collections::HashMap<String, tokio::time::Instant>>,
+}
+
+impl Pacer {
+    fn new(rps: Option<NonZeroU32>) -> Self {
+        Pacer {
+            interval: rps.map(|n| Duration::from_secs(1) / n.get()),
+            next: Mutex::default(),
+        }
+    }
+
+    /// The instant a request to `origin` asked for at `now` may go; the slot is taken.
+    fn reserve(&self, origin: &str, now: tokio::time::Instant) -> tokio::time::Instant {
+        let mut next = self.next.lock().unwrap_or_else(|e| e.into_inner());
+        let at = next.get(origin).map_or(now, |&free| free.max(now));
+        if let Some(interval) = self.interval {
+            next.insert(origin.to_string(), at + interval);
+        }
+        at
+    }
+
+    /// No request to `origin` goes before `until`.
+    fn hold(&self, origin: &str, until: tokio::time::Instant) {
+        let mut next = self.next.lock().unwrap_or_else(|e| e.into_inner());
+        let free = next.entry(origin.to_string()).or_insert(until);
+        *free = (*free).max(until);
+    }
+
+    /// Waits for this request's turn at `origin`.
+    async fn wait_turn(&self, origin: &str) {
+        let now = tokio::time::Instant::now();
+        let at = self.reserve(origin, now);
+        if at > now {
+            tokio::time::sleep_until(at).await;
         }
     }
 }
@@ -497,6 +645,15 @@ struct Shared {
     /// [`GIVE_UP_AFTER_TIMEOUTS`] none more is sent there, so an endpoint that dribbles or
     /// hangs cannot hold a scan for a timeout per request, and the others still answer.
     timeouts: Mutex<std::collections::HashMap<String, usize>>,
+    politeness: Politeness,
+    pacer: Pacer,
+    /// Requests sent again after a 429 or 503, in this scan.
+    retries: AtomicUsize,
+    /// Requests answered 429 or 503 through every retry, by endpoint: past
+    /// [`STOP_RETRYING_AFTER`] none more is retried there.
+    exhausted: Mutex<std::collections::HashMap<String, usize>>,
+    /// The scan's deadline: no retry waits past it.
+    deadline: std::sync::OnceLock<tokio::time::Instant>,
 }
 
 fn endpoint_key(url: &Url) -> String {
@@ -595,6 +752,23 @@ impl ScanClient {
         tls: TlsConfig,
         redactor: Arc<Redactor>,
     ) -> Result<Self, HttpError> {
+        Self::with_politeness(
+            allowed_origins,
+            limits,
+            tls,
+            redactor,
+            Politeness::default(),
+        )
+    }
+
+    /// [`ScanClient::with_tls`] with a request rate per origin and a number of retries.
+    pub fn with_politeness(
+        allowed_origins: Vec<Origin>,
+        limits: Limits,
+        tls: TlsConfig,
+        redactor: Arc<Redactor>,
+        politeness: Politeness,
+    ) -> Result<Self, HttpError> {
         let shared = Shared {
             origins: RwLock::new(Vec::new()),
             limits,
@@ -602,6 +776,11 @@ impl ScanClient {
             redactor,
             back_channel: Default::default(),
             timeouts: Mutex::default(),
+            politeness,
+            pacer: Pacer::new(politeness.rps),
+            retries: AtomicUsize::new(0),
+            exhausted: Mutex::default(),
+            deadline: Default::default(),
         };
         // Validate the configuration once, so that `session()` cannot fail later.
         shared
@@ -639,6 +818,20 @@ impl ScanClient {
 
     pub fn limits(&self) -> Limits {
         self.shared.limits
+    }
+
+    pub fn politeness(&self) -> Politeness {
+        self.shared.politeness
+    }
+
+    /// No retry waits past `at` (the scan's deadline); set once, later calls are ignored.
+    pub fn set_deadline(&self, at: tokio::time::Instant) {
+        let _ = self.shared.deadline.set(at);
+    }
+
+    /// Requests sent again after a 429 or 503 so far, by every session of this client.
+    pub fn retries(&self) -> usize {
+        self.shared.retries.load(Ordering::Relaxed)
     }
 
     /// How certificates are checked.
@@ -828,13 +1021,120 @@ impl HttpSession {
                 after: shared.limits.timeout,
             });
         }
-        self.learn_secrets(&req);
-
+        // Built once: a retry sends the very same bytes.
         let body = req
             .body
             .as_ref()
             .map(|b| (b.content_type().to_owned(), b.to_bytes()));
-        let recorded = self.record_request(&req, body.as_ref());
+        let origin = req.url.origin().ascii_serialization();
+        let mut retry: Option<Retry> = None;
+        loop {
+            // Again on each attempt: a 429 may have set cookies that go with the retry.
+            self.learn_secrets(&req);
+            shared.pacer.wait_turn(&origin).await;
+            let (result, mut exchange) = self.attempt(step, &req, body.as_ref(), &endpoint).await?;
+            let number = retry.as_ref().map_or(0, |r| r.number) + 1;
+            exchange.retry = retry.take();
+            // RFC 6585 §4, RFC 9110 §15.6.4: the server did not process the request, so any
+            // method may be sent again. Any other answer, or none, is the caller's to judge.
+            let plan = match &result {
+                Ok(resp) if is_retryable(resp.status) => {
+                    match self.plan_retry(&endpoint, resp, number) {
+                        Ok(plan) => Some((resp.status, plan)),
+                        Err(why) => {
+                            exchange.not_retried = Some(why);
+                            None
+                        }
+                    }
+                }
+                _ => None,
+            };
+            self.inner
+                .transcript
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .push(exchange);
+            let Some((status, plan)) = plan else {
+                return result;
+            };
+            if plan.from_server {
+                // The server's wait holds for every session's requests to this origin.
+                shared
+                    .pacer
+                    .hold(&origin, tokio::time::Instant::now() + plan.wait);
+            }
+            shared.retries.fetch_add(1, Ordering::Relaxed);
+            tokio::time::sleep(plan.wait).await;
+            retry = Some(Retry {
+                number,
+                after_status: status,
+                waited_ms: u64::try_from(plan.wait.as_millis()).unwrap_or(u64::MAX),
+                wait_from: plan.wait_from,
+            });
+        }
+    }
+
+    /// Whether to send again a request answered `resp` (429 or 503) before retry `number`
+    /// (1 for the first), and after how long; `Err` says why not, for the evidence.
+    fn plan_retry(
+        &self,
+        endpoint: &str,
+        resp: &Response,
+        number: u32,
+    ) -> Result<RetryPlan, String> {
+        let shared = &self.inner.shared;
+        let retries = shared.politeness.retries;
+        if retries == 0 {
+            return Err("not retried: retries are off (--retries 0)".to_string());
+        }
+        let mut exhausted = shared.exhausted.lock().unwrap_or_else(|e| e.into_inner());
+        let before = exhausted.get(endpoint).copied().unwrap_or(0);
+        if number > retries {
+            exhausted.insert(endpoint.to_string(), before + 1);
+            return Err(format!(
+                "not retried: no retries left (sent {} times: once and --retries {retries})",
+                retries + 1
+            ));
+        }
+        if before >= STOP_RETRYING_AFTER {
+            return Err(format!(
+                "not retried: {before} requests to this endpoint were already answered 429 or 503 through every retry, so the scan stops retrying there"
+            ));
+        }
+        drop(exhausted);
+        let cap = MAX_RETRY_WAIT.min(shared.limits.timeout);
+        let plan = retry_wait(
+            resp.header("retry-after"),
+            number,
+            cap,
+            std::time::SystemTime::now(),
+        )?;
+        if let Some(deadline) = shared.deadline.get() {
+            if tokio::time::Instant::now() + plan.wait > *deadline {
+                return Err(format!(
+                    "not retried: waiting {} ({}) would pass the scan's deadline",
+                    fmt_secs(plan.wait),
+                    plan.wait_from
+                ));
+            }
+        }
+        Ok(plan)
+    }
+
+    /// Sends `req` once and records it; the exchange is returned to the caller to push, so that
+    /// what follows (a retry, or why not) can be noted on it. `Err`: not sent at all (an
+    /// invalid header), not recorded.
+    async fn attempt(
+        &self,
+        step: &str,
+        req: &Request,
+        body: Option<&(String, Vec<u8>)>,
+        endpoint: &str,
+    ) -> Result<(Result<Response, HttpError>, Exchange), HttpError> {
+        let shared = &self.inner.shared;
+        let redactor = &shared.redactor;
+        let method = req.method.as_str().to_owned();
+        let recorded = self.record_request(req, body);
 
         let mut rb = self
             .inner
@@ -845,13 +1145,12 @@ impl HttpSession {
         }
         if let Some((content_type, bytes)) = body {
             if !req.has_header("content-type") {
-                rb = rb.header("content-type", content_type);
+                rb = rb.header("content-type", content_type.as_str());
             }
-            rb = rb.body(bytes);
+            rb = rb.body(bytes.clone());
         }
 
         // Invalid header names or values: refused before anything is sent, not recorded.
-        let req_back_channel = req.back_channel;
         let built = rb.build().map_err(|e| HttpError::Other {
             method: method.clone(),
             url: redactor.redact_url(&req.url),
@@ -869,7 +1168,7 @@ impl HttpSession {
         let outcome = tokio::time::timeout(
             limits.timeout,
             perform(
-                if req_back_channel {
+                if req.back_channel {
                     shared.back_channel()
                 } else {
                     &self.inner.client
@@ -905,7 +1204,7 @@ impl HttpSession {
                 .timeouts
                 .lock()
                 .unwrap_or_else(|e| e.into_inner())
-                .entry(endpoint)
+                .entry(endpoint.to_string())
                 .or_default() += 1;
         }
 
@@ -925,20 +1224,17 @@ impl HttpSession {
             response,
             error: result.as_ref().err().map(|e| e.to_string()),
             via: None,
+            retry: None,
+            not_retried: None,
             elapsed_ms,
         };
-        self.inner
-            .transcript
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .push(exchange);
-
-        result.map(|()| Response {
+        let result = result.map(|()| Response {
             status: partial.status.unwrap_or_default(),
             headers: partial.headers,
             body: partial.body,
-            final_url: req.url,
-        })
+            final_url: req.url.clone(),
+        });
+        Ok((result, exchange))
     }
 
     /// Records a navigation the scanner did not send itself (a login command, the browser, the
@@ -956,6 +1252,8 @@ impl HttpSession {
             response: None,
             error: None,
             via: Some(redactor.redact(via)),
+            retry: None,
+            not_retried: None,
             elapsed_ms,
         };
         self.inner
@@ -2156,5 +2454,362 @@ mod tests {
             ..resp.clone()
         };
         assert!(!not.is_redirect());
+    }
+
+    /// What the flaky server saw: each request's method, content type and body.
+    #[derive(Clone, Default)]
+    struct Seen {
+        hits: Arc<AtomicUsize>,
+        requests: Arc<Mutex<Vec<(String, Option<String>, Vec<u8>)>>>,
+    }
+
+    /// A server whose first `failures` answers (every answer when `None`) are `status`, with
+    /// `Retry-After: retry_after` when given; then 200 "ok".
+    async fn flaky(
+        status: u16,
+        retry_after: Option<&'static str>,
+        failures: Option<usize>,
+    ) -> (SocketAddr, Seen) {
+        let seen = Seen::default();
+        let state = seen.clone();
+        let app = Router::new().fallback(
+            move |method: axum::http::Method, headers: HeaderMap, body: Bytes| {
+                let state = state.clone();
+                async move {
+                    let n = state.hits.fetch_add(1, Ordering::SeqCst);
+                    let content_type = headers
+                        .get(header::CONTENT_TYPE)
+                        .and_then(|v| v.to_str().ok())
+                        .map(str::to_string);
+                    state.requests.lock().unwrap().push((
+                        method.to_string(),
+                        content_type,
+                        body.to_vec(),
+                    ));
+                    if failures.is_none_or(|f| n < f) {
+                        let mut resp =
+                            (StatusCode::from_u16(status).unwrap(), "busy").into_response();
+                        if let Some(v) = retry_after {
+                            resp.headers_mut().insert(
+                                header::RETRY_AFTER,
+                                axum::http::HeaderValue::from_static(v),
+                            );
+                        }
+                        resp
+                    } else {
+                        "ok".into_response()
+                    }
+                }
+            },
+        );
+        (serve(app).await, seen)
+    }
+
+    fn polite_client(addr: SocketAddr, politeness: Politeness) -> ScanClient {
+        ScanClient::with_politeness(
+            vec![url(addr, "/").origin()],
+            Limits::default(),
+            TlsConfig::default(),
+            Arc::new(Redactor::default()),
+            politeness,
+        )
+        .unwrap()
+    }
+
+    #[tokio::test]
+    async fn a_429_is_sent_again_after_its_retry_after_and_each_retry_is_marked() {
+        let (addr, seen) = flaky(429, Some("0"), Some(2)).await;
+        let client = client_for(addr, Limits::default(), Arc::new(Redactor::default()));
+        let session = client.session();
+        let resp = session
+            .send("metadata", Request::get(url(addr, "/x")))
+            .await
+            .unwrap();
+        assert_eq!((resp.status, resp.text().as_str()), (200, "ok"));
+        assert_eq!(seen.hits.load(Ordering::SeqCst), 3);
+        let t = session.transcript();
+        let statuses: Vec<u16> = t
+            .iter()
+            .map(|e| e.response.as_ref().unwrap().status)
+            .collect();
+        assert_eq!(statuses, [429, 429, 200]);
+        assert!(
+            t.iter()
+                .all(|e| e.step == "metadata" && e.not_retried.is_none())
+        );
+        assert_eq!(t[0].retry, None);
+        for (i, e) in t.iter().enumerate().skip(1) {
+            assert_eq!(
+                e.retry,
+                Some(Retry {
+                    number: i as u32,
+                    after_status: 429,
+                    waited_ms: 0,
+                    wait_from: "Retry-After: 0 s".into(),
+                })
+            );
+        }
+        assert_eq!(client.retries(), 2);
+        assert_eq!(session.request_count(), 3);
+        let json = serde_json::to_value(&t[1]).unwrap();
+        assert_eq!(json["retry"]["number"], 1, "{json}");
+        assert!(serde_json::to_value(&t[0]).unwrap().get("retry").is_none());
+    }
+
+    #[tokio::test]
+    async fn a_503_that_never_ends_is_returned_after_the_retries_and_then_not_retried_there() {
+        let (addr, seen) = flaky(503, Some("0"), None).await;
+        let client = client_for(addr, Limits::default(), Arc::new(Redactor::default()));
+        let session = client.session();
+        let resp = session
+            .send("token", Request::get(url(addr, "/token")))
+            .await
+            .unwrap();
+        assert_eq!(resp.status, 503);
+        let t = session.take_transcript();
+        assert_eq!(t.len(), 1 + DEFAULT_RETRIES as usize);
+        assert!(t[..3].iter().all(|e| e.not_retried.is_none()));
+        let why = t[3].not_retried.as_deref().unwrap();
+        assert!(why.contains("no retries left"), "{why}");
+        assert_eq!(t[3].retry.as_ref().map(|r| r.number), Some(3));
+        assert_eq!(client.retries(), 3);
+        // Every retry spent at this endpoint STOP_RETRYING_AFTER times: no more retries there.
+        for _ in 1..STOP_RETRYING_AFTER {
+            session
+                .send("token", Request::get(url(addr, "/token")))
+                .await
+                .unwrap();
+        }
+        let sent = seen.hits.load(Ordering::SeqCst);
+        assert_eq!(sent, STOP_RETRYING_AFTER * (1 + DEFAULT_RETRIES as usize));
+        session.take_transcript();
+        let resp = session
+            .send("token", Request::get(url(addr, "/token")))
+            .await
+            .unwrap();
+        assert_eq!(resp.status, 503);
+        assert_eq!(seen.hits.load(Ordering::SeqCst), sent + 1);
+        let t = session.transcript();
+        assert_eq!(t.len(), 1);
+        let why = t[0].not_retried.as_deref().unwrap();
+        assert!(why.contains("stops retrying"), "{why}");
+        // Another endpoint of the same server is still retried.
+        session
+            .send("other", Request::get(url(addr, "/other")))
+            .await
+            .unwrap();
+        assert_eq!(session.transcript().len(), 1 + 1 + DEFAULT_RETRIES as usize);
+    }
+
+    #[tokio::test]
+    async fn a_post_is_sent_again_with_the_same_body_and_headers() {
+        let (addr, seen) = flaky(503, Some("0"), Some(1)).await;
+        let redactor = Arc::new(Redactor::new(vec!["s3cret".to_string()]));
+        let client = client_for(addr, Limits::default(), redactor);
+        let session = client.session();
+        let form = Request::post_form(
+            url(addr, "/token"),
+            [("grant_type", "authorization_code"), ("code", "abc def&x")],
+        )
+        .basic_auth("id", &Secret::new("s3cret"));
+        assert_eq!(session.send("form", form).await.unwrap().status, 200);
+        let json = Request::post_json(url(addr, "/par"), serde_json::json!({"a": [1, "é"]}));
+        assert_eq!(session.send("json", json).await.unwrap().status, 200);
+        let requests = seen.requests.lock().unwrap().clone();
+        // The server failed only its first answer: the form was sent twice, the JSON once.
+        assert_eq!(requests.len(), 3);
+        assert_eq!(requests[0], requests[1]);
+        assert_eq!(requests[0].0, "POST");
+        assert_eq!(
+            requests[0].1.as_deref(),
+            Some("application/x-www-form-urlencoded")
+        );
+        assert_eq!(
+            requests[0].2,
+            b"grant_type=authorization_code&code=abc+def%26x"
+        );
+        let t = session.transcript();
+        assert_eq!(t[0].request, t[1].request);
+        assert!(t.iter().all(|e| !format!("{e:?}").contains("s3cret")));
+    }
+
+    #[tokio::test]
+    async fn no_retry_when_the_server_asks_too_long_a_wait_past_the_deadline_or_with_retries_off() {
+        // Retry-After longer than the scanner waits: the answer is the caller's, as it is.
+        let (addr, seen) = flaky(429, Some("3600"), None).await;
+        let client = client_for(addr, Limits::default(), Arc::new(Redactor::default()));
+        let session = client.session();
+        let resp = session
+            .send("a", Request::get(url(addr, "/a")))
+            .await
+            .unwrap();
+        assert_eq!(resp.status, 429);
+        let why = session.take_transcript()[0].not_retried.clone().unwrap();
+        assert!(
+            why.contains("Retry-After: 3600 s") && why.contains("longer"),
+            "{why}"
+        );
+
+        // A wait the scanner would give, but past the scan's deadline.
+        let (addr, _) = flaky(503, Some("5"), None).await;
+        let client = client_for(addr, Limits::default(), Arc::new(Redactor::default()));
+        client.set_deadline(tokio::time::Instant::now() + Duration::from_secs(2));
+        let session = client.session();
+        assert_eq!(
+            session
+                .send("b", Request::get(url(addr, "/b")))
+                .await
+                .unwrap()
+                .status,
+            503
+        );
+        let why = session.take_transcript()[0].not_retried.clone().unwrap();
+        assert!(why.contains("deadline"), "{why}");
+
+        // --retries 0.
+        let (addr, other) = flaky(429, Some("0"), None).await;
+        let client = polite_client(
+            addr,
+            Politeness {
+                retries: 0,
+                ..Politeness::default()
+            },
+        );
+        let session = client.session();
+        assert_eq!(
+            session
+                .send("c", Request::get(url(addr, "/c")))
+                .await
+                .unwrap()
+                .status,
+            429
+        );
+        assert_eq!(other.hits.load(Ordering::SeqCst), 1);
+        let why = session.take_transcript()[0].not_retried.clone().unwrap();
+        assert!(why.contains("--retries 0"), "{why}");
+        assert_eq!(client.retries(), 0);
+        assert_eq!(seen.hits.load(Ordering::SeqCst), 1);
+    }
+
+    #[test]
+    fn the_wait_is_the_servers_retry_after_else_a_doubling_backoff_within_the_cap() {
+        let cap = Duration::from_secs(10);
+        let now = std::time::UNIX_EPOCH + Duration::from_secs(1_445_412_480);
+        let wait = |ra: Option<&str>, n| retry_wait(ra, n, cap, now);
+        let backoff: Vec<Duration> = (1..=5).map(|n| wait(None, n).unwrap().wait).collect();
+        assert_eq!(
+            backoff,
+            [500, 1000, 2000, 4000, 8000].map(Duration::from_millis)
+        );
+        assert_eq!(wait(None, 9).unwrap().wait, cap);
+        assert_eq!(wait(None, u32::MAX).unwrap().wait, cap);
+        let plan = wait(None, 1).unwrap();
+        assert_eq!(
+            (plan.wait_from.as_str(), plan.from_server),
+            ("backoff", false)
+        );
+        assert_eq!(
+            wait(Some(" 7 "), 1),
+            Ok(RetryPlan {
+                wait: Duration::from_secs(7),
+                wait_from: "Retry-After: 7 s".into(),
+                from_server: true,
+            })
+        );
+        assert_eq!(wait(Some("10"), 3).unwrap().wait, cap);
+        assert!(
+            wait(Some("11"), 1)
+                .unwrap_err()
+                .contains("longer than the 10 s")
+        );
+        assert!(
+            wait(Some(&"9".repeat(40)), 1)
+                .unwrap_err()
+                .contains("too large")
+        );
+        // An HTTP-date (IMF-fixdate, and the obsolete forms httpdate reads).
+        let plan = wait(Some("Wed, 21 Oct 2015 07:28:03 GMT"), 1).unwrap();
+        assert_eq!(plan.wait, Duration::from_secs(3));
+        assert_eq!(plan.wait_from, "Retry-After: an HTTP-date, 3 s from now");
+        assert_eq!(
+            wait(Some("Wednesday, 21-Oct-15 07:28:05 GMT"), 1)
+                .unwrap()
+                .wait,
+            Duration::from_secs(5)
+        );
+        // A date already past: no wait; a date beyond the cap: no retry.
+        assert_eq!(
+            wait(Some("Wed, 21 Oct 2015 07:00:00 GMT"), 1).unwrap().wait,
+            Duration::ZERO
+        );
+        assert!(wait(Some("Thu, 22 Oct 2015 07:28:00 GMT"), 1).is_err());
+        // Unreadable: as if absent.
+        for junk in ["", "-1", "1.5", "soon", "\u{1b}[2J"] {
+            assert_eq!(
+                wait(Some(junk), 2).unwrap().wait_from,
+                "backoff",
+                "{junk:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn the_pacer_spaces_requests_per_origin_and_honours_a_hold() {
+        let t0 = tokio::time::Instant::now();
+        let ms = Duration::from_millis;
+        let pacer = Pacer::new(NonZeroU32::new(4));
+        let a: Vec<Duration> = (0..5).map(|_| pacer.reserve("http://a", t0) - t0).collect();
+        assert_eq!(a, [0, 250, 500, 750, 1000].map(ms));
+        // Another origin has its own schedule.
+        assert_eq!(pacer.reserve("http://b", t0), t0);
+        // Idle time banks no burst: after a pause, the next goes now, the one after 250 ms on.
+        let later = t0 + Duration::from_secs(10);
+        assert_eq!(pacer.reserve("http://a", later), later);
+        assert_eq!(pacer.reserve("http://a", later), later + ms(250));
+        // A server's Retry-After holds the origin, whatever the rate.
+        pacer.hold("http://b", later + ms(3000));
+        assert_eq!(pacer.reserve("http://b", later), later + ms(3000));
+        assert_eq!(pacer.reserve("http://b", later), later + ms(3250));
+        // A hold never brings a schedule forward.
+        pacer.hold("http://b", later);
+        assert_eq!(pacer.reserve("http://b", later), later + ms(3500));
+
+        // No rate: every request goes at once, except during a hold.
+        let free = Pacer::new(None);
+        assert_eq!(free.reserve("http://a", t0), t0);
+        assert_eq!(free.reserve("http://a", t0), t0);
+        free.hold("http://a", t0 + ms(100));
+        assert_eq!(free.reserve("http://a", t0), t0 + ms(100));
+        assert_eq!(free.reserve("http://a", t0), t0 + ms(100));
+        assert_eq!(free.reserve("http://a", t0 + ms(200)), t0 + ms(200));
+        assert_eq!(free.reserve("http://c", t0), t0);
+    }
+
+    #[tokio::test]
+    async fn the_rate_is_per_origin_across_every_session_of_a_client() {
+        let (addr, seen) = flaky(200, None, Some(0)).await;
+        let client = polite_client(
+            addr,
+            Politeness {
+                rps: NonZeroU32::new(50),
+                ..Politeness::default()
+            },
+        );
+        let interval = Duration::from_millis(20);
+        let (one, two) = (client.session(), client.session().with_fresh_jar());
+        let before = tokio::time::Instant::now();
+        let sends = (0..4).map(|i| {
+            let session = if i % 2 == 0 { one.clone() } else { two.clone() };
+            async move { session.send("x", Request::get(url(addr, "/x"))).await }
+        });
+        for r in futures::future::join_all(sends).await {
+            assert_eq!(r.unwrap().status, 200);
+        }
+        assert_eq!(seen.hits.load(Ordering::SeqCst), 4);
+        // Four slots were taken from one schedule for the origin: the next free one is at
+        // least four intervals past the first, which was no earlier than `before`.
+        let origin = url(addr, "/").origin().ascii_serialization();
+        let next = client.shared.pacer.reserve(&origin, before);
+        assert!(next >= before + interval * 4, "{:?}", next - before);
     }
 }

@@ -35,5 +35,27 @@ pub struct Exchange {
     /// browser, the user at the terminal) and where it ended, as they reported it.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub via: Option<String>,
+    /// Set when this request is a retry: the answer before it was 429 or 503 (the server did
+    /// not process it), so the same request was sent again.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub retry: Option<Retry>,
+    /// Set on a 429 or 503 answer that was not retried, saying why (no retries left, the
+    /// server asked for a longer wait than the scanner gives, the scan's deadline).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub not_retried: Option<String>,
     pub elapsed_ms: u64,
+}
+
+/// What made the scanner send a request again.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Retry {
+    /// 1 for the first retry of a request, 2 for the second, ...
+    pub number: u32,
+    /// The status of the answer before it (429 or 503).
+    pub after_status: u16,
+    /// How long the scanner waited before sending it.
+    pub waited_ms: u64,
+    /// Where the wait came from: `Retry-After: N s`, `Retry-After: <date>, N s from then`, or
+    /// `backoff` (no usable Retry-After: 0.5 s, 1 s, 2 s, ...).
+    pub wait_from: String,
 }

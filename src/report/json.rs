@@ -47,6 +47,8 @@ pub struct Summary {
     pub warn: usize,
     pub skip: usize,
     pub error: usize,
+    /// Requests sent again after a 429 or 503 (each marked `retry` in its evidence).
+    pub retries: usize,
 }
 
 #[derive(Serialize)]
@@ -87,6 +89,7 @@ pub fn model(report: &Report) -> JsonReport<'_> {
             warn: report.count(Status::Warn),
             skip: report.count(Status::Skip),
             error: report.count(Status::Error),
+            retries: report.retries,
         },
         results: report
             .results

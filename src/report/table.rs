@@ -79,8 +79,13 @@ pub fn render(report: &Report, color: bool) -> String {
     } else {
         format!("{:.1} s", report.duration.as_secs_f64())
     };
+    let retries = match report.retries {
+        0 => String::new(),
+        1 => ", 1 retry".to_string(),
+        n => format!(", {n} retries"),
+    };
     out.push_str(&format!(
-        "{} checks in {took}: {}{}\n",
+        "{} checks in {took}: {}{retries}{}\n",
         report.results.len(),
         counts.join(", "),
         if report.insecure_tls {
