@@ -15,6 +15,7 @@ mod lab;
 mod login_corpus;
 mod login_modes;
 mod oidc_provider;
+mod polite;
 mod redirect_spelling;
 mod scan;
 mod tls;
