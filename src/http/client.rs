@@ -2456,11 +2456,14 @@ mod tests {
         assert!(!not.is_redirect());
     }
 
-    /// What the flaky server saw: each request's method, content type and body.
+    /// A request's method, content type and body, as the server received it.
+    type Received = (String, Option<String>, Vec<u8>);
+
+    /// What the flaky server saw.
     #[derive(Clone, Default)]
     struct Seen {
         hits: Arc<AtomicUsize>,
-        requests: Arc<Mutex<Vec<(String, Option<String>, Vec<u8>)>>>,
+        requests: Arc<Mutex<Vec<Received>>>,
     }
 
     /// A server whose first `failures` answers (every answer when `None`) are `status`, with
