@@ -627,6 +627,11 @@ impl TextHashes {
 /// form ending there (which covers every shorter one), so that a search is linear in the text
 /// whatever the forms. States are numbered breadth-first, so that the children of a state are
 /// consecutive states, sorted by the byte leading to them.
+///
+/// Written here rather than taken from the `aho-corasick` crate: the crate reports every
+/// overlapping match (about 120 per position for values that are suffixes of one another) or
+/// leftmost ones, not the longest form ending at each position; getting that from it meant
+/// stepping its NFA by hand with per-state bookkeeping. Tried: more code, and slower.
 struct Automaton {
     /// Transitions of the start state (0), by byte.
     root: Box<[u32; 256]>,
