@@ -91,7 +91,7 @@ if [[ -f src/lib.rs ]]; then
     cargo test --doc 2>&1 | tee -a "$log"
 fi
 awk '/^test result:/ { p += $4; f += $6; i += $8 }
-     END { printf "total: %d passed, %d failed, %d skipped\n", p, f, i }' "$log"
+     END { printf "total: %d passed, %d failed, %d ignored\n", p, f, i }' "$log"
 
 section "fuzz (tests/fuzz, ${OAUTHPROBE_FUZZ_SECONDS:=60} s per target)"
 # Each target generates cases until its budget is spent, one test thread per core (7 targets of
