@@ -120,6 +120,10 @@ pub struct OutputArgs {
     /// How many checks run at once.
     #[arg(long, default_value_t = 4)]
     pub concurrency: usize,
+    /// Signed-in sessions the checks share out (form login), for servers that limit sessions
+    /// per user [default: --concurrency].
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    pub sessions: Option<u32>,
     /// Seconds before one HTTP request is abandoned.
     #[arg(long, default_value_t = 10)]
     pub timeout: u64,
@@ -285,6 +289,7 @@ fn scan_options(o: &OutputArgs, tls: TlsConfig) -> ScanOptions {
         code_wait: Duration::from_secs(o.code_wait),
         deadline: o.deadline.map(|s| Duration::from_secs(s.max(1))),
         rps: o.rps.and_then(std::num::NonZeroU32::new),
+        sessions: o.sessions.map(|n| n as usize),
         retries: o.retries,
         ..ScanOptions::default()
     }

@@ -44,6 +44,9 @@ pub struct ScanOptions {
     pub rps: Option<std::num::NonZeroU32>,
     /// How many times a request answered 429 or 503 is sent again (`--retries`); 0: never.
     pub retries: u32,
+    /// Signed-in sessions (cookie jars) the checks share out, at most `concurrency`; `None`:
+    /// as many as `concurrency`. Only the form login keeps more than one.
+    pub sessions: Option<usize>,
 }
 
 impl Default for ScanOptions {
@@ -61,6 +64,7 @@ impl Default for ScanOptions {
             deadline: None,
             rps: None,
             retries: crate::http::client::DEFAULT_RETRIES,
+            sessions: None,
         }
     }
 }
@@ -172,11 +176,25 @@ pub async fn scan(target: Target, opts: ScanOptions) -> Result<Report, String> {
         ),
         Err(e) => (None, None, Some(e), false, None),
     };
+    let pool = match (&login_session, &discovered) {
+        (Some(primary), Some(discovered)) if signed_in => {
+            let wanted = pool_size(&opts, &target);
+            let more = tokio::time::timeout_at(
+                ends_at,
+                sign_in_more(&client, &target, &navigator, discovered, wanted - 1),
+            )
+            .await
+            .unwrap_or_default();
+            Arc::new(SessionPool::new(primary.clone(), more))
+        }
+        (Some(primary), _) => Arc::new(SessionPool::new(primary.clone(), Vec::new())),
+        _ => Arc::new(SessionPool::new(client.session(), Vec::new())),
+    };
 
     let semaphore = Arc::new(Semaphore::new(opts.concurrency.max(1)));
     let mut tasks = Vec::new();
     for meta in selected {
-        let (Some(discovered), Some(session)) = (&discovered, &login_session) else {
+        let (Some(discovered), Some(_)) = (&discovered, &login_session) else {
             tasks.push((meta, None));
             continue;
         };
@@ -206,13 +224,13 @@ pub async fn scan(target: Target, opts: ScanOptions) -> Result<Report, String> {
             ));
             continue;
         }
-        let mut cx = Cx::new(
+        let (target, discovered, navigator, pool) = (
             target.clone(),
             discovered.clone(),
-            session.with_fresh_transcript(),
             navigator.clone(),
+            pool.clone(),
         );
-        cx.code_wait = opts.code_wait;
+        let code_wait = opts.code_wait;
         let permit_source = semaphore.clone();
         let timeout = if meta.slow {
             check_timeout + opts.code_wait
@@ -233,6 +251,16 @@ pub async fn scan(target: Target, opts: ScanOptions) -> Result<Report, String> {
                 let why = deadline_passed(deadline, "before this check could start");
                 return (Outcome::error(format!("not run: {why}")), 0, Vec::new(), 0);
             };
+            // A signed-in session of its own while it runs: flows on one cookie jar go one at a
+            // time (servers rotate the session cookie), so checks sharing one would queue.
+            let lease = pool.take();
+            let mut cx = Cx::new(
+                target,
+                discovered,
+                lease.session().with_fresh_transcript(),
+                navigator,
+            );
+            cx.code_wait = code_wait;
             let start = Instant::now();
             let own_end = tokio::time::Instant::now() + timeout;
             let outcome =
@@ -340,6 +368,101 @@ pub async fn scan(target: Target, opts: ScanOptions) -> Result<Report, String> {
         retries: client.retries(),
         results,
     })
+}
+
+/// How many signed-in sessions the checks share out: one per check running at once (bounded
+/// by `--sessions` for servers that limit sessions per user), and one alone where a delegate
+/// signs in (a browser, a command, a person) rather than the scanner's own cookie jars.
+fn pool_size(opts: &ScanOptions, target: &Target) -> usize {
+    if !matches!(target.login.mode, crate::target::LoginMode::Form) {
+        return 1;
+    }
+    let concurrency = opts.concurrency.max(1);
+    opts.sessions.unwrap_or(concurrency).clamp(1, concurrency)
+}
+
+/// Signs `count` more sessions in, concurrently, each with a cookie jar of its own. One that
+/// fails is left out: the checks then share fewer sessions, which is slower, not wrong.
+async fn sign_in_more(
+    client: &ScanClient,
+    target: &Target,
+    navigator: &Navigator,
+    discovered: &Discovered,
+    count: usize,
+) -> Vec<crate::http::HttpSession> {
+    let sign_ins = (0..count).map(|n| async move {
+        let session = client.session();
+        let request = AuthRequest::for_client(&target.client);
+        let step = format!("pre-flight: sign in session {} of the pool", n + 2);
+        let outcome = navigator
+            .authorize(
+                &session,
+                &step,
+                &discovered.endpoints.authorization,
+                &request,
+                &target.client.redirect_url,
+                Consent::Approve,
+            )
+            .await
+            .ok()?;
+        let code = outcome.code()?;
+        session.redactor().add(code);
+        Some(session)
+    });
+    futures::future::join_all(sign_ins)
+        .await
+        .into_iter()
+        .flatten()
+        .collect()
+}
+
+/// Signed-in sessions handed to one check at a time. When all are out (fewer sessions than
+/// checks at once), a check shares the first one, whose flows then take turns.
+struct SessionPool {
+    primary: crate::http::HttpSession,
+    idle: std::sync::Mutex<Vec<crate::http::HttpSession>>,
+}
+
+struct Lease<'a> {
+    pool: &'a SessionPool,
+    session: Option<crate::http::HttpSession>,
+}
+
+impl SessionPool {
+    fn new(primary: crate::http::HttpSession, more: Vec<crate::http::HttpSession>) -> Self {
+        let mut idle = more;
+        idle.push(primary.clone());
+        SessionPool {
+            primary,
+            idle: std::sync::Mutex::new(idle),
+        }
+    }
+
+    fn take(&self) -> Lease<'_> {
+        let session = self.idle.lock().unwrap_or_else(|e| e.into_inner()).pop();
+        Lease {
+            pool: self,
+            session,
+        }
+    }
+}
+
+impl Lease<'_> {
+    fn session(&self) -> &crate::http::HttpSession {
+        self.session.as_ref().unwrap_or(&self.pool.primary)
+    }
+}
+
+impl Drop for Lease<'_> {
+    fn drop(&mut self) {
+        if let Some(session) = self.session.take() {
+            self.pool
+                .idle
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .push(session);
+        }
+    }
 }
 
 /// The pre-flight error without the page dump and the advice, which the report carries once.

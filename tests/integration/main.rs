@@ -18,5 +18,6 @@ mod oidc_provider;
 mod polite;
 mod redirect_spelling;
 mod scan;
+mod sessions;
 mod tls;
 mod webdriver;
