@@ -67,8 +67,7 @@ async fn sessions_seen(concurrency: usize, sessions: Option<usize>) -> usize {
         );
     }
     assert_eq!(report.count(Status::Skip), 2);
-    let n = seen.lock().unwrap().len();
-    n
+    seen.lock().unwrap().len()
 }
 
 #[tokio::test(flavor = "multi_thread")]
