@@ -498,9 +498,8 @@ fn missing_requirement(meta: &CheckMeta, target: &Target) -> Option<String> {
     })
 }
 
-/// The HTTP client scoped to the target's origins, and the login mode's navigator.
-pub fn connect(target: &Target, opts: &ScanOptions) -> Result<(ScanClient, Navigator), String> {
-    let redactor = Arc::new(Redactor::new(target.secrets()));
+/// The origins the target file puts in scope: the issuer's, its endpoints', `[login] origins`.
+fn target_origins(target: &Target) -> Vec<url::Origin> {
     let mut origins = vec![target.issuer.origin()];
     let ep = &target.endpoints;
     for url in [
@@ -516,6 +515,13 @@ pub fn connect(target: &Target, opts: &ScanOptions) -> Result<(ScanClient, Navig
     {
         origins.push(url.origin());
     }
+    origins
+}
+
+/// The HTTP client scoped to the target's origins, and the login mode's navigator.
+pub fn connect(target: &Target, opts: &ScanOptions) -> Result<(ScanClient, Navigator), String> {
+    let redactor = Arc::new(Redactor::new(target.secrets()));
+    let origins = target_origins(target);
     let mut tls = TlsConfig {
         insecure: opts.insecure_tls,
         ca_files: opts.ca_files.clone(),
@@ -621,6 +627,16 @@ pub fn no_code_reason(
             out.push_str(&format!("; the page says {message:?}"));
         }
         out.push_str(&format!("; the page held: {}", page.describe_forms()));
+    }
+    if let AuthOutcome::Redirect { location, .. } = outcome {
+        let elsewhere = location.origin() != target.client.redirect_url.origin()
+            && !target_origins(target).contains(&location.origin());
+        if elsewhere {
+            out.push_str(&format!(
+                "; {} is none of the target's origins, so the scanner read the Location header and did not follow it (name it in [login] origins if the sign-in really continues there)",
+                location.origin().ascii_serialization()
+            ));
+        }
     }
     out.push_str(&sign_in_advice(target, suggest_login));
     out

@@ -770,7 +770,7 @@ hostile! {
         deadline_secs: 30,
         issues_tokens: false,
         // Read from the Location header, not followed: the canary saw nothing.
-        expect: |run| sign_in_failed_with(run, &["the server redirected to http://127.0.0.1"]),
+        expect: |run| sign_in_failed_with(run, &["so the scanner read the Location header and did not follow it"]),
     };
     metadata_endpoints_on_another_origin: Case {
         name: "metadata-names-canary",
