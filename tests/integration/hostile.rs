@@ -2,7 +2,7 @@
 //! what it reads, and says what went wrong.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::Ordering;
 
 use axum::Router;
 use axum::http::{StatusCode, header};
@@ -10,17 +10,6 @@ use axum::response::{Html, IntoResponse};
 use axum::routing::get;
 use oauthprobe::engine::{self, ScanOptions, Status};
 use oauthprobe::target::Target;
-
-/// A server on 127.0.0.1:0 that only counts the requests it gets.
-async fn bystander() -> (String, Arc<AtomicUsize>) {
-    let hits = Arc::new(AtomicUsize::new(0));
-    let counter = hits.clone();
-    let app = Router::new().fallback(move || {
-        counter.fetch_add(1, Ordering::SeqCst);
-        async { "bystander" }
-    });
-    (serve(app).await, hits)
-}
 
 async fn serve(app: Router) -> String {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -55,7 +44,7 @@ fn target(issuer: &str) -> Target {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_redirect_to_another_origin_is_read_not_followed() {
-    let (elsewhere, hits) = bystander().await;
+    let (elsewhere, hits) = crate::common::counting_server("bystander").await;
     let to = format!("{elsewhere}/steal");
     let base = fake_server(Router::new().route(
         "/authorize",
@@ -89,7 +78,7 @@ async fn a_redirect_to_another_origin_is_read_not_followed() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_login_form_posting_elsewhere_is_refused_with_the_reason() {
-    let (elsewhere, hits) = bystander().await;
+    let (elsewhere, hits) = crate::common::counting_server("bystander").await;
     let page = format!(
         "<title>Sign in</title><form method=post action=\"{elsewhere}/collect\"><input name=username><input type=password name=password><button>Sign in</button></form>"
     );
@@ -142,7 +131,7 @@ async fn an_oversized_metadata_document_is_not_read_whole() {
 /// before any secret, code or password is sent, and says what to name if the origin is real.
 #[tokio::test(flavor = "multi_thread")]
 async fn metadata_pointing_at_another_origin_is_not_used() {
-    let (canary, hits) = bystander().await;
+    let (canary, hits) = crate::common::counting_server("bystander").await;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
     let meta = serde_json::json!({

@@ -14,7 +14,7 @@
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use axum::Router;
@@ -32,20 +32,6 @@ const RSS_LIMIT_KB: u64 = 100 * 1024;
 /// Time to start the process, close the flows and write the report, past the deadline.
 const MARGIN: Duration = Duration::from_secs(20);
 const ESCAPES: &str = "\u{1b}]0;owned\u{7}\u{1b}[2J\u{1b}[32mPASS\u{1b}[0m\u{9b}31m";
-
-/// The second origin: it counts every request and answers nothing useful.
-async fn canary() -> (String, Arc<AtomicUsize>) {
-    let hits = Arc::new(AtomicUsize::new(0));
-    let counter = hits.clone();
-    let app = Router::new().fallback(move || {
-        counter.fetch_add(1, Ordering::SeqCst);
-        async { "canary" }
-    });
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}", listener.local_addr().unwrap());
-    tokio::spawn(async move { axum::serve(listener, app).await.ok() });
-    (url, hits)
-}
 
 /// What a fault sees: the canary's URL.
 #[derive(Clone)]
@@ -120,7 +106,7 @@ async fn run_case(case: &Case) {
         eprintln!("skipping {}: /usr/bin/time is missing", case.name);
         return;
     };
-    let (canary_url, canary_hits) = canary().await;
+    let (canary_url, canary_hits) = crate::common::counting_server("canary").await;
     let ctx = Ctx {
         canary: canary_url.as_str().into(),
     };

@@ -4,8 +4,7 @@
 //! six times). The redirect_uri lives on a canary origin that the target file puts in scope
 //! (`[login] origins`), so only the comparison stands between the scanner and it.
 
-use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::Ordering;
 
 use axum::Router;
 use axum::extract::Query;
@@ -16,20 +15,6 @@ use oauthprobe::engine::{self, ScanOptions};
 use oauthprobe::target::Target;
 
 type Params = Query<std::collections::HashMap<String, String>>;
-
-/// A server on 127.0.0.1:0 that counts every request it gets.
-async fn canary() -> (String, Arc<AtomicUsize>) {
-    let hits = Arc::new(AtomicUsize::new(0));
-    let counter = hits.clone();
-    let app = Router::new().fallback(move || {
-        counter.fetch_add(1, Ordering::SeqCst);
-        async { "the client" }
-    });
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    tokio::spawn(async move { axum::serve(listener, app).await.ok() });
-    (base, hits)
-}
 
 /// An authorization server whose authorization endpoint answers every request with a redirect
 /// to `spell(state)`, and whose token endpoint issues a token for any code.
@@ -74,7 +59,7 @@ fn target(issuer: &str, client: &str) -> Target {
 
 /// The whole catalog against a server answering with `spell`; the client's origin gets nothing.
 async fn scan_with(spell: impl Fn(&str, &str) -> String + Clone + Send + Sync + 'static) {
-    let (client, hits) = canary().await;
+    let (client, hits) = crate::common::counting_server("the client").await;
     let at = client.clone();
     let issuer = server(move |state| spell(&at, state)).await;
     let report = engine::scan(target(&issuer, &client), ScanOptions::default())

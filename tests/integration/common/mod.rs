@@ -21,6 +21,24 @@ pub fn ci() -> bool {
     std::env::var("CI").is_ok_and(|v| v == "true")
 }
 
+/// A server on 127.0.0.1:0 that counts every request it gets and answers `body`: the origin a
+/// scan must never reach (a canary, a bystander, the client behind the redirect_uri).
+pub async fn counting_server(
+    body: &'static str,
+) -> (String, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let hits = std::sync::Arc::new(AtomicUsize::new(0));
+    let counter = hits.clone();
+    let app = axum::Router::new().fallback(move || {
+        counter.fetch_add(1, Ordering::SeqCst);
+        async move { body }
+    });
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await.ok() });
+    (base, hits)
+}
+
 pub async fn spawn_lab(weak: &[Weakness]) -> RunningLab {
     spawn_lab_with(LabOptions {
         weaknesses: weak.iter().copied().collect::<Weaknesses>(),
