@@ -267,29 +267,12 @@ pub fn parse_forms(html: &str) -> Vec<HtmlForm> {
         .collect()
 }
 
-/// The trimmed (whitespace-collapsed) `<title>`, else the first `<h1>`.
+/// The trimmed (whitespace-collapsed) `<title>`, else the first `<h1>`: [`Page::title`]
+/// without reading the forms.
 pub fn page_title(html: &str) -> Option<String> {
     let (document, _) = super::html::parse(html);
-    let mut title: Option<String> = None;
-    let mut heading: Option<String> = None;
-    walk(&document, |visit| {
-        let el = &visit.el;
-        if title.is_none() && is_html(el) {
-            let slot = match el.value().name() {
-                "title" => Some(&mut title),
-                "h1" if heading.is_none() => Some(&mut heading),
-                _ => None,
-            };
-            if let Some(slot) = slot {
-                let text = text_of(el);
-                if !text.is_empty() {
-                    *slot = Some(text);
-                }
-            }
-        }
-        None
-    });
-    title.or(heading)
+    let extras = page_extras(&document);
+    extras.title.or(extras.heading)
 }
 
 /// Decide whether the page is a login page, a consent page, or something else.
