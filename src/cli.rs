@@ -435,13 +435,6 @@ fn run_checks(args: ChecksArgs) -> ExitStatus {
     ExitStatus::Ok
 }
 
-fn ca_paths(tls: &TlsConfig) -> Vec<String> {
-    tls.ca_files
-        .iter()
-        .map(|f| f.path().display().to_string())
-        .collect()
-}
-
 fn usage_error(message: impl std::fmt::Display) -> ExitStatus {
     eprintln!("error: {}", report::terminal_safe(&message.to_string()));
     ExitStatus::Usage
@@ -541,7 +534,7 @@ async fn run_login(args: LoginArgs) -> ExitStatus {
         target.login.mode.name(),
         target.login.username
     ));
-    if let Some(line) = report::tls_line(client.tls().insecure, &ca_paths(client.tls())) {
+    if let Some(line) = report::tls_line(client.tls().insecure, &client.tls().ca_paths()) {
         say(line);
     }
     let session = client.session();

@@ -141,14 +141,7 @@ pub async fn scan(target: Target, opts: ScanOptions) -> Result<Report, String> {
     let started_at = SystemTime::now();
     let clock = Instant::now();
     let (client, navigator) = connect(&target, &opts)?;
-    let tls = client.tls();
-    let (insecure_tls, ca_files) = (
-        tls.insecure,
-        tls.ca_files
-            .iter()
-            .map(|f| f.path().display().to_string())
-            .collect(),
-    );
+    let (insecure_tls, ca_files) = (client.tls().insecure, client.tls().ca_paths());
     let navigator = Arc::new(navigator);
     let check_timeout = navigator
         .check_timeout_floor()

@@ -516,6 +516,14 @@ pub struct TlsConfig {
 }
 
 impl TlsConfig {
+    /// The files of the extra roots, as reports name them.
+    pub fn ca_paths(&self) -> Vec<String> {
+        self.ca_files
+            .iter()
+            .map(|f| f.path().display().to_string())
+            .collect()
+    }
+
     /// Verification with the built-in roots, or none at all when `insecure`.
     pub fn new(insecure: bool) -> Self {
         TlsConfig {
@@ -641,19 +649,48 @@ struct Shared {
     redactor: Arc<Redactor>,
     /// The client's server talking to the authorization server: no cookie store at all.
     back_channel: std::sync::OnceLock<reqwest::Client>,
-    /// Requests that timed out in this scan, by endpoint (origin and path): past
-    /// [`GIVE_UP_AFTER_TIMEOUTS`] none more is sent there, so an endpoint that dribbles or
-    /// hangs cannot hold a scan for a timeout per request, and the others still answer.
-    timeouts: Mutex<std::collections::HashMap<String, usize>>,
+    /// What each endpoint (origin and path) has cost this scan: past the limits nothing more
+    /// is sent there, or retried there, so an endpoint that hangs, dribbles or stays busy
+    /// cannot hold a scan for a timeout or a round of retries per request, and the others
+    /// still answer.
+    strikes: Mutex<std::collections::HashMap<String, Strikes>>,
     politeness: Politeness,
     pacer: Pacer,
     /// Requests sent again after a 429 or 503, in this scan.
     retries: AtomicUsize,
-    /// Requests answered 429 or 503 through every retry, by endpoint: past
-    /// [`STOP_RETRYING_AFTER`] none more is retried there.
-    exhausted: Mutex<std::collections::HashMap<String, usize>>,
     /// The scan's deadline: no retry waits past it.
     deadline: std::sync::OnceLock<tokio::time::Instant>,
+}
+
+/// One endpoint's cost to the scan so far.
+#[derive(Debug, Default, Clone, Copy)]
+struct Strikes {
+    /// Requests that timed out: past [`GIVE_UP_AFTER_TIMEOUTS`] none more is sent.
+    timeouts: usize,
+    /// Requests answered 429 or 503 through every retry: past [`STOP_RETRYING_AFTER`] none
+    /// more is retried.
+    retries_spent: usize,
+}
+
+impl Shared {
+    fn strikes(&self, endpoint: &str) -> Strikes {
+        self.strikes
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(endpoint)
+            .copied()
+            .unwrap_or_default()
+    }
+
+    fn strike(&self, endpoint: &str, count: impl FnOnce(&mut Strikes)) {
+        count(
+            self.strikes
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .entry(endpoint.to_string())
+                .or_default(),
+        );
+    }
 }
 
 fn endpoint_key(url: &Url) -> String {
@@ -775,11 +812,10 @@ impl ScanClient {
             tls,
             redactor,
             back_channel: Default::default(),
-            timeouts: Mutex::default(),
+            strikes: Mutex::default(),
             politeness,
             pacer: Pacer::new(politeness.rps),
             retries: AtomicUsize::new(0),
-            exhausted: Mutex::default(),
             deadline: Default::default(),
         };
         // Validate the configuration once, so that `session()` cannot fail later.
@@ -1006,13 +1042,7 @@ impl HttpSession {
             });
         }
         let endpoint = endpoint_key(&req.url);
-        let timeouts = shared
-            .timeouts
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .get(&endpoint)
-            .copied()
-            .unwrap_or(0);
+        let timeouts = shared.strikes(&endpoint).timeouts;
         if timeouts >= GIVE_UP_AFTER_TIMEOUTS {
             return Err(HttpError::GaveUp {
                 method,
@@ -1087,10 +1117,9 @@ impl HttpSession {
         if retries == 0 {
             return Err("not retried: retries are off (--retries 0)".to_string());
         }
-        let mut exhausted = shared.exhausted.lock().unwrap_or_else(|e| e.into_inner());
-        let before = exhausted.get(endpoint).copied().unwrap_or(0);
+        let before = shared.strikes(endpoint).retries_spent;
         if number > retries {
-            exhausted.insert(endpoint.to_string(), before + 1);
+            shared.strike(endpoint, |s| s.retries_spent += 1);
             return Err(format!(
                 "not retried: no retries left (sent {} times: once and --retries {retries})",
                 retries + 1
@@ -1101,7 +1130,6 @@ impl HttpSession {
                 "not retried: {before} requests to this endpoint were already answered 429 or 503 through every retry, so the scan stops retrying there"
             ));
         }
-        drop(exhausted);
         let cap = MAX_RETRY_WAIT.min(shared.limits.timeout);
         let plan = retry_wait(
             resp.header("retry-after"),
@@ -1200,12 +1228,7 @@ impl HttpSession {
             Ok(Ok(())) => Ok(()),
         };
         if matches!(result, Err(HttpError::Timeout { .. })) {
-            *shared
-                .timeouts
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .entry(endpoint.to_string())
-                .or_default() += 1;
+            shared.strike(endpoint, |s| s.timeouts += 1);
         }
 
         let complete = result.is_ok();
