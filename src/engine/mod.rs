@@ -124,6 +124,14 @@ pub fn default_deadline(
     Duration::from_secs(60) + per_check * checks as u32 + slow
 }
 
+/// A check the deadline ended while it ran.
+fn stopped_by(deadline: Duration) -> Outcome {
+    Outcome::error(format!(
+        "stopped: {}",
+        deadline_passed(deadline, "while it ran")
+    ))
+}
+
 /// How long past the deadline the engine waits for a check that is busy rather than waiting
 /// (its timeout fires only when it next awaits).
 const DEADLINE_GRACE: Duration = Duration::from_secs(2);
@@ -266,10 +274,7 @@ pub async fn scan(target: Target, opts: ScanOptions) -> Result<Report, String> {
                         "the check did not finish within {}s",
                         timeout.as_secs()
                     )),
-                    Err(_) => Outcome::error(format!(
-                        "stopped: {}",
-                        deadline_passed(deadline, "while it ran")
-                    )),
+                    Err(_) => stopped_by(deadline),
                 };
             let requests = cx.http.request_count();
             (
@@ -301,15 +306,7 @@ pub async fn scan(target: Target, opts: ScanOptions) -> Result<Report, String> {
                 match tokio::time::timeout_at(ends_at + DEADLINE_GRACE, &mut handle).await {
                     Err(_) => {
                         handle.abort();
-                        (
-                            Outcome::error(format!(
-                                "stopped: {}",
-                                deadline_passed(deadline, "while it ran")
-                            )),
-                            0,
-                            Vec::new(),
-                            0,
-                        )
+                        (stopped_by(deadline), 0, Vec::new(), 0)
                     }
                     Ok(Ok(r)) => r,
                     // A panicking check is a bug in oauthprobe; the others carry on.
@@ -385,19 +382,9 @@ async fn sign_in_more(
 ) -> Vec<crate::http::HttpSession> {
     let sign_ins = (0..count).map(|n| async move {
         let session = client.session();
-        let request = AuthRequest::for_client(&target.client);
         let step = format!("pre-flight: sign in session {} of the pool", n + 2);
-        let outcome = navigator
-            .authorize(
-                &session,
-                &step,
-                &discovered.endpoints.authorization,
-                &request,
-                &target.client.redirect_url,
-                Consent::Approve,
-            )
-            .await
-            .ok()?;
+        let (_, outcome) = sign_in_flow(&session, &step, target, navigator, discovered).await;
+        let outcome = outcome.ok()?;
         let code = outcome.code()?;
         session.redactor().add(code);
         Some(session)
@@ -673,6 +660,33 @@ struct Preflight {
     no_token_control: Option<String>,
 }
 
+/// The test user signing in on `session` as every pre-flight session does: an authorization
+/// request of the target's client, consent given; the request (its verifier) and where the
+/// server sent the browser.
+async fn sign_in_flow(
+    session: &crate::http::HttpSession,
+    step: &str,
+    target: &Target,
+    navigator: &Navigator,
+    discovered: &Discovered,
+) -> (
+    AuthRequest,
+    Result<crate::flow::authorize::AuthOutcome, crate::flow::authorize::FlowError>,
+) {
+    let request = AuthRequest::for_client(&target.client);
+    let outcome = navigator
+        .authorize(
+            session,
+            step,
+            &discovered.endpoints.authorization,
+            &request,
+            &target.client.redirect_url,
+            Consent::Approve,
+        )
+        .await;
+    (request, outcome)
+}
+
 /// Signs the test user in once, so that later checks reuse the session, and redeems the code
 /// correctly: the control that every refusal-based pass is measured against. `Ok(Some(why))`:
 /// signed in, but the server issued no tokens to that correct request.
@@ -683,18 +697,16 @@ async fn sign_in(
     discovered: &Discovered,
 ) -> Result<Option<String>, String> {
     let ep = &discovered.endpoints;
-    let request = AuthRequest::for_client(&target.client);
-    let outcome = navigator
-        .authorize(
-            session,
-            "pre-flight: sign in and obtain a code",
-            &ep.authorization,
-            &request,
-            &target.client.redirect_url,
-            Consent::Approve,
-        )
-        .await
-        .map_err(|e| format!("pre-flight: sign-in: {e}{}", sign_in_advice(target, true)))?;
+    let (request, outcome) = sign_in_flow(
+        session,
+        "pre-flight: sign in and obtain a code",
+        target,
+        navigator,
+        discovered,
+    )
+    .await;
+    let outcome =
+        outcome.map_err(|e| format!("pre-flight: sign-in: {e}{}", sign_in_advice(target, true)))?;
     if outcome.code().is_none() {
         return Err(format!(
             "pre-flight: {}",
