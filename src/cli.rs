@@ -60,6 +60,34 @@ pub enum Command {
     Init(InitArgs),
     /// Walk one authorization as the scanner would, printing each step (redacted).
     Login(LoginArgs),
+    /// Work with JSON reports: merge the shards' reports into one.
+    Report(ReportArgs),
+}
+
+#[derive(Args)]
+pub struct ReportArgs {
+    #[command(subcommand)]
+    pub command: ReportCommand,
+}
+
+#[derive(Subcommand)]
+pub enum ReportCommand {
+    /// Merge JSON reports (the shards of `scan --shard I/N`, or single-target reports) into the
+    /// document one run over all their targets writes; exits as that run would.
+    Merge(MergeArgs),
+}
+
+#[derive(Args)]
+pub struct MergeArgs {
+    /// The JSON reports (`scan --format json --output FILE`).
+    #[arg(value_name = "FILE", required = true)]
+    pub files: Vec<PathBuf>,
+    /// Write the merged report to FILE instead of standard output.
+    #[arg(long, short = 'o', value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// Exit 1 when a check at or above this severity failed: info, low, medium, high, critical.
+    #[arg(long, default_value = "low", value_parser = ["info", "low", "medium", "high", "critical"])]
+    pub fail_on: String,
 }
 
 #[derive(Args)]
@@ -161,9 +189,14 @@ pub struct OutputArgs {
 
 #[derive(Args)]
 pub struct ScanArgs {
-    /// The target file (TOML): issuer, clients, test user.
-    #[arg(long, short = 'c', value_name = "FILE")]
-    pub config: PathBuf,
+    /// The target file (TOML): issuer, clients, test user. Repeat it, or name a directory
+    /// (its *.toml files), to scan several targets in one run under one --concurrency.
+    #[arg(long, short = 'c', value_name = "FILE|DIR", required = true)]
+    pub config: Vec<PathBuf>,
+    /// Scan only the I-th of N shares of the targets (I from 1), dealt out in target-name
+    /// order: N runs with 1/N to N/N cover every target once (`oauthprobe report merge`).
+    #[arg(long, value_name = "I/N")]
+    pub shard: Option<crate::target_set::Shard>,
     #[command(flatten)]
     pub output: OutputArgs,
 }
@@ -247,6 +280,9 @@ pub fn main() -> ExitCode {
             Command::Checks(args) => run_checks(args),
             Command::Init(args) => run_init(args).await,
             Command::Login(args) => run_login(args).await,
+            Command::Report(ReportArgs {
+                command: ReportCommand::Merge(args),
+            }) => run_merge(args),
         }
     });
     // The report is written: a task still busy (a check past the deadline) is not waited for.
@@ -307,8 +343,27 @@ async fn scan_and_report(target: Target, o: &OutputArgs) -> ExitStatus {
         Ok(r) => r,
         Err(e) => return usage_error(e),
     };
-    let format = report::Format::parse(&o.format).unwrap_or(report::Format::Table);
-    let color = match o.color.as_str() {
+    let text = report::render(&report, report_format(o), report_color(o));
+    if let Err(status) = write_report(&text, o) {
+        return status;
+    }
+    if let Some(e) = &report.preflight_error {
+        let e = report::terminal_safe(e);
+        eprintln!("error: the target could not be scanned: {e}");
+    }
+    report::exit_status(&report, fail_on(o))
+}
+
+fn report_format(o: &OutputArgs) -> report::Format {
+    report::Format::parse(&o.format).unwrap_or(report::Format::Table)
+}
+
+fn fail_on(o: &OutputArgs) -> Severity {
+    Severity::parse(&o.fail_on).unwrap_or(Severity::Low)
+}
+
+fn report_color(o: &OutputArgs) -> bool {
+    match o.color.as_str() {
         "always" => true,
         "never" => false,
         _ => {
@@ -316,31 +371,114 @@ async fn scan_and_report(target: Target, o: &OutputArgs) -> ExitStatus {
                 && std::io::stdout().is_terminal()
                 && std::env::var_os("NO_COLOR").is_none()
         }
-    };
-    let text = report::render(&report, format, color);
+    }
+}
+
+/// To `--output FILE`, or standard output.
+fn write_report(text: &str, o: &OutputArgs) -> Result<(), ExitStatus> {
     match &o.output {
         Some(path) => {
-            if let Err(e) = std::fs::write(path, &text) {
-                return usage_error(format!("{}: cannot write the report: {e}", path.display()));
+            if let Err(e) = std::fs::write(path, text) {
+                return Err(usage_error(format!(
+                    "{}: cannot write the report: {e}",
+                    path.display()
+                )));
             }
             eprintln!("report written to {}", path.display());
         }
         None => out_raw!("{text}"),
     }
-    if let Some(e) = &report.preflight_error {
-        let e = report::terminal_safe(e);
-        eprintln!("error: the target could not be scanned: {e}");
-    }
-    let fail_on = Severity::parse(&o.fail_on).unwrap_or(Severity::Low);
-    report::exit_status(&report, fail_on)
+    Ok(())
 }
 
 async fn run_scan(args: ScanArgs) -> ExitStatus {
-    let target = match Target::load(&args.config) {
-        Ok(t) => t,
+    // One target file named once keeps the one-report shape; a directory, several files or a
+    // shard make a run's document, whatever the number of targets in it.
+    if let ([config], None) = (args.config.as_slice(), args.shard)
+        && !config.is_dir()
+    {
+        let target = match Target::load(config) {
+            Ok(t) => t,
+            Err(e) => return usage_error(e),
+        };
+        return scan_and_report(target, &args.output).await;
+    }
+    let o = &args.output;
+    let files = match crate::target_set::expand(&args.config) {
+        Ok(files) => files,
         Err(e) => return usage_error(e),
     };
-    scan_and_report(target, &args.output).await
+    let loaded = match crate::target_set::load(&files) {
+        Ok(loaded) => loaded,
+        Err(errors) => {
+            for e in &errors {
+                eprintln!("error: {}", report::terminal_safe(e));
+            }
+            return ExitStatus::Usage;
+        }
+    };
+    let in_all = loaded.len();
+    let mine = crate::target_set::share(loaded, args.shard);
+    if let Some(shard) = args.shard {
+        eprintln!(
+            "shard {shard}: {} of the {in_all} targets{}",
+            mine.len(),
+            if mine.is_empty() {
+                " (there are fewer targets than shards)"
+            } else {
+                ""
+            }
+        );
+    }
+    if let Err(e) = engine::select(&o.only, &o.skip) {
+        return usage_error(e);
+    }
+    let tls = match tls_config(o.insecure, &o.ca_cert) {
+        Ok(t) => t,
+        Err(status) => return status,
+    };
+    let opts = scan_options(o, tls);
+    // A target file whose settings cannot be used ([tls] ca_cert) stops the run before any
+    // target is scanned, as it would alone.
+    for loaded in &mine {
+        if let Err(e) = engine::connect(&loaded.target, &opts) {
+            return usage_error(e);
+        }
+    }
+    let started_at = std::time::SystemTime::now();
+    let clock = std::time::Instant::now();
+    let names: Vec<String> = mine.iter().map(|l| l.target.name.clone()).collect();
+    let outcomes = engine::scan_all(mine.into_iter().map(|l| l.target).collect(), opts).await;
+    let mut reports = Vec::with_capacity(outcomes.len());
+    let mut status = ExitStatus::Ok;
+    for (name, outcome) in names.iter().zip(outcomes) {
+        match outcome {
+            Ok(report) => reports.push(report),
+            Err(e) => {
+                status = usage_error(format!("target `{name}`: {e}"));
+            }
+        }
+    }
+    let run = report::Run {
+        reports: &reports,
+        shard: args.shard,
+        started_at,
+        duration: clock.elapsed(),
+    };
+    let text = report::render_run(&run, report_format(o), report_color(o));
+    if let Err(status) = write_report(&text, o) {
+        return status;
+    }
+    for report in &reports {
+        if let Some(e) = &report.preflight_error {
+            eprintln!(
+                "error: the target `{}` could not be scanned: {}",
+                report::terminal_safe(&report.target_name),
+                report::terminal_safe(e)
+            );
+        }
+    }
+    status.worst(report::exit_status_all(&reports, fail_on(o)))
 }
 
 async fn run_demo(args: DemoArgs) -> ExitStatus {
@@ -433,6 +571,44 @@ fn run_checks(args: ChecksArgs) -> ExitStatus {
         catalog::catalog().len()
     );
     ExitStatus::Ok
+}
+
+fn run_merge(args: MergeArgs) -> ExitStatus {
+    let run = match report::merge::merge(&args.files) {
+        Ok(run) => run,
+        Err(e) => return usage_error(e),
+    };
+    let text = report::json::render_run(&run);
+    match &args.output {
+        Some(path) => {
+            if let Err(e) = std::fs::write(path, &text) {
+                return usage_error(format!("{}: cannot write the report: {e}", path.display()));
+            }
+        }
+        None => out_raw!("{text}"),
+    }
+    let s = &run.summary;
+    eprintln!(
+        "merged {} reports: {} targets, {} checks: {} pass, {} fail, {} warn, {} skip, {} error{}{}",
+        args.files.len(),
+        s.targets,
+        s.total,
+        s.pass,
+        s.fail,
+        s.warn,
+        s.skip,
+        s.error,
+        match s.not_scanned {
+            0 => String::new(),
+            n => format!(" · {n} could not be scanned"),
+        },
+        args.output
+            .as_ref()
+            .map(|p| format!("; written to {}", p.display()))
+            .unwrap_or_default()
+    );
+    let fail_on = Severity::parse(&args.fail_on).unwrap_or(Severity::Low);
+    report::merge::exit_status(&run, fail_on)
 }
 
 fn usage_error(message: impl std::fmt::Display) -> ExitStatus {

@@ -14,6 +14,24 @@ pub enum ExitStatus {
     Incomplete = 3,
 }
 
+impl ExitStatus {
+    /// The status of a run over several targets from two of theirs: a usage error over a
+    /// failed check over an incomplete scan over success (as one target's own status ranks them).
+    pub fn worst(self, other: ExitStatus) -> ExitStatus {
+        let rank = |s: ExitStatus| match s {
+            ExitStatus::Ok => 0,
+            ExitStatus::Incomplete => 1,
+            ExitStatus::Failed => 2,
+            ExitStatus::Usage => 3,
+        };
+        if rank(other) > rank(self) {
+            other
+        } else {
+            self
+        }
+    }
+}
+
 impl From<ExitStatus> for ExitCode {
     fn from(status: ExitStatus) -> Self {
         ExitCode::from(status as u8)

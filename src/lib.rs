@@ -14,3 +14,4 @@ pub mod probes;
 pub mod report;
 pub mod secret;
 pub mod target;
+pub mod target_set;

@@ -47,6 +47,18 @@ pub struct ScanOptions {
     /// Signed-in sessions (cookie jars) the checks share out, at most `concurrency`; `None`:
     /// as many as `concurrency`. Only the form login keeps more than one.
     pub sessions: Option<usize>,
+    /// Set when this target is one of several scanned in one run ([`scan_all`]): the run's
+    /// one bound on checks in flight, which every check and pre-flight also takes.
+    pub shared: Option<SharedPermits>,
+}
+
+/// The permits of a run over several targets: `concurrency` of them, shared by every target.
+#[derive(Debug, Clone)]
+pub struct SharedPermits {
+    permits: Arc<Semaphore>,
+    /// How many targets hold them at once: a check may wait behind the others' checks, so
+    /// the default deadline grows by as much.
+    targets_at_once: usize,
 }
 
 impl Default for ScanOptions {
@@ -65,6 +77,7 @@ impl Default for ScanOptions {
             rps: None,
             retries: crate::http::client::DEFAULT_RETRIES,
             sessions: None,
+            shared: None,
         }
     }
 }
@@ -116,12 +129,13 @@ pub fn default_deadline(
     per_check_floor: Option<Duration>,
 ) -> Duration {
     let per_check = per_check_floor.unwrap_or(Duration::from_secs(2));
+    let sharing = opts.shared.as_ref().map_or(1, |s| s.targets_at_once.max(1));
     let slow = if opts.slow {
         opts.code_wait
     } else {
         Duration::ZERO
     };
-    Duration::from_secs(60) + per_check * checks as u32 + slow
+    Duration::from_secs(60) + per_check * (checks * sharing) as u32 + slow
 }
 
 /// A check the deadline ended while it ran.
@@ -146,6 +160,12 @@ fn deadline_passed(deadline: Duration, when: &str) -> String {
 
 pub async fn scan(target: Target, opts: ScanOptions) -> Result<Report, String> {
     let selected = select(&opts.only, &opts.skip)?;
+    // In a run over several targets the pre-flight counts as one check in flight; its clock
+    // starts when it may run.
+    let preflight_permit = match &opts.shared {
+        Some(shared) => Some(shared.permits.clone().acquire_owned().await),
+        None => None,
+    };
     let started_at = SystemTime::now();
     let clock = Instant::now();
     let (client, navigator) = connect(&target, &opts)?;
@@ -191,6 +211,8 @@ pub async fn scan(target: Target, opts: ScanOptions) -> Result<Report, String> {
         (Some(primary), _) => Arc::new(SessionPool::new(primary.clone(), Vec::new())),
         _ => Arc::new(SessionPool::new(client.session(), Vec::new())),
     };
+    drop(preflight_permit);
+    let run_permits = opts.shared.as_ref().map(|s| s.permits.clone());
 
     let semaphore = Arc::new(Semaphore::new(opts.concurrency.max(1)));
     let mut tasks = Vec::new();
@@ -233,6 +255,7 @@ pub async fn scan(target: Target, opts: ScanOptions) -> Result<Report, String> {
         );
         let code_wait = opts.code_wait;
         let permit_source = semaphore.clone();
+        let run_permits = run_permits.clone();
         let timeout = if meta.slow {
             check_timeout + opts.code_wait
         } else {
@@ -251,6 +274,19 @@ pub async fn scan(target: Target, opts: ScanOptions) -> Result<Report, String> {
             else {
                 let why = deadline_passed(deadline, "before this check could start");
                 return (Outcome::error(format!("not run: {why}")), 0, Vec::new(), 0);
+            };
+            // Then one of the run's permits, shared with the other targets' checks.
+            let _run_permit = match run_permits {
+                Some(permits) => {
+                    match tokio::time::timeout_at(ends_at, permits.acquire_owned()).await {
+                        Ok(Ok(permit)) => Some(permit),
+                        _ => {
+                            let why = deadline_passed(deadline, "before this check could start");
+                            return (Outcome::error(format!("not run: {why}")), 0, Vec::new(), 0);
+                        }
+                    }
+                }
+                None => None,
             };
             // A signed-in session of its own while it runs: flows on one cookie jar go one at a
             // time (servers rotate the session cookie), so checks sharing one would queue.
@@ -358,6 +394,46 @@ pub async fn scan(target: Target, opts: ScanOptions) -> Result<Report, String> {
         retries: client.retries(),
         results,
     })
+}
+
+/// Scans several targets in one run, concurrently, under one bound: at most `concurrency`
+/// checks (a pre-flight counting as one) are in flight across all of them, and at most
+/// `concurrency` targets are under way at once. Each target's report is as [`scan`] makes it,
+/// in the order given; each target's deadline starts when its pre-flight may run.
+pub async fn scan_all(targets: Vec<Target>, opts: ScanOptions) -> Vec<Result<Report, String>> {
+    let concurrency = opts.concurrency.max(1);
+    let targets_at_once = targets.len().clamp(1, concurrency);
+    let shared = SharedPermits {
+        permits: Arc::new(Semaphore::new(concurrency)),
+        targets_at_once,
+    };
+    let slots = Arc::new(Semaphore::new(targets_at_once));
+    let scans: Vec<_> = targets
+        .into_iter()
+        .map(|target| {
+            let name = target.name.clone();
+            let opts = ScanOptions {
+                shared: Some(shared.clone()),
+                ..opts.clone()
+            };
+            let slots = slots.clone();
+            let handle = tokio::spawn(async move {
+                let _slot = slots.acquire_owned().await;
+                scan(target, opts).await
+            });
+            (name, handle)
+        })
+        .collect();
+    let mut reports = Vec::with_capacity(scans.len());
+    for (name, handle) in scans {
+        reports.push(match handle.await {
+            Ok(report) => report,
+            Err(e) => Err(format!(
+                "the scan of `{name}` crashed (a bug in oauthprobe): {e}"
+            )),
+        });
+    }
+    reports
 }
 
 /// How many signed-in sessions the checks share out: one per check running at once (bounded

@@ -69,10 +69,7 @@ pub struct JsonResult<'a> {
 pub fn model(report: &Report) -> JsonReport<'_> {
     JsonReport {
         schema_version: SCHEMA_VERSION,
-        tool: Tool {
-            name: "oauthprobe",
-            version: env!("CARGO_PKG_VERSION"),
-        },
+        tool: tool(),
         target: TargetInfo {
             name: &report.target_name,
             issuer: &report.issuer,
@@ -117,6 +114,104 @@ pub fn render(report: &Report) -> String {
     let mut out = escape_c1_controls(&out);
     out.push('\n');
     out
+}
+
+/// The document of a run over several targets (`scan --config DIR/`, a shard, a merge): one
+/// report per target, each exactly what a scan of that target alone writes, in target-name
+/// order, and a summary over all of them.
+#[derive(Serialize)]
+pub struct JsonRun {
+    pub schema_version: u32,
+    pub tool: Tool,
+    /// `I/N` when this is one shard's share of the targets (`--shard`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub shard: Option<String>,
+    pub started_at: String,
+    pub duration_ms: u64,
+    pub summary: RunSummary,
+    pub reports: Vec<serde_json::Value>,
+}
+
+#[derive(Serialize, Default, Debug, PartialEq, Eq)]
+pub struct RunSummary {
+    pub targets: usize,
+    /// Targets whose pre-flight failed (`preflight_error`): nothing or little of them was checked.
+    pub not_scanned: usize,
+    pub total: usize,
+    pub pass: usize,
+    pub fail: usize,
+    pub warn: usize,
+    pub skip: usize,
+    pub error: usize,
+    pub retries: usize,
+}
+
+impl RunSummary {
+    /// Adds up the targets' own summaries: the one way both a run and a merge count.
+    pub fn of(reports: &[serde_json::Value]) -> Self {
+        let mut sum = RunSummary {
+            targets: reports.len(),
+            ..RunSummary::default()
+        };
+        for report in reports {
+            let n = |key: &str| report["summary"][key].as_u64().unwrap_or(0) as usize;
+            sum.total += n("total");
+            sum.pass += n("pass");
+            sum.fail += n("fail");
+            sum.warn += n("warn");
+            sum.skip += n("skip");
+            sum.error += n("error");
+            sum.retries += n("retries");
+            if report.get("preflight_error").is_some_and(|e| !e.is_null()) {
+                sum.not_scanned += 1;
+            }
+        }
+        sum
+    }
+}
+
+pub fn tool() -> Tool {
+    Tool {
+        name: "oauthprobe",
+        version: env!("CARGO_PKG_VERSION"),
+    }
+}
+
+/// A run's document from its targets' reports (as JSON values, so that a merge of shards'
+/// files and a run write the same thing), sorted by target name.
+pub fn run_document(
+    mut reports: Vec<serde_json::Value>,
+    shard: Option<String>,
+    started_at: String,
+    duration_ms: u64,
+) -> JsonRun {
+    reports.sort_by(|a, b| target_name(a).cmp(target_name(b)));
+    JsonRun {
+        schema_version: SCHEMA_VERSION,
+        tool: tool(),
+        shard,
+        started_at,
+        duration_ms,
+        summary: RunSummary::of(&reports),
+        reports,
+    }
+}
+
+/// The name a report's target goes by (`target.name`).
+pub fn target_name(report: &serde_json::Value) -> &str {
+    report["target"]["name"].as_str().unwrap_or("")
+}
+
+pub fn render_run(run: &JsonRun) -> String {
+    let out = serde_json::to_string_pretty(run).unwrap_or_default();
+    let mut out = escape_c1_controls(&out);
+    out.push('\n');
+    out
+}
+
+/// A report as the value a run's document holds.
+pub fn value(report: &Report) -> serde_json::Value {
+    serde_json::to_value(model(report)).unwrap_or_default()
 }
 
 /// serde_json escapes the C0 controls but writes DEL and the C1 controls (U+0080 to U+009F,

@@ -2,6 +2,7 @@
 //! `Report` into its own output model.
 
 pub mod json;
+pub mod merge;
 pub mod table;
 
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -32,6 +33,27 @@ pub fn render(report: &Report, format: Format, color: bool) -> String {
     }
 }
 
+/// A run over several targets, or one shard's share of them.
+pub struct Run<'a> {
+    /// In target-name order.
+    pub reports: &'a [Report],
+    pub shard: Option<crate::target_set::Shard>,
+    pub started_at: SystemTime,
+    pub duration: std::time::Duration,
+}
+
+pub fn render_run(run: &Run, format: Format, color: bool) -> String {
+    match format {
+        Format::Table => table::render_run(run, color),
+        Format::Json => json::render_run(&json::run_document(
+            run.reports.iter().map(json::value).collect(),
+            run.shard.map(|s| s.to_string()),
+            rfc3339(run.started_at),
+            run.duration.as_millis() as u64,
+        )),
+    }
+}
+
 /// The line every human-readable report carries about TLS, when there is something to say:
 /// verification switched off (`--insecure`), or roots trusted besides the built-in ones.
 pub fn tls_line(insecure: bool, ca_files: &[String]) -> Option<String> {
@@ -55,13 +77,34 @@ pub fn tls_verification(insecure: bool) -> &'static str {
 /// 1 when a check failed at or above `fail_on`; else 3 when the scan is incomplete (the target
 /// could not be scanned, or a check could not decide); else 0.
 pub fn exit_status(report: &Report, fail_on: Severity) -> ExitStatus {
-    if report
-        .results
+    gate(
+        report
+            .results
+            .iter()
+            .filter(|r| r.status == Status::Fail)
+            .map(|r| r.meta.severity),
+        report.preflight_error.is_some() || report.count(Status::Error) > 0,
+        fail_on,
+    )
+}
+
+/// The worst of the targets' exit statuses: 1 when any failed, else 3 when any is incomplete.
+pub fn exit_status_all(reports: &[Report], fail_on: Severity) -> ExitStatus {
+    reports
         .iter()
-        .any(|r| r.status == Status::Fail && r.meta.severity >= fail_on)
-    {
+        .map(|r| exit_status(r, fail_on))
+        .fold(ExitStatus::Ok, ExitStatus::worst)
+}
+
+/// The gate from what failed (the severity of each fail) and whether anything is undecided.
+pub fn gate(
+    mut failed: impl Iterator<Item = Severity>,
+    incomplete: bool,
+    fail_on: Severity,
+) -> ExitStatus {
+    if failed.any(|severity| severity >= fail_on) {
         ExitStatus::Failed
-    } else if report.preflight_error.is_some() || report.count(Status::Error) > 0 {
+    } else if incomplete {
         ExitStatus::Incomplete
     } else {
         ExitStatus::Ok

@@ -74,11 +74,7 @@ pub fn render(report: &Report, color: bool) -> String {
         .iter()
         .map(|s| format!("{} {}", report.count(*s), s.as_str()))
         .collect();
-    let took = if report.duration.as_secs() == 0 {
-        format!("{} ms", report.duration.as_millis())
-    } else {
-        format!("{:.1} s", report.duration.as_secs_f64())
-    };
+    let took = took(report.duration);
     let retries = match report.retries {
         0 => String::new(),
         1 => ", 1 retry".to_string(),
@@ -95,4 +91,101 @@ pub fn render(report: &Report, color: bool) -> String {
         }
     ));
     out
+}
+
+#[derive(Tabled)]
+struct TargetRow {
+    #[tabled(rename = "TARGET")]
+    name: String,
+    #[tabled(rename = "ISSUER")]
+    issuer: String,
+    #[tabled(rename = "PASS")]
+    pass: usize,
+    #[tabled(rename = "FAIL")]
+    fail: usize,
+    #[tabled(rename = "WARN")]
+    warn: usize,
+    #[tabled(rename = "SKIP")]
+    skip: usize,
+    #[tabled(rename = "ERROR")]
+    error: usize,
+    #[tabled(rename = "NOTE")]
+    note: &'static str,
+}
+
+/// Each target's table in turn, then one row per target and the counts over all of them.
+pub fn render_run(run: &super::Run, color: bool) -> String {
+    let mut out = String::new();
+    for report in run.reports {
+        out.push_str(&render(report, color));
+        out.push('\n');
+    }
+    let shard = run
+        .shard
+        .map(|s| format!(" (shard {s})"))
+        .unwrap_or_default();
+    let targets = match run.reports.len() {
+        1 => "1 target".to_string(),
+        n => format!("{n} targets"),
+    };
+    out.push_str(&format!("{targets}{shard}\n"));
+    if run.reports.is_empty() {
+        out.push_str("This shard holds no target: there are fewer targets than shards.\n");
+        return out;
+    }
+    let rows = run.reports.iter().map(|r| TargetRow {
+        name: terminal_safe(&r.target_name),
+        issuer: terminal_safe(&r.issuer),
+        pass: r.count(Status::Pass),
+        fail: r.count(Status::Fail),
+        warn: r.count(Status::Warn),
+        skip: r.count(Status::Skip),
+        error: r.count(Status::Error),
+        note: if r.preflight_error.is_some() {
+            "could not be scanned"
+        } else {
+            ""
+        },
+    });
+    let mut table = Table::new(rows);
+    table.with(Style::sharp());
+    out.push_str(&table.to_string());
+    out.push('\n');
+    let checks: usize = run.reports.iter().map(|r| r.results.len()).sum();
+    let counts: Vec<String> = Status::ALL
+        .iter()
+        .map(|s| {
+            let n: usize = run.reports.iter().map(|r| r.count(*s)).sum();
+            format!("{n} {}", s.as_str())
+        })
+        .collect();
+    let retries: usize = run.reports.iter().map(|r| r.retries).sum();
+    let not_scanned = run
+        .reports
+        .iter()
+        .filter(|r| r.preflight_error.is_some())
+        .count();
+    out.push_str(&format!(
+        "{targets}, {checks} checks in {}: {}{}{}\n",
+        took(run.duration),
+        counts.join(", "),
+        match retries {
+            0 => String::new(),
+            1 => ", 1 retry".to_string(),
+            n => format!(", {n} retries"),
+        },
+        match not_scanned {
+            0 => String::new(),
+            n => format!(" · {n} could not be scanned"),
+        }
+    ));
+    out
+}
+
+fn took(duration: std::time::Duration) -> String {
+    if duration.as_secs() == 0 {
+        format!("{} ms", duration.as_millis())
+    } else {
+        format!("{:.1} s", duration.as_secs_f64())
+    }
 }

@@ -14,6 +14,7 @@ mod init;
 mod lab;
 mod login_corpus;
 mod login_modes;
+mod many_targets;
 mod oidc_provider;
 mod polite;
 mod redirect_spelling;
