@@ -8,9 +8,8 @@
 #     skipped without a request unless --slow: what is left is the pre-flight);
 #   - the whole catalog against a lab at 50 ms latency (`oauthprobe lab --latency-ms 50`);
 #   - the ten headline checks (HEADLINE below) against the same lab;
-#   - twenty labs at 0 ms scanned at once: twenty `oauthprobe scan` processes started together,
-#     one per lab. This stands in for scanning twenty targets in one run until
-#     `scan --config DIR/` (issue 11, part 3) exists.
+#   - twenty labs at 0 ms scanned in one run: `oauthprobe scan --config DIR/` over a directory
+#     of twenty target files, one per lab, under the default --concurrency.
 #
 # and prints one table (scenario | wall s | floor s | requests | peak RSS MiB | target | met?)
 # with the min–max over the runs, then the requests each check made. Every report is checked:
@@ -103,15 +102,14 @@ done
 
 work=$(mktemp -d /tmp/bench-XXXXXX)
 lab_pids=()
-scan_pids=()
 cleanup() {
     local pid
-    for pid in "${scan_pids[@]}" "${lab_pids[@]}"; do
+    for pid in "${lab_pids[@]}"; do
         if kill -0 "$pid" 2>/dev/null; then
             kill "$pid" 2>/dev/null || true
         fi
     done
-    for pid in "${scan_pids[@]}" "${lab_pids[@]}"; do
+    for pid in "${lab_pids[@]}"; do
         wait "$pid" 2>/dev/null || true
     done
     rm -rf "$work"
@@ -182,8 +180,15 @@ timed() {
 echo "== starting the labs (127.0.0.1, port 0) =="
 start_lab lab0 0
 start_lab lab50 "$LATENCY_MS"
+mkdir "$work/twenty"
 for i in $(seq "$TWENTY"); do
     start_lab "t$i" 0
+    # One run knows its targets by name: each lab's file gets its own.
+    sed "s/^name = \"lab\"$/name = \"lab-$i\"/" "$work/t$i.toml" >"$work/twenty/t$i.toml"
+    grep -q "^name = \"lab-$i\"$" "$work/twenty/t$i.toml" || {
+        echo "the lab's target file has no name = \"lab\" line to rename" >&2
+        exit 1
+    }
 done
 echo "labs up: 1 at 0 ms, 1 at $LATENCY_MS ms, $TWENTY at 0 ms"
 
@@ -207,20 +212,8 @@ for run in $(seq "$runs"); do
     timed "head50-$run" scan --config "$work/lab50.toml" --only "$headline"
     record head50 "$run" - "head50-$run"
 
-    names=()
-    scan_pids=()
-    t0=$(date +%s.%N)
-    for i in $(seq "$TWENTY"); do
-        timed "t$i-$run" scan --config "$work/t$i.toml" &
-        scan_pids+=("$!")
-        names+=("t$i-$run")
-    done
-    for pid in "${scan_pids[@]}"; do
-        wait "$pid"
-    done
-    scan_pids=()
-    t1=$(date +%s.%N)
-    record twenty "$run" "$(python3 -c "print(round($t1 - $t0, 3))")" "${names[@]}"
+    timed "twenty-$run" scan --config "$work/twenty/"
+    record twenty "$run" - "twenty-$run"
 done
 
 for pid in "${lab_pids[@]}"; do
