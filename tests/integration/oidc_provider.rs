@@ -133,10 +133,11 @@ const EXPECTED: &[(&str, Status)] = &[
     ("headers-consent-names-client", Status::Pass),
 ];
 
-/// The default concurrency: oidc-provider rotates its session cookie at the end of every
-/// authorization and revokes a whole grant when a code is replayed, so this run proves that the
-/// engine serialises browser flows per cookie jar and runs grant-revoking checks alone.
-const CONCURRENCY: usize = 4;
+/// The default concurrency and twice it: oidc-provider rotates its session cookie at the end of
+/// every authorization and revokes a whole grant when a code is replayed, so these runs prove
+/// that the engine serialises browser flows per cookie jar, that the session pool's sessions
+/// do not disturb each other, and that grant-revoking checks run alone, however many at once.
+const CONCURRENCIES: [usize; 2] = [4, 8];
 
 const BASIC_SECRET: &str = "op-basic-secret-3f9c2a7d5e1b4c8a9f0e2d6b";
 const POST_SECRET: &str = "op-post-secret-8b1e4d7a2c9f5e3b0a6d1c4f";
@@ -215,33 +216,36 @@ async fn scan_verdicts_match_the_reference_server() {
             return;
         }
     };
-    let dir = tempfile::tempdir().expect("temp dir");
-    let target_file = dir.path().join("oidc-provider.toml");
-    let provider = start_provider(&node, dir.path(), &target_file);
-    let target = Target::load(&target_file).expect("provider.mjs writes a valid target file");
-    assert_eq!(target.issuer.as_str().trim_end_matches('/'), provider.url);
-    assert!(target.second_client.is_some() && target.public_client.is_some());
+    for concurrency in CONCURRENCIES {
+        // A fresh server each time: the second run must not lean on the first one's grants.
+        let dir = tempfile::tempdir().expect("temp dir");
+        let target_file = dir.path().join("oidc-provider.toml");
+        let provider = start_provider(&node, dir.path(), &target_file);
+        let target = Target::load(&target_file).expect("provider.mjs writes a valid target file");
+        assert_eq!(target.issuer.as_str().trim_end_matches('/'), provider.url);
+        assert!(target.second_client.is_some() && target.public_client.is_some());
 
-    let report = engine::scan(
-        target,
-        ScanOptions {
-            concurrency: CONCURRENCY,
-            ..ScanOptions::default()
-        },
-    )
-    .await
-    .expect("the scan runs");
-    let server_log =
-        || std::fs::read_to_string(dir.path().join("provider.stderr")).unwrap_or_default();
-    reference::assert_verdicts(
-        "oidc-provider",
-        &report,
-        EXPECTED,
-        |_| false,
-        &[BASIC_SECRET, POST_SECRET, PASSWORD],
-        server_log,
-    );
-    drop(provider);
+        let report = engine::scan(
+            target,
+            ScanOptions {
+                concurrency,
+                ..ScanOptions::default()
+            },
+        )
+        .await
+        .expect("the scan runs");
+        let server_log =
+            || std::fs::read_to_string(dir.path().join("provider.stderr")).unwrap_or_default();
+        reference::assert_verdicts(
+            &format!("oidc-provider at --concurrency {concurrency}"),
+            &report,
+            EXPECTED,
+            |_| false,
+            &[BASIC_SECRET, POST_SECRET, PASSWORD],
+            server_log,
+        );
+        drop(provider);
+    }
 }
 
 /// `oauthprobe init` against a server we did not write: the endpoints and the advertised PKCE
