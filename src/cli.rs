@@ -11,7 +11,7 @@ use std::io::IsTerminal;
 use crate::catalog;
 use crate::engine::{self, ScanOptions, Severity};
 use crate::exit::ExitStatus;
-use crate::http::{CaFile, Limits, TlsConfig};
+use crate::http::{CaFile, Limits, ProxySetting, TlsConfig};
 use crate::lab::{self, LabOptions, Registry, Weakness, Weaknesses};
 use crate::report;
 use crate::target::Target;
@@ -104,6 +104,10 @@ pub struct LoginArgs {
     /// Also trust the CA certificates in FILE (PEM), for a server with a private CA (repeatable).
     #[arg(long = "ca-cert", value_name = "FILE")]
     pub ca_cert: Vec<PathBuf>,
+    /// Send every request through this proxy (http://HOST:PORT; Burp, ZAP), or `env` for
+    /// HTTPS_PROXY/HTTP_PROXY/ALL_PROXY/NO_PROXY [default: no proxy, whatever the environment].
+    #[arg(long, value_name = "URL|env")]
+    pub proxy: Option<String>,
 }
 
 #[derive(Args)]
@@ -126,6 +130,10 @@ pub struct InitArgs {
     /// Also trust the CA certificates in FILE (PEM), for a server with a private CA (repeatable).
     #[arg(long = "ca-cert", value_name = "FILE")]
     pub ca_cert: Vec<PathBuf>,
+    /// Send every request through this proxy (http://HOST:PORT; Burp, ZAP), or `env` for
+    /// HTTPS_PROXY/HTTP_PROXY/ALL_PROXY/NO_PROXY [default: no proxy, whatever the environment].
+    #[arg(long, value_name = "URL|env")]
+    pub proxy: Option<String>,
 }
 
 #[derive(Args, Clone)]
@@ -164,6 +172,10 @@ pub struct OutputArgs {
     /// Also trust the CA certificates in FILE (PEM), for a server with a private CA (repeatable).
     #[arg(long = "ca-cert", value_name = "FILE")]
     pub ca_cert: Vec<PathBuf>,
+    /// Send every request through this proxy (http://HOST:PORT; Burp, ZAP), or `env` for
+    /// HTTPS_PROXY/HTTP_PROXY/ALL_PROXY/NO_PROXY [default: no proxy, whatever the environment].
+    #[arg(long, value_name = "URL|env")]
+    pub proxy: Option<String>,
     /// Also run the slow checks (code expiry waits --code-wait seconds).
     #[arg(long)]
     pub slow: bool,
@@ -293,7 +305,15 @@ pub fn main() -> ExitCode {
 /// The certificates to trust and whether to check them at all, from `--insecure` and
 /// `--ca-cert`; a `--ca-cert` file that cannot be used is a usage error naming it. With
 /// `--insecure` the warning goes to stderr before anything is sent.
-fn tls_config(insecure: bool, ca_certs: &[PathBuf]) -> Result<TlsConfig, ExitStatus> {
+fn tls_config(
+    insecure: bool,
+    ca_certs: &[PathBuf],
+    proxy: Option<&str>,
+) -> Result<TlsConfig, ExitStatus> {
+    let proxy = match proxy.map(ProxySetting::parse).transpose() {
+        Ok(p) => p,
+        Err(e) => return Err(usage_error(format!("--proxy {e}"))),
+    };
     let mut ca_files = Vec::new();
     for path in ca_certs {
         match CaFile::load(path) {
@@ -304,7 +324,11 @@ fn tls_config(insecure: bool, ca_certs: &[PathBuf]) -> Result<TlsConfig, ExitSta
     if insecure {
         eprintln!("{INSECURE_WARNING}");
     }
-    Ok(TlsConfig { insecure, ca_files })
+    Ok(TlsConfig {
+        insecure,
+        ca_files,
+        proxy,
+    })
 }
 
 /// What `--insecure` costs, said on stderr at the start of every command that talks to a server.
@@ -321,6 +345,7 @@ fn scan_options(o: &OutputArgs, tls: TlsConfig) -> ScanOptions {
         },
         insecure_tls: tls.insecure,
         ca_files: tls.ca_files,
+        proxy: tls.proxy,
         slow: o.slow,
         code_wait: Duration::from_secs(o.code_wait),
         deadline: o.deadline.map(|s| Duration::from_secs(s.max(1))),
@@ -335,7 +360,7 @@ async fn scan_and_report(target: Target, o: &OutputArgs) -> ExitStatus {
     if let Err(e) = engine::select(&o.only, &o.skip) {
         return usage_error(e);
     }
-    let tls = match tls_config(o.insecure, &o.ca_cert) {
+    let tls = match tls_config(o.insecure, &o.ca_cert, o.proxy.as_deref()) {
         Ok(t) => t,
         Err(status) => return status,
     };
@@ -433,7 +458,7 @@ async fn run_scan(args: ScanArgs) -> ExitStatus {
     if let Err(e) = engine::select(&o.only, &o.skip) {
         return usage_error(e);
     }
-    let tls = match tls_config(o.insecure, &o.ca_cert) {
+    let tls = match tls_config(o.insecure, &o.ca_cert, o.proxy.as_deref()) {
         Ok(t) => t,
         Err(status) => return status,
     };
@@ -641,7 +666,7 @@ async fn run_init(args: InitArgs) -> ExitStatus {
         timeout: Duration::from_secs(args.timeout.max(1)),
         ..Limits::default()
     };
-    let tls = match tls_config(args.insecure, &args.ca_cert) {
+    let tls = match tls_config(args.insecure, &args.ca_cert, args.proxy.as_deref()) {
         Ok(t) => t,
         Err(status) => return status,
     };
@@ -681,7 +706,7 @@ async fn run_login(args: LoginArgs) -> ExitStatus {
         Ok(t) => t,
         Err(e) => return usage_error(e),
     };
-    let tls = match tls_config(args.insecure, &args.ca_cert) {
+    let tls = match tls_config(args.insecure, &args.ca_cert, args.proxy.as_deref()) {
         Ok(t) => t,
         Err(status) => return status,
     };
@@ -692,6 +717,7 @@ async fn run_login(args: LoginArgs) -> ExitStatus {
         },
         insecure_tls: tls.insecure,
         ca_files: tls.ca_files,
+        proxy: tls.proxy,
         ..ScanOptions::default()
     };
     let (client, navigator) = match engine::connect(&target, &opts) {
@@ -712,6 +738,12 @@ async fn run_login(args: LoginArgs) -> ExitStatus {
     ));
     if let Some(line) = report::tls_line(client.tls().insecure, &client.tls().ca_paths()) {
         say(line);
+    }
+    if let Some(proxy) = &client.tls().proxy {
+        say(format!(
+            "every request goes through the proxy {}",
+            proxy.shown()
+        ));
     }
     let session = client.session();
     let discovered = match engine::discover(&client, &session, &target).await {

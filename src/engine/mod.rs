@@ -16,7 +16,7 @@ use crate::catalog::{self, CheckMeta, Requirement};
 use crate::flow::authorize::{AuthRequest, Consent};
 use crate::flow::discovery::{self, Discovered};
 use crate::flow::login::Navigator;
-use crate::http::{CaFile, Limits, Politeness, Redactor, ScanClient, TlsConfig};
+use crate::http::{CaFile, Limits, Politeness, ProxySetting, Redactor, ScanClient, TlsConfig};
 use crate::probes;
 use crate::target::Target;
 
@@ -30,6 +30,8 @@ pub struct ScanOptions {
     /// Roots trusted besides the built-in ones (`--ca-cert`); the target file's `[tls] ca_cert`
     /// is read and added by [`connect`].
     pub ca_files: Vec<CaFile>,
+    /// `--proxy`: the proxy every request goes through; `None`: none.
+    pub proxy: Option<ProxySetting>,
     /// A check still running after this is ended with an error.
     pub check_timeout: Duration,
     /// Run the slow checks too (they wait minutes on a real server).
@@ -70,6 +72,7 @@ impl Default for ScanOptions {
             limits: Limits::default(),
             insecure_tls: false,
             ca_files: Vec::new(),
+            proxy: None,
             check_timeout: Duration::from_secs(120),
             slow: false,
             code_wait: context::DEFAULT_CODE_WAIT,
@@ -94,6 +97,8 @@ pub struct Report {
     pub insecure_tls: bool,
     /// The files whose certificates were trusted besides the built-in roots.
     pub ca_files: Vec<String>,
+    /// The proxy every request went through (`--proxy`), without its credentials.
+    pub proxy: Option<String>,
     /// Requests sent again after a 429 or 503 (each one is in its check's evidence, marked).
     pub retries: usize,
     pub results: Vec<CheckResult>,
@@ -391,6 +396,7 @@ pub async fn scan(target: Target, opts: ScanOptions) -> Result<Report, String> {
             .map(|e| crate::report::terminal_safe(&client.redactor().redact(&e))),
         insecure_tls,
         ca_files,
+        proxy: opts.proxy.as_ref().map(ProxySetting::shown),
         retries: client.retries(),
         results,
     })
@@ -581,7 +587,16 @@ pub fn connect(target: &Target, opts: &ScanOptions) -> Result<(ScanClient, Navig
     let mut tls = TlsConfig {
         insecure: opts.insecure_tls,
         ca_files: opts.ca_files.clone(),
+        proxy: opts.proxy.clone(),
     };
+    if let Some(proxy) = &opts.proxy {
+        for secret in proxy.secrets() {
+            redactor.add(&secret);
+        }
+        if matches!(target.login.mode, crate::target::LoginMode::Browser(_)) {
+            return Err("[login] mode = \"browser\" does not go through --proxy: Chromium signs in directly; sign in with the form login to watch the whole scan in the proxy, or leave --proxy out".to_string());
+        }
+    }
     if let Some(ca) = &target.ca_cert {
         tls.ca_files.push(
             CaFile::load(&ca.path).map_err(|e| format!("{}: `tls.ca_cert`: {e}", ca.set_at))?,

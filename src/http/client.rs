@@ -506,13 +506,90 @@ impl fmt::Debug for Response {
     }
 }
 
-/// How the server's certificate is checked.
+/// How connections to the server are made: how its certificate is checked, and through which
+/// proxy, if any.
 #[derive(Clone, Debug, Default)]
 pub struct TlsConfig {
     /// Accept any certificate: the user's `--insecure`, only for a test server they control.
     pub insecure: bool,
     /// Roots trusted besides the built-in ones (`--ca-cert`, `[tls] ca_cert`).
     pub ca_files: Vec<CaFile>,
+    /// `--proxy`: none unless asked, whatever the environment says.
+    pub proxy: Option<ProxySetting>,
+}
+
+/// Where requests go on their way to the server (`--proxy URL`, or `--proxy env` for
+/// `HTTPS_PROXY`, `HTTP_PROXY`, `ALL_PROXY` and `NO_PROXY`). The scope is unchanged: only the
+/// target's origins are requested, the proxy merely carries them.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ProxySetting {
+    Url(Url),
+    FromEnv,
+}
+
+impl ProxySetting {
+    /// `env`, or an http(s) proxy URL; the error says what is wrong with it.
+    pub fn parse(value: &str) -> Result<ProxySetting, String> {
+        if value == "env" {
+            return Ok(ProxySetting::FromEnv);
+        }
+        let url = Url::parse(value).map_err(|e| {
+            format!("`{value}` is not a proxy URL ({e}); write it as http://HOST:PORT, or `env` for HTTPS_PROXY/HTTP_PROXY/NO_PROXY")
+        })?;
+        match url.scheme() {
+            "http" | "https" if url.host_str().is_some() => Ok(ProxySetting::Url(url)),
+            "http" | "https" => Err(format!("`{value}` names no proxy host")),
+            other => Err(format!(
+                "`{value}`: a `{other}` proxy is not supported; use an http:// or https:// proxy (Burp, ZAP and mitmproxy listen on http://)"
+            )),
+        }
+    }
+
+    /// As reports show it: the URL without its credentials, or `env` with what the environment
+    /// named.
+    pub fn shown(&self) -> String {
+        match self {
+            ProxySetting::Url(url) => without_credentials(url),
+            ProxySetting::FromEnv => {
+                let named: Vec<String> = ["HTTPS_PROXY", "HTTP_PROXY", "ALL_PROXY", "NO_PROXY"]
+                    .iter()
+                    .filter_map(|name| {
+                        let value = std::env::var(name)
+                            .or_else(|_| std::env::var(name.to_lowercase()))
+                            .ok()?;
+                        let value = Url::parse(&value)
+                            .map(|u| without_credentials(&u))
+                            .unwrap_or(value);
+                        Some(format!("{name}={value}"))
+                    })
+                    .collect();
+                if named.is_empty() {
+                    "env (no proxy variable is set)".to_string()
+                } else {
+                    format!("env ({})", named.join(", "))
+                }
+            }
+        }
+    }
+
+    /// The user name and password in a proxy URL, for the redactor.
+    pub fn secrets(&self) -> Vec<String> {
+        let ProxySetting::Url(url) = self else {
+            return Vec::new();
+        };
+        [url.username(), url.password().unwrap_or("")]
+            .into_iter()
+            .filter(|s| !s.is_empty())
+            .map(str::to_string)
+            .collect()
+    }
+}
+
+fn without_credentials(url: &Url) -> String {
+    let mut shown = url.clone();
+    let _ = shown.set_username("");
+    let _ = shown.set_password(None);
+    shown.as_str().trim_end_matches('/').to_string()
 }
 
 impl TlsConfig {
@@ -529,6 +606,7 @@ impl TlsConfig {
         TlsConfig {
             insecure,
             ca_files: Vec::new(),
+            proxy: None,
         }
     }
 }
@@ -721,31 +799,37 @@ impl Shared {
     }
 
     fn build_client(&self, jar: Arc<BoundedJar>) -> Result<reqwest::Client, reqwest::Error> {
-        self.builder().cookie_provider(jar).build()
+        self.builder()?.cookie_provider(jar).build()
     }
 
     fn back_channel(&self) -> &reqwest::Client {
         self.back_channel.get_or_init(|| {
             self.builder()
-                .build()
+                .and_then(|b| b.build())
                 .expect("client configuration was validated by ScanClient::new")
         })
     }
 
-    fn builder(&self) -> reqwest::ClientBuilder {
+    fn builder(&self) -> Result<reqwest::ClientBuilder, reqwest::Error> {
         let mut builder = reqwest::Client::builder()
             .use_rustls_tls()
             .danger_accept_invalid_certs(self.tls.insecure)
             .redirect(reqwest::redirect::Policy::none())
             .referer(false)
-            .no_proxy()
             .timeout(self.limits.timeout)
             .connect_timeout(self.limits.timeout)
             .user_agent(USER_AGENT);
         for cert in self.tls.ca_files.iter().flat_map(|f| &f.certs) {
             builder = builder.add_root_certificate(cert.clone());
         }
-        builder
+        match &self.tls.proxy {
+            None => Ok(builder.no_proxy()),
+            // reqwest reads the proxy variables itself when not told otherwise.
+            Some(ProxySetting::FromEnv) => Ok(builder),
+            Some(ProxySetting::Url(url)) => Ok(builder
+                .no_proxy()
+                .proxy(reqwest::Proxy::all(url.as_str())?.no_proxy(reqwest::NoProxy::from_env()))),
+        }
     }
 }
 

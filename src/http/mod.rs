@@ -5,8 +5,8 @@ pub mod redact;
 pub mod transcript;
 
 pub use client::{
-    Body, CaFile, HttpError, HttpSession, Limits, Method, Politeness, Request, Response,
-    ScanClient, TlsConfig,
+    Body, CaFile, HttpError, HttpSession, Limits, Method, Politeness, ProxySetting, Request,
+    Response, ScanClient, TlsConfig,
 };
 pub use redact::{REDACTED, Redactor};
 pub use transcript::{Exchange, RecordedRequest, RecordedResponse, Retry};

@@ -19,6 +19,9 @@ pub struct JsonReport<'a> {
     /// Files whose certificates were trusted besides the built-in roots (`--ca-cert`, `[tls] ca_cert`).
     #[serde(skip_serializing_if = "<[String]>::is_empty")]
     pub ca_files: &'a [String],
+    /// The proxy every request went through (`--proxy`), without its credentials.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub proxy: Option<&'a str>,
     pub started_at: String,
     pub duration_ms: u64,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -76,6 +79,7 @@ pub fn model(report: &Report) -> JsonReport<'_> {
         },
         tls_verification: super::tls_verification(report.insecure_tls),
         ca_files: &report.ca_files,
+        proxy: report.proxy.as_deref(),
         started_at: super::rfc3339(report.started_at),
         duration_ms: report.duration.as_millis() as u64,
         preflight_error: report.preflight_error.as_deref(),

@@ -48,6 +48,12 @@ pub fn render(report: &Report, color: bool) -> String {
         out.push_str(&line);
         out.push('\n');
     }
+    if let Some(proxy) = &report.proxy {
+        out.push_str(&format!(
+            "every request went through the proxy {}\n",
+            terminal_safe(proxy)
+        ));
+    }
     if let Some(e) = &report.preflight_error {
         out.push_str(&format!(
             "\nThe target could not be scanned: {}\n\n",

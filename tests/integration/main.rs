@@ -17,6 +17,7 @@ mod login_modes;
 mod many_targets;
 mod oidc_provider;
 mod polite;
+mod proxy;
 mod redirect_spelling;
 mod scan;
 mod sessions;
