@@ -62,6 +62,52 @@ pub enum Command {
     Login(LoginArgs),
     /// Work with JSON reports: merge the shards' reports into one.
     Report(ReportArgs),
+    /// Write a baseline that accepts every fail and warn of a JSON report (for --baseline).
+    Baseline(BaselineArgs),
+    /// Compare two JSON reports: new failures, fixed ones, changed verdicts; exit 1 on a
+    /// regression (a check that fails now and did not before).
+    Diff(DiffArgs),
+}
+
+#[derive(Args)]
+pub struct BaselineArgs {
+    /// The JSON report (`scan --format json --output FILE`).
+    #[arg(long, value_name = "FILE")]
+    pub from: PathBuf,
+    /// Write the baseline here instead of standard output (an existing file is kept unless --force).
+    #[arg(long, short = 'o', value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// Replace the output file if it exists.
+    #[arg(long)]
+    pub force: bool,
+    /// The reason every entry gives (edit them one by one afterwards).
+    #[arg(
+        long,
+        default_value = "accepted when the baseline was written; give the real reason"
+    )]
+    pub reason: String,
+    /// The first day the entries no longer hold, YYYY-MM-DD [default: 90 days from today].
+    #[arg(long, value_name = "DATE")]
+    pub expires: Option<String>,
+    /// Who owns the accepted findings.
+    #[arg(long)]
+    pub owner: Option<String>,
+}
+
+#[derive(Args)]
+pub struct DiffArgs {
+    /// The earlier JSON report.
+    #[arg(value_name = "OLD")]
+    pub old: PathBuf,
+    /// The later JSON report.
+    #[arg(value_name = "NEW")]
+    pub new: PathBuf,
+    /// Output: text or json.
+    #[arg(long, short = 'f', default_value = "text", value_parser = ["text", "json"])]
+    pub format: String,
+    /// Only a new fail at or above this severity is a regression: info, low, medium, high, critical.
+    #[arg(long, default_value = "low", value_parser = ["info", "low", "medium", "high", "critical"])]
+    pub fail_on: String,
 }
 
 #[derive(Args)]
@@ -194,6 +240,13 @@ pub struct OutputArgs {
     /// backoff of 0.5 s, 1 s, 2 s (0: never).
     #[arg(long, value_name = "N", default_value_t = crate::http::client::DEFAULT_RETRIES, value_parser = clap::value_parser!(u32).range(0..=10))]
     pub retries: u32,
+    /// Accepted findings (TOML `[[waiver]]`s: check, reason, expires, optional target and
+    /// owner): a waived fail does not fail the gate; one past its date waives nothing.
+    #[arg(long, value_name = "FILE")]
+    pub baseline: Option<PathBuf>,
+    /// Also fail the gate (exit 1) when a baseline entry is stale: its check passes now.
+    #[arg(long, requires = "baseline")]
+    pub strict_baseline: bool,
     /// Colour in the table: auto, always or never.
     #[arg(long, default_value = "auto", value_parser = ["auto", "always", "never"])]
     pub color: String,
@@ -295,6 +348,8 @@ pub fn main() -> ExitCode {
             Command::Report(ReportArgs {
                 command: ReportCommand::Merge(args),
             }) => run_merge(args),
+            Command::Baseline(args) => run_baseline(args),
+            Command::Diff(args) => run_diff(args),
         }
     });
     // The report is written: a task still busy (a check past the deadline) is not waited for.
@@ -360,14 +415,19 @@ async fn scan_and_report(target: Target, o: &OutputArgs) -> ExitStatus {
     if let Err(e) = engine::select(&o.only, &o.skip) {
         return usage_error(e);
     }
+    let baseline = match load_baseline(o) {
+        Ok(b) => b,
+        Err(status) => return status,
+    };
     let tls = match tls_config(o.insecure, &o.ca_cert, o.proxy.as_deref()) {
         Ok(t) => t,
         Err(status) => return status,
     };
-    let report = match engine::scan(target, scan_options(o, tls)).await {
+    let mut report = match engine::scan(target, scan_options(o, tls)).await {
         Ok(r) => r,
         Err(e) => return usage_error(e),
     };
+    let baseline_status = apply_baseline(baseline.as_ref(), std::slice::from_mut(&mut report), o);
     let text = report::render(&report, report_format(o), report_color(o));
     if let Err(status) = write_report(&text, o) {
         return status;
@@ -376,7 +436,59 @@ async fn scan_and_report(target: Target, o: &OutputArgs) -> ExitStatus {
         let e = report::terminal_safe(e);
         eprintln!("error: the target could not be scanned: {e}");
     }
-    report::exit_status(&report, fail_on(o))
+    baseline_status.worst(report::exit_status(&report, fail_on(o)))
+}
+
+/// `--baseline`, read before anything is sent: a file that cannot be used is a usage error.
+fn load_baseline(o: &OutputArgs) -> Result<Option<crate::baseline::Baseline>, ExitStatus> {
+    o.baseline
+        .as_ref()
+        .map(|path| crate::baseline::Baseline::load(path).map_err(usage_error))
+        .transpose()
+}
+
+/// Marks the waived, expired and stale results; says on stderr what needs the user's care;
+/// `Failed` when `--strict-baseline` meets a stale entry.
+fn apply_baseline(
+    baseline: Option<&crate::baseline::Baseline>,
+    reports: &mut [engine::Report],
+    o: &OutputArgs,
+) -> ExitStatus {
+    let Some(baseline) = baseline else {
+        return ExitStatus::Ok;
+    };
+    let stale = baseline.apply(reports, &crate::baseline::today());
+    let mut expired: Vec<&crate::baseline::Waiver> = reports
+        .iter()
+        .flat_map(|r| &r.results)
+        .filter_map(|r| r.waiver.as_ref())
+        .filter(|a| a.state == crate::baseline::WaiverState::Expired)
+        .map(|a| &a.waiver)
+        .collect();
+    expired.dedup();
+    for w in expired {
+        eprintln!(
+            "baseline: {} ({}) expired on {}: the finding counts again; fix it, or renew the entry with a reason",
+            w.set_at, w.check, w.expires
+        );
+    }
+    for w in &stale {
+        eprintln!(
+            "baseline: {} ({}) is stale: the check passes now; delete the entry{}",
+            w.set_at,
+            w.check,
+            if o.strict_baseline {
+                " (--strict-baseline: this fails the gate)"
+            } else {
+                ""
+            }
+        );
+    }
+    if o.strict_baseline && !stale.is_empty() {
+        ExitStatus::Failed
+    } else {
+        ExitStatus::Ok
+    }
 }
 
 fn report_format(o: &OutputArgs) -> report::Format {
@@ -458,6 +570,10 @@ async fn run_scan(args: ScanArgs) -> ExitStatus {
     if let Err(e) = engine::select(&o.only, &o.skip) {
         return usage_error(e);
     }
+    let baseline = match load_baseline(o) {
+        Ok(b) => b,
+        Err(status) => return status,
+    };
     let tls = match tls_config(o.insecure, &o.ca_cert, o.proxy.as_deref()) {
         Ok(t) => t,
         Err(status) => return status,
@@ -484,6 +600,7 @@ async fn run_scan(args: ScanArgs) -> ExitStatus {
             }
         }
     }
+    let status = status.worst(apply_baseline(baseline.as_ref(), &mut reports, o));
     let run = report::Run {
         reports: &reports,
         shard: args.shard,
@@ -596,6 +713,74 @@ fn run_checks(args: ChecksArgs) -> ExitStatus {
         catalog::catalog().len()
     );
     ExitStatus::Ok
+}
+
+fn run_baseline(args: BaselineArgs) -> ExitStatus {
+    let source = args.from.display().to_string();
+    let doc: serde_json::Value = match std::fs::read_to_string(&args.from)
+        .map_err(|e| format!("{source}: cannot read the report: {e}"))
+        .and_then(|t| {
+            serde_json::from_str(&t)
+                .map_err(|e| format!("{source}: not an oauthprobe JSON report: {e}"))
+        }) {
+        Ok(doc) => doc,
+        Err(e) => return usage_error(e),
+    };
+    let expires = args.expires.clone().unwrap_or_else(|| {
+        crate::baseline::date_of(std::time::SystemTime::now() + Duration::from_secs(90 * 86_400))
+    });
+    let text = match crate::baseline::from_report(
+        &doc,
+        &source,
+        &args.reason,
+        &expires,
+        args.owner.as_deref(),
+    ) {
+        Ok(text) => text,
+        Err(e) => return usage_error(e),
+    };
+    match &args.output {
+        Some(path) => {
+            if path.exists() && !args.force {
+                return usage_error(format!(
+                    "{}: the file exists; pass --force to replace it",
+                    path.display()
+                ));
+            }
+            if let Err(e) = std::fs::write(path, &text) {
+                return usage_error(format!(
+                    "{}: cannot write the baseline: {e}",
+                    path.display()
+                ));
+            }
+            eprintln!(
+                "baseline written to {} ({} entries, until {expires}); review each reason before committing it",
+                path.display(),
+                text.matches("[[waiver]]").count()
+            );
+        }
+        None => out_raw!("{text}"),
+    }
+    ExitStatus::Ok
+}
+
+fn run_diff(args: DiffArgs) -> ExitStatus {
+    let fail_on = Severity::parse(&args.fail_on).unwrap_or(Severity::Low);
+    let diff = match report::diff::diff(&args.old, &args.new) {
+        Ok(d) => d,
+        Err(e) => return usage_error(e),
+    };
+    let text = if args.format == "json" {
+        report::diff::render_json(&diff)
+    } else {
+        report::diff::render_text(&diff, fail_on)
+    };
+    out_raw!("{text}");
+    if diff.regressions(fail_on).next().is_some() {
+        ExitStatus::Failed
+    } else {
+        ExitStatus::Ok
+    }
 }
 
 fn run_merge(args: MergeArgs) -> ExitStatus {

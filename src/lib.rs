@@ -1,6 +1,7 @@
 //! oauthprobe: a security conformance scanner for OAuth 2.0 and OpenID Connect
 //! authorization servers, with its own lab server to prove every check both ways.
 
+pub mod baseline;
 pub mod catalog;
 pub mod cli;
 pub mod crypto;

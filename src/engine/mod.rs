@@ -379,6 +379,7 @@ pub async fn scan(target: Target, opts: ScanOptions) -> Result<Report, String> {
             duration_ms,
             requests,
             evidence,
+            waiver: None,
         });
     }
     // A browser that does not close is not worth waiting for past the deadline.

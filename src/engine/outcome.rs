@@ -134,4 +134,17 @@ pub struct CheckResult {
     pub duration_ms: u64,
     pub requests: usize,
     pub evidence: Vec<Exchange>,
+    /// What the baseline (`--baseline`) said of this result, if it names the check.
+    pub waiver: Option<crate::baseline::Applied>,
+}
+
+impl CheckResult {
+    /// A fail that fails the gate: not waived by a baseline entry still in date.
+    pub fn gates(&self) -> bool {
+        self.status == Status::Fail
+            && !self
+                .waiver
+                .as_ref()
+                .is_some_and(|w| w.state == crate::baseline::WaiverState::Waived)
+    }
 }

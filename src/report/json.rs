@@ -52,6 +52,8 @@ pub struct Summary {
     pub error: usize,
     /// Requests sent again after a 429 or 503 (each marked `retry` in its evidence).
     pub retries: usize,
+    /// Fails the baseline waives (counted in `fail` too; they do not fail the gate).
+    pub waived: usize,
 }
 
 #[derive(Serialize)]
@@ -66,7 +68,22 @@ pub struct JsonResult<'a> {
     pub remediation: &'a str,
     pub duration_ms: u64,
     pub requests: usize,
+    /// Present when the baseline names this check: `waived` (a fail that does not fail the
+    /// gate), `expired` (past its date: it counts), `stale` (the check passes).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub waiver: Option<JsonWaiver<'a>>,
     pub evidence: &'a [Exchange],
+}
+
+#[derive(Serialize)]
+pub struct JsonWaiver<'a> {
+    pub state: &'static str,
+    pub reason: &'a str,
+    pub expires: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub owner: Option<&'a str>,
+    /// `file:line` of the baseline entry.
+    pub baseline: &'a str,
 }
 
 pub fn model(report: &Report) -> JsonReport<'_> {
@@ -91,6 +108,11 @@ pub fn model(report: &Report) -> JsonReport<'_> {
             skip: report.count(Status::Skip),
             error: report.count(Status::Error),
             retries: report.retries,
+            waived: report
+                .results
+                .iter()
+                .filter(|r| r.status == Status::Fail && !r.gates())
+                .count(),
         },
         results: report
             .results
@@ -106,6 +128,13 @@ pub fn model(report: &Report) -> JsonReport<'_> {
                 remediation: &r.meta.remediation,
                 duration_ms: r.duration_ms,
                 requests: r.requests,
+                waiver: r.waiver.as_ref().map(|a| JsonWaiver {
+                    state: a.state.as_str(),
+                    reason: &a.waiver.reason,
+                    expires: &a.waiver.expires,
+                    owner: a.waiver.owner.as_deref(),
+                    baseline: &a.waiver.set_at,
+                }),
                 evidence: &r.evidence,
             })
             .collect(),
@@ -148,6 +177,7 @@ pub struct RunSummary {
     pub skip: usize,
     pub error: usize,
     pub retries: usize,
+    pub waived: usize,
 }
 
 impl RunSummary {
@@ -166,6 +196,7 @@ impl RunSummary {
             sum.skip += n("skip");
             sum.error += n("error");
             sum.retries += n("retries");
+            sum.waived += n("waived");
             if report.get("preflight_error").is_some_and(|e| !e.is_null()) {
                 sum.not_scanned += 1;
             }

@@ -1,6 +1,7 @@
 //! Report writers: a table for people, JSON for machines. Each writer turns the engine's
 //! `Report` into its own output model.
 
+pub mod diff;
 pub mod json;
 pub mod merge;
 pub mod table;
@@ -81,7 +82,7 @@ pub fn exit_status(report: &Report, fail_on: Severity) -> ExitStatus {
         report
             .results
             .iter()
-            .filter(|r| r.status == Status::Fail)
+            .filter(|r| r.gates())
             .map(|r| r.meta.severity),
         report.preflight_error.is_some() || report.count(Status::Error) > 0,
         fail_on,

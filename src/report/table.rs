@@ -65,9 +65,21 @@ pub fn render(report: &Report, color: bool) -> String {
         .iter()
         .map(|r| Row {
             id: terminal_safe(&r.meta.id),
-            status: paint(r.status, color),
+            status: match &r.waiver {
+                Some(w) => format!("{} ({})", paint(r.status, color), w.state.as_str()),
+                None => paint(r.status, color),
+            },
             severity: r.meta.severity.to_string(),
-            message: terminal_safe(&r.message),
+            message: match &r.waiver {
+                Some(w) => format!(
+                    "{} [baseline {}: {}, until {}]",
+                    terminal_safe(&r.message),
+                    terminal_safe(&w.waiver.set_at),
+                    terminal_safe(&w.waiver.reason),
+                    w.waiver.expires
+                ),
+                None => terminal_safe(&r.message),
+            },
         })
         .collect();
     let mut table = Table::new(rows);
@@ -86,8 +98,17 @@ pub fn render(report: &Report, color: bool) -> String {
         1 => ", 1 retry".to_string(),
         n => format!(", {n} retries"),
     };
+    let waived = report
+        .results
+        .iter()
+        .filter(|r| r.status == Status::Fail && !r.gates())
+        .count();
+    let waived = match waived {
+        0 => String::new(),
+        n => format!(" ({n} waived by the baseline)"),
+    };
     out.push_str(&format!(
-        "{} checks in {took}: {}{retries}{}\n",
+        "{} checks in {took}: {}{waived}{retries}{}\n",
         report.results.len(),
         counts.join(", "),
         if report.insecure_tls {

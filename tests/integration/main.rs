@@ -1,6 +1,7 @@
 //! One integration-test binary (one link step on 2 cores).
 
 mod back_channel;
+mod baseline;
 mod browser;
 mod cli;
 mod common;
