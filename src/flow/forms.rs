@@ -294,7 +294,14 @@ pub struct Page {
     pub says_sign_in_failed: bool,
     /// The page was read only up to where it crossed a parsing bound, and why.
     pub cut: Option<super::html::Cut>,
+    /// The start of what a person reads on it (whitespace collapsed, [`PAGE_TEXT_LIMIT`]
+    /// bytes at most): an error page's own words, when it has no message box.
+    pub text: String,
 }
+
+/// How much of a page's visible text [`Page::text`] keeps: an error page says what went wrong
+/// near its top.
+pub const PAGE_TEXT_LIMIT: usize = 600;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FormSummary {
@@ -412,6 +419,7 @@ pub fn read_page(html: &str, hints: &LoginHints) -> Page {
         forms,
         says_sign_in_failed,
         cut,
+        text: super::html::visible_text(&document, PAGE_TEXT_LIMIT),
     }
 }
 

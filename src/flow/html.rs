@@ -43,6 +43,63 @@ pub fn parse(html: &str) -> (Html, Option<Cut>) {
     (Html::parse_document(kept), cut)
 }
 
+/// The text a user can read on a page: the body's text nodes outside script, style, template
+/// and noscript, and the values of form controls that are not hidden, whitespace collapsed,
+/// read no further than about `limit` bytes (cut at a character boundary).
+pub fn visible_text(doc: &Html, limit: usize) -> String {
+    use ego_tree::iter::Edge;
+    let hides = |node: &ego_tree::NodeRef<'_, scraper::Node>| {
+        node.value().as_element().is_some_and(|e| {
+            matches!(
+                e.name(),
+                "script" | "style" | "template" | "noscript" | "head"
+            )
+        })
+    };
+    let mut out = String::new();
+    let push = |piece: &str, out: &mut String| {
+        for word in piece.split_whitespace() {
+            if !out.is_empty() {
+                out.push(' ');
+            }
+            out.push_str(word);
+        }
+    };
+    // One walk, counting the hiding elements open around each node (asking every text
+    // node for its ancestors is quadratic on a deeply nested page).
+    let mut hidden_by = 0usize;
+    for edge in doc.tree.root().traverse() {
+        if out.len() >= limit {
+            break;
+        }
+        match edge {
+            Edge::Open(node) if hides(&node) => hidden_by += 1,
+            Edge::Close(node) if hides(&node) => hidden_by = hidden_by.saturating_sub(1),
+            Edge::Open(node) => match node.value() {
+                scraper::Node::Text(text) if hidden_by == 0 => push(text, &mut out),
+                scraper::Node::Element(e) if e.name() == "input" => {
+                    let hidden = e
+                        .attr("type")
+                        .is_some_and(|t| t.eq_ignore_ascii_case("hidden"));
+                    if let Some(v) = e.attr("value").filter(|_| !hidden) {
+                        push(v, &mut out);
+                    }
+                }
+                _ => {}
+            },
+            Edge::Close(_) => {}
+        }
+    }
+    if out.len() > limit {
+        let cut = (0..=limit)
+            .rev()
+            .find(|&i| out.is_char_boundary(i))
+            .unwrap_or(0);
+        out.truncate(cut);
+    }
+    out
+}
+
 /// Elements whose content is text up to their end tag: no tags inside.
 const RAW_TEXT: &[&str] = &[
     "script", "style", "textarea", "title", "xmp", "iframe", "noembed", "noframes",

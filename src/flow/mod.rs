@@ -5,6 +5,7 @@ pub mod authorize;
 pub mod browser;
 pub mod command;
 pub mod discovery;
+pub mod error_page;
 pub mod forms;
 pub mod html;
 pub mod jwt;

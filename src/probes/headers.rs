@@ -551,47 +551,10 @@ pub async fn session_cookie_flags(cx: &Cx) -> ProbeResult {
     })
 }
 
-/// The text a user can read on a page: the body's text nodes outside script, style, template
-/// and noscript, and the values of form controls that are not hidden.
+/// The text a user can read on a page (see [`crate::flow::html::visible_text`]).
 fn visible_text(html: &str) -> String {
-    use ego_tree::iter::Edge;
     let (doc, _) = crate::flow::html::parse(html);
-    let hides = |node: &ego_tree::NodeRef<'_, scraper::Node>| {
-        node.value().as_element().is_some_and(|e| {
-            matches!(
-                e.name(),
-                "script" | "style" | "template" | "noscript" | "head"
-            )
-        })
-    };
-    let mut out = String::new();
-    // One walk, counting the hiding elements open around each node (asking every text
-    // node for its ancestors is quadratic on a deeply nested page).
-    let mut hidden_by = 0usize;
-    for edge in doc.tree.root().traverse() {
-        match edge {
-            Edge::Open(node) if hides(&node) => hidden_by += 1,
-            Edge::Close(node) if hides(&node) => hidden_by -= 1,
-            Edge::Open(node) => match node.value() {
-                scraper::Node::Text(text) if hidden_by == 0 => {
-                    out.push_str(text);
-                    out.push(' ');
-                }
-                scraper::Node::Element(e) if e.name() == "input" => {
-                    let hidden = e
-                        .attr("type")
-                        .is_some_and(|t| t.eq_ignore_ascii_case("hidden"));
-                    if let Some(v) = e.attr("value").filter(|_| !hidden) {
-                        out.push_str(v);
-                        out.push(' ');
-                    }
-                }
-                _ => {}
-            },
-            Edge::Close(_) => {}
-        }
-    }
-    out
+    crate::flow::html::visible_text(&doc, usize::MAX)
 }
 
 /// RFC 6749 §10.12: no authorization "without the awareness and explicit consent of the
