@@ -18,6 +18,7 @@ mod many_targets;
 mod oidc_provider;
 mod polite;
 mod redirect_spelling;
+mod report_formats;
 mod scan;
 mod sessions;
 mod tls;
