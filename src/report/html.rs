@@ -128,12 +128,7 @@ pub fn write(subject: Subject<'_>, ctx: &Context<'_>) -> String {
         env!("CARGO_PKG_VERSION")
     );
     if let Some(status) = ctx.exit_status {
-        let _ = write!(
-            sub,
-            " · exit {} ({})",
-            status.code(),
-            esc(status.meaning())
-        );
+        let _ = write!(sub, " · exit {} ({})", status.code(), esc(status.meaning()));
     }
     let _ = writeln!(out, "<p class=\"sub\">{sub}</p>");
     for r in reports {
@@ -144,10 +139,7 @@ pub fn write(subject: Subject<'_>, ctx: &Context<'_>) -> String {
     }
     out.push_str("<div class=\"cards\">\n");
     for (status, n) in counts {
-        let _ = writeln!(
-            out,
-            "<div class=\"card {status}\"><b>{n}</b>{status}</div>"
-        );
+        let _ = writeln!(out, "<div class=\"card {status}\"><b>{n}</b>{status}</div>");
     }
     out.push_str("</div>\n");
     for r in reports {
@@ -206,9 +198,17 @@ pub fn write(subject: Subject<'_>, ctx: &Context<'_>) -> String {
     out.push_str(
         "<th>check</th><th>status</th><th>severity</th><th>result</th></tr></thead>\n<tbody>\n",
     );
-    for r in reports {
-        for c in &r.results {
-            row(&mut out, r, c, several);
+    // The findings first (fail, error, warn), then the rest; the catalog's order within each.
+    for group in [
+        &[Status::Fail][..],
+        &[Status::Error],
+        &[Status::Warn],
+        &[Status::Pass, Status::Skip],
+    ] {
+        for r in reports {
+            for c in r.results.iter().filter(|c| group.contains(&c.status)) {
+                row(&mut out, r, c, several);
+            }
         }
     }
     out.push_str("</tbody>\n</table>\n<footer>Secrets from the target file, and every code, verifier and token seen during the scan, are replaced by «redacted» in the evidence.</footer>\n");
@@ -241,7 +241,13 @@ fn row(out: &mut String, report: &Report, c: &CheckResult, several: bool) {
     );
     let _ = write!(
         out,
-        "<details><summary>evidence · {} request{}, {} ms</summary><p>{}</p><p><b>Remediation:</b> {}</p><p class=\"refs\">{}</p>",
+        "<details{}><summary>evidence · {} request{}, {} ms</summary><p>{}</p><p><b>Remediation:</b> {}</p><p class=\"refs\">{}</p>",
+        // A failure's evidence is what the reader came for: it is open.
+        if c.status == Status::Fail {
+            " open"
+        } else {
+            ""
+        },
         c.requests,
         if c.requests == 1 { "" } else { "s" },
         c.duration_ms,

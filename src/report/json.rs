@@ -3,8 +3,8 @@
 
 use serde::Serialize;
 
-use crate::catalog::SpecRef;
 use super::{Context, Subject};
+use crate::catalog::SpecRef;
 use crate::engine::{Report, Status};
 use crate::exit::ExitStatus;
 use crate::http::Exchange;

@@ -207,7 +207,10 @@ mod tests {
     fn what_xml_cannot_hold_is_shown_not_written() {
         let evil = "a\u{0}b\u{1b}[31m\u{b}<x>&\"'\u{fffe}\u{ffff}\r\n\tz";
         let t = text(evil);
-        assert!(t.chars().all(|c| xml_char(c) && c != '\u{fffe}' && c != '\u{ffff}'));
+        assert!(
+            t.chars()
+                .all(|c| xml_char(c) && c != '\u{fffe}' && c != '\u{ffff}')
+        );
         assert!(!t.contains('<') && !t.contains('\u{1b}'), "{t}");
         assert!(t.contains("&lt;x&gt;&amp;"), "{t}");
         let a = attr(evil);

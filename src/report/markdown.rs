@@ -64,12 +64,7 @@ pub fn write(subject: Subject<'_>, ctx: &Context<'_>) -> String {
                 out.push('\n');
             }
             for r in reports {
-                let _ = writeln!(
-                    out,
-                    "### {} ({})\n",
-                    text(&r.target_name),
-                    text(&r.issuer)
-                );
+                let _ = writeln!(out, "### {} ({})\n", text(&r.target_name), text(&r.issuer));
                 section(&mut out, r, true);
             }
         }
@@ -97,7 +92,12 @@ fn summary_line(reports: &[Report], duration: std::time::Duration, ctx: &Context
         parts.join(", ")
     );
     if let Some(status) = ctx.exit_status {
-        let _ = write!(line, " · exit {} ({})", status.code(), text(status.meaning()));
+        let _ = write!(
+            line,
+            " · exit {} ({})",
+            status.code(),
+            text(status.meaning())
+        );
     }
     if reports.iter().any(|r| r.insecure_tls) {
         line.push_str(" · **TLS verification disabled** (--insecure)");
@@ -186,21 +186,28 @@ fn row(out: &mut String, r: &CheckResult) {
 }
 
 /// Text from the server made inert in Markdown (and in the HTML GitHub allows in it): control
-/// characters shown as escapes, newlines as spaces (a table cell is one line), and every ASCII
-/// punctuation character but `,` as a numeric character reference.
+/// characters shown as escapes, newlines as spaces (a table cell is one line), and as numeric
+/// character references every character that Markdown or HTML could read as syntax (links,
+/// images, tags, entities, emphasis, code, tables, headings, math), the `:` of a URL and the
+/// `@` of an address (autolinks), and the dot after `www` (the other autolink).
 pub fn text(s: &str) -> String {
     let safe = super::terminal_line(s);
     let safe = safe.replace("\\n", " ").replace("\\r", " ");
     let mut out = String::with_capacity(safe.len() + 32);
+    let mut last3 = ['\0'; 3];
     for c in safe.chars() {
-        if c.is_ascii_punctuation() && c != ',' {
+        let after_www = last3.iter().all(|w| w.eq_ignore_ascii_case(&'w'));
+        if MARKUP.contains(c) || (c == '.' && after_www) {
             let _ = write!(out, "&#{};", c as u32);
         } else {
             out.push(c);
         }
+        last3 = [last3[1], last3[2], c];
     }
     out
 }
+
+const MARKUP: &str = "\\`*_[]()<>&!|~#\"':@$";
 
 #[cfg(test)]
 mod tests {
@@ -217,6 +224,9 @@ mod tests {
         }
         // Only references: every `&` starts one.
         assert!(t.match_indices('&').all(|(i, _)| t[i..].starts_with("&#")));
-        assert_eq!(text("plain words, é"), "plain words, é");
+        assert_eq!(
+            text("plain words, é: 127.0.0.1/x-y"),
+            "plain words, é&#58; 127.0.0.1/x-y"
+        );
     }
 }

@@ -109,7 +109,11 @@ impl Format {
 
 /// The formats' names, comma-separated (error messages, help).
 pub fn format_names() -> String {
-    FORMATS.iter().map(|f| f.name).collect::<Vec<_>>().join(", ")
+    FORMATS
+        .iter()
+        .map(|f| f.name)
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// The README's table of formats (a test holds the README to it).

@@ -287,7 +287,10 @@ mod tests {
 
     #[test]
     fn brackets_from_the_server_make_no_link() {
-        assert_eq!(plain("see [here](https://x) \\o/"), "see \\[here\\](https://x) \\\\o/");
+        assert_eq!(
+            plain("see [here](https://x) \\o/"),
+            "see \\[here\\](https://x) \\\\o/"
+        );
     }
 
     #[test]
