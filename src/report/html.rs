@@ -169,7 +169,7 @@ pub fn write(subject: Subject<'_>, ctx: &Context<'_>) -> String {
         }
         out.push_str("</tbody>\n</table>\n<p></p>\n");
     }
-    out.push_str("<div class=\"filters\">\n<input id=\"q\" type=\"search\" placeholder=\"Filter by text: id, message, evidence\" aria-label=\"filter by text\">\n<select id=\"status\" aria-label=\"status\"><option value=\"\">every status</option><option value=\"findings\">fail, warn, error</option>");
+    out.push_str("<div class=\"filters\">\n<input id=\"q\" type=\"search\" placeholder=\"Filter: id, message, evidence\" aria-label=\"filter by text\">\n<select id=\"status\" aria-label=\"status\"><option value=\"\">every status</option><option value=\"findings\">fail, warn, error</option>");
     for s in Status::ALL {
         let _ = write!(out, "<option value=\"{s}\">{s}</option>");
     }
@@ -241,13 +241,7 @@ fn row(out: &mut String, report: &Report, c: &CheckResult, several: bool) {
     );
     let _ = write!(
         out,
-        "<details{}><summary>evidence · {} request{}, {} ms</summary><p>{}</p><p><b>Remediation:</b> {}</p><p class=\"refs\">{}</p>",
-        // A failure's evidence is what the reader came for: it is open.
-        if c.status == Status::Fail {
-            " open"
-        } else {
-            ""
-        },
+        "<details><summary>evidence · {} request{}, {} ms</summary><p>{}</p><p><b>Remediation:</b> {}</p><p class=\"refs\">{}</p>",
         c.requests,
         if c.requests == 1 { "" } else { "s" },
         c.duration_ms,
