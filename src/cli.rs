@@ -218,14 +218,8 @@ fn report_option_help(long: bool) -> String {
     );
     if long {
         help.push_str(
-            ".\nEach PATH is opened before the scan starts: one that cannot be written stops the command (exit 2).\n",
+            " (see --format).\nEach PATH is opened before the scan starts: one that cannot be written, or named twice, stops the command (exit 2).",
         );
-        for f in report::FORMATS {
-            help.push_str(&format!(
-                "\n  {:<9} (.{}) {}",
-                f.name, f.extension, f.description
-            ));
-        }
     }
     help
 }
@@ -813,10 +807,13 @@ fn run_checks(args: ChecksArgs) -> ExitStatus {
 }
 
 fn run_merge(args: MergeArgs) -> ExitStatus {
-    let run = match report::merge::merge(&args.files) {
+    let mut run = match report::merge::merge(&args.files) {
         Ok(run) => run,
         Err(e) => return usage_error(e),
     };
+    let fail_on = Severity::parse(&args.fail_on).unwrap_or(Severity::Low);
+    let status = report::merge::exit_status(&run, fail_on);
+    run.exit_status = Some(status.into());
     let text = report::json::render_run(&run);
     match &args.output {
         Some(path) => {
@@ -846,8 +843,7 @@ fn run_merge(args: MergeArgs) -> ExitStatus {
             .map(|p| format!("; written to {}", p.display()))
             .unwrap_or_default()
     );
-    let fail_on = Severity::parse(&args.fail_on).unwrap_or(Severity::Low);
-    report::merge::exit_status(&run, fail_on)
+    status
 }
 
 fn usage_error(message: impl std::fmt::Display) -> ExitStatus {
