@@ -12,8 +12,8 @@ export DEBIAN_FRONTEND=noninteractive
 section() { printf '\n== %s ==\n' "$*"; }
 
 # Debian packages the tests use, as "command:package" (python3 runs the login-command test
-# program; GNU time measures the hostile-server suite's peak RSS).
-needed=(chromium:chromium chromedriver:chromium-driver wrk:wrk python3:python3 /usr/bin/time:time)
+# program; GNU time measures the hostile-server suite's peak RSS; xmllint validates the JUnit report).
+needed=(chromium:chromium chromedriver:chromium-driver wrk:wrk python3:python3 /usr/bin/time:time xmllint:libxml2-utils)
 
 section "test dependencies"
 missing=()
@@ -56,8 +56,8 @@ if command -v npm >/dev/null 2>&1; then
     (cd tests/oidc-provider && npm ci --no-audit --no-fund)
 fi
 
-section "python reference servers (tests/*/requirements.txt, pinned)"
-# Each reference server written in Python keeps its exact pins in its own requirements.txt and
+section "python test environments (tests/*/requirements.txt, pinned)"
+# Each Python reference server, and the SARIF validator, keeps its exact pins in its own requirements.txt and
 # gets its own virtualenv beside it (tests/NAME/.venv), which its integration test uses.
 for req in tests/*/requirements.txt; do
     [[ -f $req ]] || continue

@@ -184,12 +184,20 @@ pub struct InitArgs {
 
 #[derive(Args, Clone)]
 pub struct OutputArgs {
-    /// Report format: table or json.
-    #[arg(long, default_value = "table", value_parser = ["table", "json"])]
+    /// Report format on standard output, or in --output FILE.
+    #[arg(long, default_value = "table", value_parser = format_parser())]
     pub format: String,
     /// Write the report to FILE instead of standard output.
     #[arg(long, value_name = "FILE")]
     pub output: Option<PathBuf>,
+    #[arg(
+        long = "report",
+        value_name = "FORMAT=PATH",
+        value_parser = parse_report_request,
+        help = report_option_help(false),
+        long_help = report_option_help(true)
+    )]
+    pub report: Vec<ReportRequest>,
     /// Exit 1 when a check at or above this severity fails: info, low, medium, high, critical.
     #[arg(long, default_value = "low", value_parser = ["info", "low", "medium", "high", "critical"])]
     pub fail_on: String,
@@ -250,6 +258,57 @@ pub struct OutputArgs {
     /// Colour in the table: auto, always or never.
     #[arg(long, default_value = "auto", value_parser = ["auto", "always", "never"])]
     pub color: String,
+}
+
+/// `--report FORMAT=PATH`: one more report of the same scan, in a file of its own.
+#[derive(Debug, Clone)]
+pub struct ReportRequest {
+    pub format: report::Format,
+    pub path: PathBuf,
+}
+
+/// `--format`'s values and their descriptions, from the table of formats.
+fn format_parser() -> clap::builder::PossibleValuesParser {
+    clap::builder::PossibleValuesParser::new(
+        report::FORMATS
+            .iter()
+            .map(|f| clap::builder::PossibleValue::new(f.name).help(f.description)),
+    )
+}
+
+fn report_option_help(long: bool) -> String {
+    let mut help = format!(
+        "Also write the report in FORMAT to PATH (repeatable: every format from one scan); FORMAT is one of {}",
+        report::format_names()
+    );
+    if long {
+        help.push_str(
+            " (see --format).\nEach PATH is opened before the scan starts: one that cannot be written, or named twice, stops the command (exit 2).",
+        );
+    }
+    help
+}
+
+fn parse_report_request(s: &str) -> Result<ReportRequest, String> {
+    let Some((name, path)) = s.split_once('=') else {
+        return Err(format!(
+            "expected FORMAT=PATH, as in sarif=oauthprobe.sarif; FORMAT is one of {}",
+            report::format_names()
+        ));
+    };
+    let Some(format) = report::Format::parse(name) else {
+        return Err(format!(
+            "unknown format `{name}` for {path}; the formats are {}",
+            report::format_names()
+        ));
+    };
+    if path.is_empty() {
+        return Err(format!("no PATH after `{name}=`"));
+    }
+    Ok(ReportRequest {
+        format,
+        path: PathBuf::from(path),
+    })
 }
 
 #[derive(Args)]
@@ -411,10 +470,16 @@ fn scan_options(o: &OutputArgs, tls: TlsConfig) -> ScanOptions {
     }
 }
 
-async fn scan_and_report(target: Target, o: &OutputArgs) -> ExitStatus {
-    if let Err(e) = engine::select(&o.only, &o.skip) {
-        return usage_error(e);
-    }
+/// `file`: the target file the target was read from (`None` for the demo's lab).
+async fn scan_and_report(
+    target: Target,
+    file: Option<&std::path::Path>,
+    o: &OutputArgs,
+) -> ExitStatus {
+    let selection = match engine::select(&o.only, &o.skip) {
+        Ok(checks) => checks.iter().map(|c| c.id.clone()).collect::<Vec<_>>(),
+        Err(e) => return usage_error(e),
+    };
     let baseline = match load_baseline(o) {
         Ok(b) => b,
         Err(status) => return status,
@@ -423,20 +488,39 @@ async fn scan_and_report(target: Target, o: &OutputArgs) -> ExitStatus {
         Ok(t) => t,
         Err(status) => return status,
     };
+    let sinks = match open_outputs(o) {
+        Ok(sinks) => sinks,
+        Err(status) => return status,
+    };
+    let target_files: Vec<(String, PathBuf)> = file
+        .map(|f| (target.name.clone(), f.to_path_buf()))
+        .into_iter()
+        .collect();
     let mut report = match engine::scan(target, scan_options(o, tls)).await {
         Ok(r) => r,
-        Err(e) => return usage_error(e),
+        Err(e) => {
+            discard(sinks);
+            return usage_error(e);
+        }
     };
     let baseline_status = apply_baseline(baseline.as_ref(), std::slice::from_mut(&mut report), o);
-    let text = report::render(&report, report_format(o), report_color(o));
-    if let Err(status) = write_report(&text, o) {
+    let status = baseline_status.worst(report::exit_status(&report, fail_on(o)));
+    let settings = scan_settings(o);
+    let ctx = report::Context {
+        color: false,
+        options: Some(&settings),
+        selection: Some(&selection),
+        exit_status: Some(status),
+        target_files: &target_files,
+    };
+    if let Err(status) = deliver(report::Subject::One(&report), &ctx, o, sinks) {
         return status;
     }
     if let Some(e) = &report.preflight_error {
         let e = report::terminal_safe(e);
         eprintln!("error: the target could not be scanned: {e}");
     }
-    baseline_status.worst(report::exit_status(&report, fail_on(o)))
+    status
 }
 
 /// `--baseline`, read before anything is sent: a file that cannot be used is a usage error.
@@ -491,6 +575,162 @@ fn apply_baseline(
     }
 }
 
+/// The scan's options as the reports record them.
+fn scan_settings(o: &OutputArgs) -> report::ScanSettings {
+    report::ScanSettings {
+        concurrency: o.concurrency.max(1),
+        only: o.only.clone(),
+        skip: o.skip.clone(),
+        slow: o.slow,
+        timeout: o.timeout.max(1),
+        deadline: o.deadline.map(|s| s.max(1)),
+        rps: o.rps,
+        retries: o.retries,
+        sessions: o.sessions,
+        fail_on: fail_on(o),
+        insecure: o.insecure,
+        proxy: o
+            .proxy
+            .as_deref()
+            .and_then(|p| ProxySetting::parse(p).ok())
+            .map(|p| p.shown()),
+        baseline: o.baseline.as_ref().map(|p| p.display().to_string()),
+        strict_baseline: o.strict_baseline,
+    }
+}
+
+/// A report file opened before the scan, so that a path that cannot be written stops the
+/// command at once, not after the whole scan.
+struct Sink {
+    /// How the command line asked for it (`--output FILE`, `--report FORMAT=PATH`).
+    option: String,
+    format: report::Format,
+    path: PathBuf,
+    file: std::fs::File,
+    /// The file did not exist: it is removed if no report is written.
+    created: bool,
+}
+
+/// Opens `--output` and every `--report` file (created if missing, not yet emptied), or says
+/// which cannot be written, or which two name the same file.
+fn open_outputs(o: &OutputArgs) -> Result<Vec<Sink>, ExitStatus> {
+    let mut wanted: Vec<(String, report::Format, PathBuf)> = Vec::new();
+    if let Some(path) = &o.output {
+        wanted.push((
+            format!("--output {}", path.display()),
+            report_format(o),
+            path.clone(),
+        ));
+    }
+    for r in &o.report {
+        wanted.push((
+            format!("--report {}={}", r.format.name(), r.path.display()),
+            r.format,
+            r.path.clone(),
+        ));
+    }
+    let same = |a: &std::path::Path, b: &std::path::Path| {
+        let key = |p: &std::path::Path| {
+            std::fs::canonicalize(p)
+                .or_else(|_| std::path::absolute(p))
+                .unwrap_or_else(|_| p.to_path_buf())
+        };
+        key(a) == key(b)
+    };
+    let mut sinks: Vec<Sink> = Vec::new();
+    for (i, (option, format, path)) in wanted.iter().enumerate() {
+        if let Some((other, _, _)) = wanted[..i].iter().find(|(_, _, p)| same(p, path)) {
+            discard(sinks);
+            return Err(usage_error(format!(
+                "{option}: the same file as {other}; give each report a file of its own"
+            )));
+        }
+        let existed = path.symlink_metadata().is_ok();
+        match std::fs::OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(path)
+        {
+            Ok(file) => sinks.push(Sink {
+                option: option.clone(),
+                format: *format,
+                path: path.clone(),
+                file,
+                created: !existed,
+            }),
+            Err(e) => {
+                discard(sinks);
+                return Err(usage_error(format!(
+                    "{option}: cannot write the report: {e}"
+                )));
+            }
+        }
+    }
+    Ok(sinks)
+}
+
+/// Removes the files [`open_outputs`] created for a scan that wrote no report.
+fn discard(sinks: Vec<Sink>) {
+    for sink in sinks {
+        drop(sink.file);
+        if sink.created {
+            let _ = std::fs::remove_file(&sink.path);
+        }
+    }
+}
+
+/// Writes the report: `--format` to standard output unless `--output` takes it, and each file.
+fn deliver(
+    subject: report::Subject<'_>,
+    ctx: &report::Context<'_>,
+    o: &OutputArgs,
+    sinks: Vec<Sink>,
+) -> Result<(), ExitStatus> {
+    if o.output.is_none() {
+        let stdout_ctx = report::Context {
+            color: report_color(o),
+            ..*ctx
+        };
+        out_raw!("{}", report::write(subject, report_format(o), &stdout_ctx));
+    }
+    let mut result = Ok(());
+    for sink in sinks {
+        let text = report::write(subject, sink.format, ctx);
+        if let Err(status) = write_sink(sink, &text) {
+            result = Err(status);
+        }
+    }
+    result
+}
+
+fn write_sink(sink: Sink, text: &str) -> Result<(), ExitStatus> {
+    use std::io::Write as _;
+    let Sink {
+        option,
+        path,
+        mut file,
+        ..
+    } = sink;
+    let written = (|| {
+        // A regular file is emptied first; a pipe or a device (`/dev/stdout`) cannot be.
+        if file.metadata()?.is_file() {
+            file.set_len(0)?;
+        }
+        file.write_all(text.as_bytes())?;
+        file.flush()
+    })();
+    match written {
+        Ok(()) => {
+            eprintln!("report written to {}", path.display());
+            Ok(())
+        }
+        Err(e) => Err(usage_error(format!(
+            "{option}: cannot write the report: {e}"
+        ))),
+    }
+}
+
 fn report_format(o: &OutputArgs) -> report::Format {
     report::Format::parse(&o.format).unwrap_or(report::Format::Table)
 }
@@ -511,23 +751,6 @@ fn report_color(o: &OutputArgs) -> bool {
     }
 }
 
-/// To `--output FILE`, or standard output.
-fn write_report(text: &str, o: &OutputArgs) -> Result<(), ExitStatus> {
-    match &o.output {
-        Some(path) => {
-            if let Err(e) = std::fs::write(path, text) {
-                return Err(usage_error(format!(
-                    "{}: cannot write the report: {e}",
-                    path.display()
-                )));
-            }
-            eprintln!("report written to {}", path.display());
-        }
-        None => out_raw!("{text}"),
-    }
-    Ok(())
-}
-
 async fn run_scan(args: ScanArgs) -> ExitStatus {
     // One target file named once keeps the one-report shape; a directory, several files or a
     // shard make a run's document, whatever the number of targets in it.
@@ -538,7 +761,7 @@ async fn run_scan(args: ScanArgs) -> ExitStatus {
             Ok(t) => t,
             Err(e) => return usage_error(e),
         };
-        return scan_and_report(target, &args.output).await;
+        return scan_and_report(target, Some(config), &args.output).await;
     }
     let o = &args.output;
     let files = match crate::target_set::expand(&args.config) {
@@ -567,9 +790,10 @@ async fn run_scan(args: ScanArgs) -> ExitStatus {
             }
         );
     }
-    if let Err(e) = engine::select(&o.only, &o.skip) {
-        return usage_error(e);
-    }
+    let selection = match engine::select(&o.only, &o.skip) {
+        Ok(checks) => checks.iter().map(|c| c.id.clone()).collect::<Vec<_>>(),
+        Err(e) => return usage_error(e),
+    };
     let baseline = match load_baseline(o) {
         Ok(b) => b,
         Err(status) => return status,
@@ -586,6 +810,14 @@ async fn run_scan(args: ScanArgs) -> ExitStatus {
             return usage_error(e);
         }
     }
+    let sinks = match open_outputs(o) {
+        Ok(sinks) => sinks,
+        Err(status) => return status,
+    };
+    let target_files: Vec<(String, PathBuf)> = mine
+        .iter()
+        .map(|l| (l.target.name.clone(), l.path.clone()))
+        .collect();
     let started_at = std::time::SystemTime::now();
     let clock = std::time::Instant::now();
     let names: Vec<String> = mine.iter().map(|l| l.target.name.clone()).collect();
@@ -607,8 +839,16 @@ async fn run_scan(args: ScanArgs) -> ExitStatus {
         started_at,
         duration: clock.elapsed(),
     };
-    let text = report::render_run(&run, report_format(o), report_color(o));
-    if let Err(status) = write_report(&text, o) {
+    let status = status.worst(report::exit_status_all(&reports, fail_on(o)));
+    let settings = scan_settings(o);
+    let ctx = report::Context {
+        color: false,
+        options: Some(&settings),
+        selection: Some(&selection),
+        exit_status: Some(status),
+        target_files: &target_files,
+    };
+    if let Err(status) = deliver(report::Subject::Run(&run), &ctx, o, sinks) {
         return status;
     }
     for report in &reports {
@@ -620,7 +860,7 @@ async fn run_scan(args: ScanArgs) -> ExitStatus {
             );
         }
     }
-    status.worst(report::exit_status_all(&reports, fail_on(o)))
+    status
 }
 
 async fn run_demo(args: DemoArgs) -> ExitStatus {
@@ -651,7 +891,7 @@ async fn run_demo(args: DemoArgs) -> ExitStatus {
         Ok(t) => t,
         Err(e) => return usage_error(format!("the lab's own target file is invalid (a bug): {e}")),
     };
-    let status = scan_and_report(target, &args.output).await;
+    let status = scan_and_report(target, None, &args.output).await;
     running.shutdown().await;
     status
 }
@@ -784,10 +1024,13 @@ fn run_diff(args: DiffArgs) -> ExitStatus {
 }
 
 fn run_merge(args: MergeArgs) -> ExitStatus {
-    let run = match report::merge::merge(&args.files) {
+    let mut run = match report::merge::merge(&args.files) {
         Ok(run) => run,
         Err(e) => return usage_error(e),
     };
+    let fail_on = Severity::parse(&args.fail_on).unwrap_or(Severity::Low);
+    let status = report::merge::exit_status(&run, fail_on);
+    run.exit_status = Some(status.into());
     let text = report::json::render_run(&run);
     match &args.output {
         Some(path) => {
@@ -817,8 +1060,7 @@ fn run_merge(args: MergeArgs) -> ExitStatus {
             .map(|p| format!("; written to {}", p.display()))
             .unwrap_or_default()
     );
-    let fail_on = Severity::parse(&args.fail_on).unwrap_or(Severity::Low);
-    report::merge::exit_status(&run, fail_on)
+    status
 }
 
 fn usage_error(message: impl std::fmt::Display) -> ExitStatus {

@@ -15,6 +15,24 @@ pub enum ExitStatus {
 }
 
 impl ExitStatus {
+    /// The number the process exits with.
+    pub fn code(self) -> u8 {
+        self as u8
+    }
+
+    /// What the code says, in the words of `--help` and the README's table (the reports'
+    /// `exit_status.meaning`).
+    pub fn meaning(self) -> &'static str {
+        match self {
+            ExitStatus::Ok => "no check failed at or above --fail-on",
+            ExitStatus::Failed => "at least one check failed at or above --fail-on",
+            ExitStatus::Usage => "usage or configuration error",
+            ExitStatus::Incomplete => {
+                "the scan is incomplete: a target could not be scanned, or a check ended in error"
+            }
+        }
+    }
+
     /// The status of a run over several targets from two of theirs: a usage error over a
     /// failed check over an incomplete scan over success (as one target's own status ranks them).
     pub fn worst(self, other: ExitStatus) -> ExitStatus {

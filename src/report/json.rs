@@ -3,8 +3,10 @@
 
 use serde::Serialize;
 
+use super::{Context, Subject};
 use crate::catalog::SpecRef;
 use crate::engine::{Report, Status};
+use crate::exit::ExitStatus;
 use crate::http::Exchange;
 
 pub const SCHEMA_VERSION: u32 = 1;
@@ -24,10 +26,35 @@ pub struct JsonReport<'a> {
     pub proxy: Option<&'a str>,
     pub started_at: String,
     pub duration_ms: u64,
+    /// How the scan was run (present when the command line wrote the report).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub options: Option<&'a super::ScanSettings>,
+    /// The ids of the checks selected, in catalog order.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub selection: Option<&'a [String]>,
+    /// The code a scan of this target alone exits with.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub exit_status: Option<ExitStatusJson>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub preflight_error: Option<&'a str>,
     pub summary: Summary,
     pub results: Vec<JsonResult<'a>>,
+}
+
+/// `exit_status`: the process's exit code and what it says.
+#[derive(Serialize, Debug, Clone, PartialEq, Eq)]
+pub struct ExitStatusJson {
+    pub code: u8,
+    pub meaning: &'static str,
+}
+
+impl From<ExitStatus> for ExitStatusJson {
+    fn from(status: ExitStatus) -> Self {
+        ExitStatusJson {
+            code: status.code(),
+            meaning: status.meaning(),
+        }
+    }
 }
 
 #[derive(Serialize)]
@@ -99,6 +126,9 @@ pub fn model(report: &Report) -> JsonReport<'_> {
         proxy: report.proxy.as_deref(),
         started_at: super::rfc3339(report.started_at),
         duration_ms: report.duration.as_millis() as u64,
+        options: None,
+        selection: None,
+        exit_status: None,
         preflight_error: report.preflight_error.as_deref(),
         summary: Summary {
             total: report.results.len(),
@@ -142,11 +172,54 @@ pub fn model(report: &Report) -> JsonReport<'_> {
 }
 
 pub fn render(report: &Report) -> String {
+    render_model(&model(report))
+}
+
+/// The report with what the context knows: the options, the selection, the exit status.
+pub fn model_in<'a>(report: &'a Report, ctx: &Context<'a>) -> JsonReport<'a> {
+    JsonReport {
+        options: ctx.options,
+        selection: ctx.selection,
+        exit_status: ctx.exit_status_of(report).map(Into::into),
+        ..model(report)
+    }
+}
+
+fn render_model(model: &JsonReport) -> String {
     // Serialising plain structs of strings and numbers cannot fail.
-    let out = serde_json::to_string_pretty(&model(report)).unwrap_or_default();
+    let out = serde_json::to_string_pretty(model).unwrap_or_default();
     let mut out = escape_c1_controls(&out);
     out.push('\n');
     out
+}
+
+/// The writer of `--format json`: one report (its `exit_status` the process's), or a run's
+/// document (each report's `exit_status` the one a scan of that target alone has, the
+/// document's the process's).
+pub fn write(subject: Subject<'_>, ctx: &Context<'_>) -> String {
+    match subject {
+        Subject::One(report) => render_model(&JsonReport {
+            exit_status: ctx.exit_status.map(Into::into),
+            ..model_in(report, ctx)
+        }),
+        Subject::Run(run) => {
+            let reports = run
+                .reports
+                .iter()
+                .map(|r| serde_json::to_value(model_in(r, ctx)).unwrap_or_default())
+                .collect();
+            let mut doc = run_document(
+                reports,
+                run.shard.map(|s| s.to_string()),
+                super::rfc3339(run.started_at),
+                run.duration.as_millis() as u64,
+            );
+            doc.options = ctx.options.cloned();
+            doc.selection = ctx.selection.map(<[String]>::to_vec);
+            doc.exit_status = ctx.exit_status.map(Into::into);
+            render_run(&doc)
+        }
+    }
 }
 
 /// The document of a run over several targets (`scan --config DIR/`, a shard, a merge): one
@@ -161,6 +234,13 @@ pub struct JsonRun {
     pub shard: Option<String>,
     pub started_at: String,
     pub duration_ms: u64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub options: Option<super::ScanSettings>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub selection: Option<Vec<String>>,
+    /// The process's exit code: the worst of the targets' (or the merge's).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub exit_status: Option<ExitStatusJson>,
     pub summary: RunSummary,
     pub reports: Vec<serde_json::Value>,
 }
@@ -227,6 +307,9 @@ pub fn run_document(
         shard,
         started_at,
         duration_ms,
+        options: None,
+        selection: None,
+        exit_status: None,
         summary: RunSummary::of(&reports),
         reports,
     }

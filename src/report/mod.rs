@@ -1,37 +1,229 @@
-//! Report writers: a table for people, JSON for machines. Each writer turns the engine's
-//! `Report` into its own output model.
+//! Report writers: a table for people, JSON for machines, SARIF for code scanning, JUnit for
+//! CI test views, Markdown for job summaries and pull-request comments, HTML for a browser.
+//! Each writer turns the engine's `Report` (or a run's reports) into its own output model;
+//! [`FORMATS`] is the one list of them, from which `--format`, `--report`, `--help` and the
+//! README's table come.
 
 pub mod diff;
+pub mod html;
 pub mod json;
+pub mod junit;
+pub mod markdown;
 pub mod merge;
+pub mod sarif;
 pub mod table;
 
+use std::path::PathBuf;
 use std::time::{SystemTime, UNIX_EPOCH};
+
+use serde::Serialize;
 
 use crate::engine::{Report, Severity, Status};
 use crate::exit::ExitStatus;
+use crate::http::Exchange;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Format {
     Table,
     Json,
+    Sarif,
+    Junit,
+    Markdown,
+    Html,
 }
+
+/// One report format: its name on the command line, the file extension its files take, what
+/// it is for, and its writer (which renders one target's report and a run over several).
+pub struct FormatInfo {
+    pub format: Format,
+    pub name: &'static str,
+    pub extension: &'static str,
+    pub description: &'static str,
+    pub write: fn(Subject<'_>, &Context<'_>) -> String,
+}
+
+/// Every format, in the order `--help` and the README list them.
+pub const FORMATS: &[FormatInfo] = &[
+    FormatInfo {
+        format: Format::Table,
+        name: "table",
+        extension: "txt",
+        description: "a table for the terminal: one row per check, then the counts",
+        write: |subject, ctx| match subject {
+            Subject::One(report) => table::render(report, ctx.color),
+            Subject::Run(run) => table::render_run(run, ctx.color),
+        },
+    },
+    FormatInfo {
+        format: Format::Json,
+        name: "json",
+        extension: "json",
+        description: "the JSON report (schema version 1): options, selection, exit status, every verdict with its evidence",
+        write: json::write,
+    },
+    FormatInfo {
+        format: Format::Sarif,
+        name: "sarif",
+        extension: "sarif",
+        description: "SARIF 2.1.0 for GitHub code scanning: a rule per check, a result per fail and warn",
+        write: sarif::write,
+    },
+    FormatInfo {
+        format: Format::Junit,
+        name: "junit",
+        extension: "xml",
+        description: "JUnit XML for GitLab, Jenkins and other CI test views: a testsuite per family, a testcase per check",
+        write: junit::write,
+    },
+    FormatInfo {
+        format: Format::Markdown,
+        name: "markdown",
+        extension: "md",
+        description: "Markdown for $GITHUB_STEP_SUMMARY and pull-request comments: findings first, passes folded",
+        write: markdown::write,
+    },
+    FormatInfo {
+        format: Format::Html,
+        name: "html",
+        extension: "html",
+        description: "one self-contained HTML page: summary, a filterable table, each check's evidence",
+        write: html::write,
+    },
+];
 
 impl Format {
     pub fn parse(s: &str) -> Option<Self> {
-        match s {
-            "table" => Some(Format::Table),
-            "json" => Some(Format::Json),
-            _ => None,
+        FORMATS.iter().find(|f| f.name == s).map(|f| f.format)
+    }
+
+    pub fn info(self) -> &'static FormatInfo {
+        FORMATS
+            .iter()
+            .find(|f| f.format == self)
+            .unwrap_or(&FORMATS[0])
+    }
+
+    pub fn name(self) -> &'static str {
+        self.info().name
+    }
+}
+
+/// The formats' names, comma-separated (error messages, help).
+pub fn format_names() -> String {
+    FORMATS
+        .iter()
+        .map(|f| f.name)
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// The README's table of formats (a test holds the README to it).
+pub fn formats_markdown() -> String {
+    let mut out = String::from("| format | file | what it is for |\n|---|---|---|\n");
+    for f in FORMATS {
+        out.push_str(&format!(
+            "| `{}` | `.{}` | {} |\n",
+            f.name,
+            f.extension,
+            f.description.replace('|', "\\|")
+        ));
+    }
+    out
+}
+
+/// What a writer renders: one target's report, or a run over several targets.
+#[derive(Clone, Copy)]
+pub enum Subject<'a> {
+    One(&'a Report),
+    Run(&'a Run<'a>),
+}
+
+impl<'a> Subject<'a> {
+    pub fn reports(&self) -> &'a [Report] {
+        match self {
+            Subject::One(report) => std::slice::from_ref(*report),
+            Subject::Run(run) => run.reports,
+        }
+    }
+
+    pub fn started_at(&self) -> SystemTime {
+        match self {
+            Subject::One(report) => report.started_at,
+            Subject::Run(run) => run.started_at,
+        }
+    }
+
+    pub fn duration(&self) -> std::time::Duration {
+        match self {
+            Subject::One(report) => report.duration,
+            Subject::Run(run) => run.duration,
         }
     }
 }
 
-pub fn render(report: &Report, format: Format, color: bool) -> String {
-    match format {
-        Format::Table => table::render(report, color),
-        Format::Json => json::render(report),
+/// The scan's options as the reports record them (`options` in the JSON).
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct ScanSettings {
+    pub concurrency: usize,
+    pub only: Vec<String>,
+    pub skip: Vec<String>,
+    pub slow: bool,
+    /// Seconds per HTTP request.
+    pub timeout: u64,
+    /// Seconds the scan of each target may take; `None`: the default for the selection.
+    pub deadline: Option<u64>,
+    pub rps: Option<u32>,
+    pub retries: u32,
+    pub sessions: Option<u32>,
+    pub fail_on: Severity,
+    pub insecure: bool,
+    /// `--proxy` as reports show it (without credentials).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub proxy: Option<String>,
+    /// `--baseline FILE`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub baseline: Option<String>,
+    pub strict_baseline: bool,
+}
+
+/// What the writers know besides the reports: how the scan was run and how the process ends.
+/// A writer given the default (a library caller, a test) leaves out what it does not know.
+#[derive(Default)]
+pub struct Context<'a> {
+    /// Colour in the table (a terminal).
+    pub color: bool,
+    pub options: Option<&'a ScanSettings>,
+    /// The ids of the checks selected (`--only`, `--skip`), in catalog order.
+    pub selection: Option<&'a [String]>,
+    /// The process's exit code, computed before the reports are written.
+    pub exit_status: Option<ExitStatus>,
+    /// The target file each target was read from, by target name (SARIF locations).
+    pub target_files: &'a [(String, PathBuf)],
+}
+
+impl Context<'_> {
+    pub fn target_file(&self, name: &str) -> Option<&PathBuf> {
+        self.target_files
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, p)| p)
     }
+
+    /// The exit code a scan of this target alone has under these options (`--fail-on`).
+    pub fn exit_status_of(&self, report: &Report) -> Option<ExitStatus> {
+        self.options.map(|o| exit_status(report, o.fail_on))
+    }
+}
+
+pub fn render(report: &Report, format: Format, color: bool) -> String {
+    write(
+        Subject::One(report),
+        format,
+        &Context {
+            color,
+            ..Context::default()
+        },
+    )
 }
 
 /// A run over several targets, or one shard's share of them.
@@ -44,14 +236,90 @@ pub struct Run<'a> {
 }
 
 pub fn render_run(run: &Run, format: Format, color: bool) -> String {
-    match format {
-        Format::Table => table::render_run(run, color),
-        Format::Json => json::render_run(&json::run_document(
-            run.reports.iter().map(json::value).collect(),
-            run.shard.map(|s| s.to_string()),
-            rfc3339(run.started_at),
-            run.duration.as_millis() as u64,
-        )),
+    write(
+        Subject::Run(run),
+        format,
+        &Context {
+            color,
+            ..Context::default()
+        },
+    )
+}
+
+/// The report in `format`, with what the context knows.
+pub fn write(subject: Subject<'_>, format: Format, ctx: &Context<'_>) -> String {
+    (format.info().write)(subject, ctx)
+}
+
+/// The counts of one report or of a run, by status.
+pub fn counts(reports: &[Report]) -> [(Status, usize); 5] {
+    Status::ALL.map(|s| (s, reports.iter().map(|r| r.count(s)).sum()))
+}
+
+/// An exchange of the evidence as plain text, as it was recorded (redacted): the request,
+/// then the answer or why there is none. Text from the server: every writer escapes it.
+pub fn exchange_text(n: usize, x: &Exchange) -> String {
+    let mut out = format!("[{n}] {} ({} ms)\n", x.step, x.elapsed_ms);
+    if let Some(via) = &x.via {
+        out.push_str(&format!("    sent by {via}\n"));
+    }
+    if let Some(r) = &x.retry {
+        out.push_str(&format!(
+            "    retry {} after HTTP {}, waited {} ms ({})\n",
+            r.number, r.after_status, r.waited_ms, r.wait_from
+        ));
+    }
+    out.push_str(&format!("> {} {}\n", x.request.method, x.request.url));
+    for (k, v) in &x.request.headers {
+        out.push_str(&format!("> {k}: {v}\n"));
+    }
+    if let Some(body) = &x.request.body {
+        out.push_str(">\n");
+        for line in body.lines() {
+            out.push_str(&format!("> {line}\n"));
+        }
+    }
+    match (&x.response, &x.error) {
+        (Some(resp), _) => {
+            out.push_str(&format!("< HTTP {}\n", resp.status));
+            for (k, v) in &resp.headers {
+                out.push_str(&format!("< {k}: {v}\n"));
+            }
+            if !resp.body.is_empty() {
+                out.push_str("<\n");
+                for line in resp.body.lines() {
+                    out.push_str(&format!("< {line}\n"));
+                }
+            }
+            if resp.truncated {
+                out.push_str("< (body cut to an excerpt)\n");
+            }
+        }
+        (None, Some(e)) => out.push_str(&format!("! no answer: {e}\n")),
+        (None, None) => out.push_str("! no answer\n"),
+    }
+    if let Some(why) = &x.not_retried {
+        out.push_str(&format!("    not retried: {why}\n"));
+    }
+    out
+}
+
+/// A check's whole evidence as plain text (see [`exchange_text`]).
+pub fn evidence_text(evidence: &[Exchange]) -> String {
+    evidence
+        .iter()
+        .enumerate()
+        .map(|(i, x)| exchange_text(i + 1, x))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// "1.2 s" or "41 ms".
+pub fn took(duration: std::time::Duration) -> String {
+    if duration.as_secs() == 0 {
+        format!("{} ms", duration.as_millis())
+    } else {
+        format!("{:.1} s", duration.as_secs_f64())
     }
 }
 

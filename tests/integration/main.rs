@@ -20,6 +20,7 @@ mod oidc_provider;
 mod polite;
 mod proxy;
 mod redirect_spelling;
+mod report_formats;
 mod scan;
 mod sessions;
 mod tls;
