@@ -2,6 +2,7 @@
 //! and isolated from each other, with results put back in catalog order.
 
 pub mod context;
+pub mod events;
 pub mod outcome;
 
 use std::sync::Arc;
@@ -10,6 +11,7 @@ use std::time::{Duration, Instant, SystemTime};
 use tokio::sync::Semaphore;
 
 pub use context::Cx;
+pub use events::{EventReceiver, EventSender, ScanEvent};
 pub use outcome::{CheckResult, Outcome, Severity, Status};
 
 use crate::catalog::{self, CheckMeta, Requirement};
@@ -50,6 +52,9 @@ pub struct ScanOptions {
     /// Set when this target is one of several scanned in one run ([`scan_all`]): the run's
     /// one bound on checks in flight, which every check and pre-flight also takes.
     pub shared: Option<SharedPermits>,
+    /// Told of each check as it starts and ends and of each request as it is made
+    /// ([`ScanEvent`]); `None`: no one listens.
+    pub events: Option<EventSender>,
 }
 
 /// The permits of a run over several targets: `concurrency` of them, shared by every target.
@@ -78,6 +83,7 @@ impl Default for ScanOptions {
             retries: crate::http::client::DEFAULT_RETRIES,
             sessions: None,
             shared: None,
+            events: None,
         }
     }
 }
@@ -169,6 +175,25 @@ pub async fn scan(target: Target, opts: ScanOptions) -> Result<Report, String> {
     let started_at = SystemTime::now();
     let clock = Instant::now();
     let (client, navigator) = connect(&target, &opts)?;
+    let name: Arc<str> = Arc::from(target.name.as_str());
+    events::emit(&opts.events, || ScanEvent::TargetStarted {
+        target: name.clone(),
+        checks: selected.len(),
+    });
+    if let Some(tx) = opts.events.clone() {
+        let name = name.clone();
+        client.observe(Box::new(move |x| {
+            let _ = tx.send(ScanEvent::Request {
+                target: name.clone(),
+                method: x.request.method.clone(),
+                url: x.request.url.clone(),
+                status: x.response.as_ref().map(|r| r.status),
+                error: x.error.clone(),
+                via: x.via.clone(),
+                elapsed_ms: x.elapsed_ms,
+            });
+        }));
+    }
     let (insecure_tls, ca_files) = (client.tls().insecure, client.tls().ca_paths());
     let navigator = Arc::new(navigator);
     let check_timeout = navigator
@@ -254,6 +279,7 @@ pub async fn scan(target: Target, opts: ScanOptions) -> Result<Report, String> {
             pool.clone(),
         );
         let code_wait = opts.code_wait;
+        let (events, name) = (opts.events.clone(), name.clone());
         let permit_source = semaphore.clone();
         let run_permits = run_permits.clone();
         let timeout = if meta.slow {
@@ -291,6 +317,10 @@ pub async fn scan(target: Target, opts: ScanOptions) -> Result<Report, String> {
             // A signed-in session of its own while it runs: flows on one cookie jar go one at a
             // time (servers rotate the session cookie), so checks sharing one would queue.
             let lease = pool.take();
+            events::emit(&events, || ScanEvent::CheckStarted {
+                target: name,
+                id: &meta.id,
+            });
             let mut cx = Cx::new(
                 target,
                 discovered,
@@ -322,60 +352,35 @@ pub async fn scan(target: Target, opts: ScanOptions) -> Result<Report, String> {
         });
         tasks.push((meta, Some(handle)));
     }
-    let mut results = Vec::new();
-    for (meta, task) in tasks {
-        let (outcome, duration_ms, evidence, requests) = match task {
-            None => (
-                Outcome::error(format!(
-                    "not run: {}",
-                    preflight_error
-                        .as_deref()
-                        .map(cause_only)
-                        .unwrap_or("the pre-flight did not complete")
-                )),
-                0,
-                Vec::new(),
-                0,
-            ),
-            // A check that cannot be cancelled at its deadline (busy, not waiting) is left.
-            Some(mut handle) => {
-                match tokio::time::timeout_at(ends_at + DEADLINE_GRACE, &mut handle).await {
-                    Err(_) => {
-                        handle.abort();
-                        (stopped_by(deadline), 0, Vec::new(), 0)
-                    }
-                    Ok(Ok(r)) => r,
-                    // A panicking check is a bug in oauthprobe; the others carry on.
-                    Ok(Err(e)) => (
-                        Outcome::error(format!("the check crashed (a bug in oauthprobe): {e}")),
-                        0,
-                        Vec::new(),
-                        0,
-                    ),
-                }
-            }
-        };
-        // A refusal proves something only next to a server that issues tokens when asked right.
-        let outcome = match &no_token_control {
-            Some(why) if meta.token_control && outcome.status == Status::Pass => {
-                Outcome::error(format!(
-                    "not counted as a pass: {}; but {why}, so a refusal proves nothing here",
-                    outcome.message
-                ))
-            }
-            _ => outcome,
-        };
-        results.push(CheckResult {
-            meta,
-            status: outcome.status,
-            // A message quotes the server (a page title, an error_description): every writer
-            // gets it without the server's control characters.
-            message: crate::report::terminal_safe(&client.redactor().redact(&outcome.message)),
-            duration_ms,
-            requests,
-            evidence,
+    // Each result as its check ends (for the events), put back in catalog order after.
+    let ending = Ending {
+        ends_at,
+        deadline,
+        preflight_error: preflight_error.as_deref(),
+        no_token_control: no_token_control.as_deref(),
+        redactor: client.redactor(),
+    };
+    let count = tasks.len();
+    let mut ending: futures::stream::FuturesUnordered<_> = tasks
+        .into_iter()
+        .enumerate()
+        .map(|(at, (meta, task))| {
+            let ending = &ending;
+            async move { (at, ending.settle(meta, task).await) }
+        })
+        .collect();
+    let mut slots: Vec<Option<CheckResult>> = vec![None; count];
+    while let Some((at, result)) = futures::StreamExt::next(&mut ending).await {
+        events::emit(&opts.events, || ScanEvent::CheckFinished {
+            target: name.clone(),
+            result: Box::new(result.clone()),
         });
+        if let Some(slot) = slots.get_mut(at) {
+            *slot = Some(result);
+        }
     }
+    drop(ending);
+    let results: Vec<CheckResult> = slots.into_iter().flatten().collect();
     // A browser that does not close is not worth waiting for past the deadline.
     let _ = tokio::time::timeout_at(
         ends_at.max(tokio::time::Instant::now()) + Duration::from_secs(5),
@@ -394,6 +399,78 @@ pub async fn scan(target: Target, opts: ScanOptions) -> Result<Report, String> {
         retries: client.retries(),
         results,
     })
+}
+
+/// What a check ran in its task gives back: its outcome, milliseconds, evidence, requests.
+type Ran = (Outcome, u64, Vec<crate::http::Exchange>, usize);
+
+/// How each check's task is waited for and its result made, once all are spawned.
+struct Ending<'a> {
+    ends_at: tokio::time::Instant,
+    deadline: Duration,
+    preflight_error: Option<&'a str>,
+    no_token_control: Option<&'a str>,
+    redactor: &'a Redactor,
+}
+
+impl Ending<'_> {
+    /// The check's result when its task ends (`None`: it could not run).
+    async fn settle(
+        &self,
+        meta: &'static CheckMeta,
+        task: Option<tokio::task::JoinHandle<Ran>>,
+    ) -> CheckResult {
+        let (outcome, duration_ms, evidence, requests) = match task {
+            None => (
+                Outcome::error(format!(
+                    "not run: {}",
+                    self.preflight_error
+                        .map(cause_only)
+                        .unwrap_or("the pre-flight did not complete")
+                )),
+                0,
+                Vec::new(),
+                0,
+            ),
+            // A check that cannot be cancelled at its deadline (busy, not waiting) is left.
+            Some(mut handle) => {
+                match tokio::time::timeout_at(self.ends_at + DEADLINE_GRACE, &mut handle).await {
+                    Err(_) => {
+                        handle.abort();
+                        (stopped_by(self.deadline), 0, Vec::new(), 0)
+                    }
+                    Ok(Ok(r)) => r,
+                    // A panicking check is a bug in oauthprobe; the others carry on.
+                    Ok(Err(e)) => (
+                        Outcome::error(format!("the check crashed (a bug in oauthprobe): {e}")),
+                        0,
+                        Vec::new(),
+                        0,
+                    ),
+                }
+            }
+        };
+        // A refusal proves something only next to a server that issues tokens when asked right.
+        let outcome = match self.no_token_control {
+            Some(why) if meta.token_control && outcome.status == Status::Pass => {
+                Outcome::error(format!(
+                    "not counted as a pass: {}; but {why}, so a refusal proves nothing here",
+                    outcome.message
+                ))
+            }
+            _ => outcome,
+        };
+        CheckResult {
+            meta,
+            status: outcome.status,
+            // A message quotes the server (a page title, an error_description): every writer
+            // gets it without the server's control characters.
+            message: crate::report::terminal_safe(&self.redactor.redact(&outcome.message)),
+            duration_ms,
+            requests,
+            evidence,
+        }
+    }
 }
 
 /// Scans several targets in one run, concurrently, under one bound: at most `concurrency`
