@@ -111,18 +111,66 @@ impl Report {
     }
 }
 
-/// Checks chosen by `--only` / `--skip`; unknown ids are a usage error.
+/// Checks chosen by `--only` / `--skip`, each a check id, a family (`pkce`) or a glob over the
+/// ids (`'pkce-*'`, `*` and `?`). An unknown id or family, a glob that matches nothing, or a
+/// selection that leaves no check is a usage error.
 pub fn select(only: &[String], skip: &[String]) -> Result<Vec<&'static CheckMeta>, String> {
-    for id in only.iter().chain(skip) {
-        if catalog::find(id).is_none() {
-            return Err(format!("unknown check id `{id}` (see `oauthprobe checks`)"));
-        }
-    }
-    Ok(catalog::catalog()
+    let only = only
         .iter()
-        .filter(|c| only.is_empty() || only.contains(&c.id))
-        .filter(|c| !skip.contains(&c.id))
-        .collect())
+        .map(|p| pattern_matches(p, "--only"))
+        .collect::<Result<Vec<_>, _>>()?;
+    let skip = skip
+        .iter()
+        .map(|p| pattern_matches(p, "--skip"))
+        .collect::<Result<Vec<_>, _>>()?;
+    let chosen: Vec<&'static CheckMeta> = catalog::catalog()
+        .iter()
+        .filter(|c| only.is_empty() || only.iter().any(|m| m.contains(&c.id.as_str())))
+        .filter(|c| !skip.iter().any(|m| m.contains(&c.id.as_str())))
+        .collect();
+    if chosen.is_empty() {
+        return Err(
+            "the selection is empty: --only and --skip leave no check to run (see `oauthprobe checks`)"
+                .to_string(),
+        );
+    }
+    Ok(chosen)
+}
+
+/// The ids one `--only`/`--skip` value names.
+fn pattern_matches(pattern: &str, flag: &str) -> Result<Vec<&'static str>, String> {
+    let all = catalog::catalog();
+    if let Some(c) = catalog::find(pattern) {
+        return Ok(vec![c.id.as_str()]);
+    }
+    let family: Vec<&str> = all
+        .iter()
+        .filter(|c| c.family == pattern)
+        .map(|c| c.id.as_str())
+        .collect();
+    if !family.is_empty() {
+        return Ok(family);
+    }
+    if crate::suggest::is_glob(pattern) {
+        let matched: Vec<&str> = all
+            .iter()
+            .filter(|c| crate::suggest::glob_match(pattern, &c.id))
+            .map(|c| c.id.as_str())
+            .collect();
+        if matched.is_empty() {
+            return Err(format!(
+                "{flag} `{pattern}`: the glob matches no check id (see `oauthprobe checks`)"
+            ));
+        }
+        return Ok(matched);
+    }
+    let mut families: Vec<&str> = all.iter().map(|c| c.family.as_str()).collect();
+    families.dedup();
+    let names = all.iter().map(|c| c.id.as_str()).chain(families);
+    Err(format!(
+        "unknown check id `{pattern}` in {flag}{}: give a check id, a family or a glob such as 'pkce-*' (see `oauthprobe checks`)",
+        crate::suggest::hint(pattern, names)
+    ))
 }
 
 /// A minute for the pre-flight, two seconds per check (a real server answers most checks in

@@ -4,7 +4,7 @@
 use serde::Serialize;
 
 use crate::catalog::SpecRef;
-use crate::engine::{Report, Status};
+use crate::engine::{CheckResult, Report, Status};
 use crate::http::Exchange;
 
 pub const SCHEMA_VERSION: u32 = 1;
@@ -88,23 +88,25 @@ pub fn model(report: &Report) -> JsonReport<'_> {
             error: report.count(Status::Error),
             retries: report.retries,
         },
-        results: report
-            .results
-            .iter()
-            .map(|r| JsonResult {
-                id: &r.meta.id,
-                title: &r.meta.title,
-                family: &r.meta.family,
-                severity: r.meta.severity.as_str(),
-                status: r.status.as_str(),
-                message: &r.message,
-                references: &r.meta.spec,
-                remediation: &r.meta.remediation,
-                duration_ms: r.duration_ms,
-                requests: r.requests,
-                evidence: &r.evidence,
-            })
-            .collect(),
+        results: report.results.iter().map(result).collect(),
+    }
+}
+
+/// One check's result as the report's `results[]` holds it (and a JSON Lines line, with its
+/// target).
+pub fn result(r: &CheckResult) -> JsonResult<'_> {
+    JsonResult {
+        id: &r.meta.id,
+        title: &r.meta.title,
+        family: &r.meta.family,
+        severity: r.meta.severity.as_str(),
+        status: r.status.as_str(),
+        message: &r.message,
+        references: &r.meta.spec,
+        remediation: &r.meta.remediation,
+        duration_ms: r.duration_ms,
+        requests: r.requests,
+        evidence: &r.evidence,
     }
 }
 

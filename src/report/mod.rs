@@ -2,8 +2,10 @@
 //! `Report` into its own output model.
 
 pub mod json;
+pub mod jsonl;
 pub mod merge;
 pub mod table;
+pub mod term;
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -14,6 +16,8 @@ use crate::exit::ExitStatus;
 pub enum Format {
     Table,
     Json,
+    /// One JSON object per check, a line each, written as each check ends ([`jsonl`]).
+    Jsonl,
 }
 
 impl Format {
@@ -21,15 +25,17 @@ impl Format {
         match s {
             "table" => Some(Format::Table),
             "json" => Some(Format::Json),
+            "jsonl" => Some(Format::Jsonl),
             _ => None,
         }
     }
 }
 
-pub fn render(report: &Report, format: Format, color: bool) -> String {
+pub fn render(report: &Report, format: Format, view: &table::View) -> String {
     match format {
-        Format::Table => table::render(report, color),
+        Format::Table => table::render(report, view),
         Format::Json => json::render(report),
+        Format::Jsonl => jsonl::render(report),
     }
 }
 
@@ -42,9 +48,10 @@ pub struct Run<'a> {
     pub duration: std::time::Duration,
 }
 
-pub fn render_run(run: &Run, format: Format, color: bool) -> String {
+pub fn render_run(run: &Run, format: Format, view: &table::View) -> String {
     match format {
-        Format::Table => table::render_run(run, color),
+        Format::Table => table::render_run(run, view),
+        Format::Jsonl => run.reports.iter().map(jsonl::render).collect(),
         Format::Json => json::render_run(&json::run_document(
             run.reports.iter().map(json::value).collect(),
             run.shard.map(|s| s.to_string()),
