@@ -674,6 +674,10 @@ async fn run_demo(args: DemoArgs) -> ExitStatus {
         Ok(w) => w,
         Err(e) => return usage_error(e),
     };
+    // A selection that cannot run is said before the lab starts.
+    if let Err(e) = engine::select(&args.output.only, &args.output.skip) {
+        return usage_error(e);
+    }
     let running = match lab::start(LabOptions {
         port: 0,
         weaknesses,

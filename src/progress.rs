@@ -255,7 +255,10 @@ mod tests {
         let text = String::from_utf8(out).unwrap();
         assert!(!text.contains('\n'), "{text:?}");
         let frames: Vec<&str> = text.split("\r\x1b[2K").filter(|f| !f.is_empty()).collect();
-        assert_eq!(frames.last(), Some(&"1/3 checks done, 1 running: state-echo…"));
+        assert_eq!(
+            frames.last(),
+            Some(&"1/3 checks done, 1 running: state-echo…")
+        );
         for f in &frames {
             assert!(term::width(f) < 40, "{f:?}");
         }

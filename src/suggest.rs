@@ -1,8 +1,12 @@
 //! "did you mean": the closest known name to a mistyped one, and `*`/`?` globs.
 
 /// The candidate closest to `word` by edit distance, when close enough to be a typo (at most
-/// a third of the word's length, and at least one edit), or one that starts with it.
-pub fn did_you_mean<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
+/// a third of the word's length, and at least one edit; a swap of two letters is one), or
+/// one that starts with it.
+pub fn did_you_mean<'a>(
+    word: &str,
+    candidates: impl IntoIterator<Item = &'a str>,
+) -> Option<&'a str> {
     let limit = (word.chars().count() / 3).max(1);
     let mut best: Option<(usize, &str)> = None;
     let mut prefixed: Option<&str> = None;
@@ -10,7 +14,7 @@ pub fn did_you_mean<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str
         if prefixed.is_none() && word.len() >= 3 && candidate.starts_with(word) {
             prefixed = Some(candidate);
         }
-        let d = strsim::levenshtein(word, candidate);
+        let d = strsim::osa_distance(word, candidate);
         if d <= limit && best.is_none_or(|(b, _)| d < b) {
             best = Some((d, candidate));
         }
@@ -80,9 +84,13 @@ mod tests {
     #[test]
     fn suggestions() {
         let ids = ["pkce-verifier-required", "state-echoed", "code-single-use"];
-        assert_eq!(did_you_mean("pkce-verifer-required", ids), Some("pkce-verifier-required"));
+        assert_eq!(
+            did_you_mean("pkce-verifer-required", ids),
+            Some("pkce-verifier-required")
+        );
         assert_eq!(did_you_mean("state-echo", ids), Some("state-echoed"));
         assert_eq!(did_you_mean("code-single", ids), Some("code-single-use"));
         assert_eq!(did_you_mean("nonsense", ids), None);
+        assert_eq!(did_you_mean("pcke", ["pkce", "code"]), Some("pkce"));
     }
 }

@@ -240,7 +240,9 @@ const MIN_MESSAGE: usize = 16;
 fn strip_paint(cell: &str) -> &str {
     cell.strip_prefix("\x1b[")
         .and_then(|rest| rest.split_once('m'))
-        .map_or(cell, |(_, rest)| rest.strip_suffix("\x1b[0m").unwrap_or(rest))
+        .map_or(cell, |(_, rest)| {
+            rest.strip_suffix("\x1b[0m").unwrap_or(rest)
+        })
 }
 
 /// What the view left out, as a sentence: "96 pass and 2 skip not shown (--all shows every
@@ -398,19 +400,19 @@ pub fn render_run(run: &super::Run, view: &View) -> String {
         .count();
     out.push_str(&line(
         &format!(
-        "{targets}, {checks} checks in {}: {}{}{}",
-        took(run.duration),
-        counts.join(", "),
-        match retries {
-            0 => String::new(),
-            1 => ", 1 retry".to_string(),
-            n => format!(", {n} retries"),
-        },
-        match not_scanned {
-            0 => String::new(),
-            n => format!(" · {n} could not be scanned"),
-        }
-    ),
+            "{targets}, {checks} checks in {}: {}{}{}",
+            took(run.duration),
+            counts.join(", "),
+            match retries {
+                0 => String::new(),
+                1 => ", 1 retry".to_string(),
+                n => format!(", {n} retries"),
+            },
+            match not_scanned {
+                0 => String::new(),
+                n => format!(" · {n} could not be scanned"),
+            }
+        ),
         view,
     ));
     out

@@ -20,5 +20,6 @@ mod polite;
 mod redirect_spelling;
 mod scan;
 mod sessions;
+mod terminal;
 mod tls;
 mod webdriver;
