@@ -157,7 +157,7 @@ pub struct OutputArgs {
     /// failure at or above --fail-on).
     #[arg(long, value_name = "SEVERITY", value_parser = ["info", "low", "medium", "high", "critical"])]
     pub min_severity: Option<String>,
-    /// Nothing on stderr but errors: no progress, no notes.
+    /// Nothing on stderr but errors (and the --insecure warning): no progress, no notes.
     #[arg(long, short = 'q', conflicts_with = "verbose")]
     pub quiet: bool,
     /// Also print every request on stderr as it is answered (method, URL, status, ms; redacted).
@@ -410,14 +410,15 @@ fn table_view(o: &OutputArgs) -> report::table::View {
     }
 }
 
+/// The task that takes a scan's events: how many JSON Lines it wrote, or why it stopped.
+type ListenerTask = tokio::task::JoinHandle<Result<usize, std::io::Error>>;
+
 /// What listens to a scan's events while it runs: the progress on stderr and, with
 /// `--format jsonl`, the lines of the report, written as each check ends.
 struct Listeners {
     sender: Option<EventSender>,
-    task: Option<(
-        tokio::sync::oneshot::Sender<()>,
-        tokio::task::JoinHandle<Result<usize, std::io::Error>>,
-    )>,
+    /// Told to stop when the scan is over; the task ends with the JSON Lines written.
+    task: Option<(tokio::sync::oneshot::Sender<()>, ListenerTask)>,
     output: Option<PathBuf>,
 }
 

@@ -64,7 +64,7 @@ pub fn help_text() -> String {
             meaning.replace('`', "")
         ));
     }
-    out.push_str("  A failure outranks an incomplete scan: 1 wins over 3.");
+    out.push_str("  A failure outranks an incomplete scan: 1 wins over 3.\n");
     out
 }
 

@@ -331,6 +331,11 @@ async fn stderr_logs_a_line_per_check_verbose_adds_requests_without_secrets_quie
         .collect();
     secrets.push(lab.user().password.clone());
     assert!(secrets.len() >= 2);
+    // The requests that carry a secret in their URL are there, the secret replaced.
+    assert!(
+        err.contains("client_secret=«redacted»") && err.contains("access_token=«redacted»"),
+        "{err}"
+    );
     for secret in &secrets {
         assert!(
             !err.contains(secret.as_str()) && !text(&out.stdout).contains(secret.as_str()),
