@@ -9,7 +9,7 @@ use clap::{Args, Parser, Subcommand};
 use std::io::IsTerminal;
 
 use crate::catalog;
-use crate::engine::{self, ScanOptions, Severity};
+use crate::engine::{self, EventSender, ScanOptions, Severity};
 use crate::exit::ExitStatus;
 use crate::http::{CaFile, Limits, ProxySetting, TlsConfig};
 use crate::lab::{self, LabOptions, Registry, Weakness, Weaknesses};
@@ -49,8 +49,10 @@ pub struct Cli {
 #[derive(Subcommand)]
 pub enum Command {
     /// Scan the authorization server a target file describes.
+    #[command(after_help = crate::exit::help_text())]
     Scan(ScanArgs),
     /// Start the lab on a free loopback port and scan it: no set-up needed.
+    #[command(after_help = crate::exit::help_text())]
     Demo(DemoArgs),
     /// List the catalog of checks, or explain one.
     Checks(ChecksArgs),
@@ -188,7 +190,7 @@ pub struct OutputArgs {
     #[arg(long, default_value = "table", value_parser = format_parser())]
     pub format: String,
     /// Write the report to FILE instead of standard output.
-    #[arg(long, value_name = "FILE")]
+    #[arg(long, short = 'o', value_name = "FILE")]
     pub output: Option<PathBuf>,
     #[arg(
         long = "report",
@@ -201,12 +203,27 @@ pub struct OutputArgs {
     /// Exit 1 when a check at or above this severity fails: info, low, medium, high, critical.
     #[arg(long, default_value = "low", value_parser = ["info", "low", "medium", "high", "critical"])]
     pub fail_on: String,
-    /// Checks to run (comma-separated ids); all by default.
+    /// Checks to run (comma-separated check ids, families such as `pkce`, or globs such as
+    /// 'pkce-*'); all by default.
     #[arg(long, value_delimiter = ',', value_name = "ID,...")]
     pub only: Vec<String>,
-    /// Checks to leave out (comma-separated ids).
+    /// Checks to leave out (comma-separated ids, families or globs).
     #[arg(long, value_delimiter = ',', value_name = "ID,...")]
     pub skip: Vec<String>,
+    /// Table: show every row in catalog order (by default failures, warnings and errors lead
+    /// and passes and skips are counted).
+    #[arg(long)]
+    pub all: bool,
+    /// Table: show only results at or above this severity (the exit code still counts every
+    /// failure at or above --fail-on).
+    #[arg(long, value_name = "SEVERITY", value_parser = ["info", "low", "medium", "high", "critical"])]
+    pub min_severity: Option<String>,
+    /// Nothing on stderr but errors (and the --insecure warning): no progress, no notes.
+    #[arg(long, short = 'q', conflicts_with = "verbose")]
+    pub quiet: bool,
+    /// Also print every request on stderr as it is answered (method, URL, status, ms; redacted).
+    #[arg(long, short = 'v')]
+    pub verbose: bool,
     /// How many checks run at once.
     #[arg(long, default_value_t = 4)]
     pub concurrency: usize,
@@ -396,6 +413,11 @@ pub fn main() -> ExitCode {
             return ExitStatus::Incomplete.into();
         }
     };
+    if let Command::Scan(ScanArgs { output, .. }) | Command::Demo(DemoArgs { output, .. }) =
+        &cli.command
+    {
+        QUIET.store(output.quiet, std::sync::atomic::Ordering::Relaxed);
+    }
     let status = runtime.block_on(async {
         match cli.command {
             Command::Lab(args) => run_lab(args).await,
@@ -448,7 +470,7 @@ fn tls_config(
 /// What `--insecure` costs, said on stderr at the start of every command that talks to a server.
 pub const INSECURE_WARNING: &str = "warning: --insecure: TLS certificates are not verified, so anyone on the network path could stand in for the server; the results say nothing about a real deployment";
 
-fn scan_options(o: &OutputArgs, tls: TlsConfig) -> ScanOptions {
+fn scan_options(o: &OutputArgs, tls: TlsConfig, events: Option<EventSender>) -> ScanOptions {
     ScanOptions {
         concurrency: o.concurrency.max(1),
         only: o.only.clone(),
@@ -466,6 +488,7 @@ fn scan_options(o: &OutputArgs, tls: TlsConfig) -> ScanOptions {
         rps: o.rps.and_then(std::num::NonZeroU32::new),
         sessions: o.sessions.map(|n| n as usize),
         retries: o.retries,
+        events,
         ..ScanOptions::default()
     }
 }
@@ -496,18 +519,31 @@ async fn scan_and_report(
         .map(|f| (target.name.clone(), f.to_path_buf()))
         .into_iter()
         .collect();
-    let mut report = match engine::scan(target, scan_options(o, tls)).await {
+    let listeners = match Listeners::start(o, selection.len(), false) {
+        Ok(l) => l,
+        Err(status) => {
+            discard(sinks);
+            return status;
+        }
+    };
+    let scanned = engine::scan(target, scan_options(o, tls, listeners.sender())).await;
+    let streamed = listeners.finish().await;
+    let mut report = match scanned {
         Ok(r) => r,
         Err(e) => {
             discard(sinks);
             return usage_error(e);
         }
     };
+    if let Err(status) = streamed {
+        discard(sinks);
+        return status;
+    }
     let baseline_status = apply_baseline(baseline.as_ref(), std::slice::from_mut(&mut report), o);
     let status = baseline_status.worst(report::exit_status(&report, fail_on(o)));
     let settings = scan_settings(o);
     let ctx = report::Context {
-        color: false,
+        view: file_view(o),
         options: Some(&settings),
         selection: Some(&selection),
         exit_status: Some(status),
@@ -615,7 +651,12 @@ struct Sink {
 /// which cannot be written, or which two name the same file.
 fn open_outputs(o: &OutputArgs) -> Result<Vec<Sink>, ExitStatus> {
     let mut wanted: Vec<(String, report::Format, PathBuf)> = Vec::new();
-    if let Some(path) = &o.output {
+    // `--format jsonl --output FILE` is written as each check ends (Listeners), not here.
+    if let Some(path) = o
+        .output
+        .as_ref()
+        .filter(|_| report_format(o) != report::Format::Jsonl)
+    {
         wanted.push((
             format!("--output {}", path.display()),
             report_format(o),
@@ -687,9 +728,10 @@ fn deliver(
     o: &OutputArgs,
     sinks: Vec<Sink>,
 ) -> Result<(), ExitStatus> {
-    if o.output.is_none() {
+    // JSON Lines on stdout (or in --output) went out as each check ended.
+    if o.output.is_none() && report_format(o) != report::Format::Jsonl {
         let stdout_ctx = report::Context {
-            color: report_color(o),
+            view: table_view(o),
             ..*ctx
         };
         out_raw!("{}", report::write(subject, report_format(o), &stdout_ctx));
@@ -722,7 +764,7 @@ fn write_sink(sink: Sink, text: &str) -> Result<(), ExitStatus> {
     })();
     match written {
         Ok(()) => {
-            eprintln!("report written to {}", path.display());
+            note(format!("report written to {}", path.display()));
             Ok(())
         }
         Err(e) => Err(usage_error(format!(
@@ -738,6 +780,155 @@ fn report_format(o: &OutputArgs) -> report::Format {
 fn fail_on(o: &OutputArgs) -> Severity {
     Severity::parse(&o.fail_on).unwrap_or(Severity::Low)
 }
+
+/// The table in a file (`--report table=PATH`, `--output`): no colour, 100 columns or
+/// `COLUMNS`, the rows `--all` and `--min-severity` ask for.
+fn file_view(o: &OutputArgs) -> report::table::View {
+    report::table::View {
+        color: false,
+        width: Some(report::term::report_width(false)),
+        ..table_view(o)
+    }
+}
+
+/// How the table is laid out: to the terminal's width when stdout is one, else `COLUMNS`,
+/// else 100 columns (a file, a pipe).
+fn table_view(o: &OutputArgs) -> report::table::View {
+    let to_terminal = o.output.is_none() && std::io::stdout().is_terminal();
+    report::table::View {
+        color: report_color(o),
+        width: Some(report::term::report_width(to_terminal)),
+        all: o.all,
+        min_severity: o.min_severity.as_deref().and_then(Severity::parse),
+    }
+}
+
+/// The task that takes a scan's events: how many JSON Lines it wrote, or why it stopped.
+type ListenerTask = tokio::task::JoinHandle<Result<usize, std::io::Error>>;
+
+/// What listens to a scan's events while it runs: the progress on stderr and, with
+/// `--format jsonl`, the lines of the report, written as each check ends.
+struct Listeners {
+    sender: Option<EventSender>,
+    /// Told to stop when the scan is over; the task ends with the JSON Lines written.
+    task: Option<(tokio::sync::oneshot::Sender<()>, ListenerTask)>,
+    output: Option<PathBuf>,
+}
+
+impl Listeners {
+    /// `total`: the checks the run will finish, over all its targets. With `--format jsonl
+    /// --output FILE` the file is created now, so a path that cannot be written stops the
+    /// run before anything is sent.
+    fn start(o: &OutputArgs, total: usize, several_targets: bool) -> Result<Self, ExitStatus> {
+        let mode = crate::progress::Mode::detect(o.quiet);
+        let jsonl = report_format(o) == report::Format::Jsonl;
+        if mode == crate::progress::Mode::Quiet && !jsonl {
+            return Ok(Listeners {
+                sender: None,
+                task: None,
+                output: None,
+            });
+        }
+        let writer = if jsonl {
+            let out: Box<dyn std::io::Write + Send> = match &o.output {
+                Some(path) => match std::fs::File::create(path) {
+                    Ok(f) => Box::new(std::io::BufWriter::new(f)),
+                    Err(e) => {
+                        return Err(usage_error(format!(
+                            "{}: cannot write the report: {e}",
+                            path.display()
+                        )));
+                    }
+                },
+                None => Box::new(std::io::stdout()),
+            };
+            Some(report::jsonl::Writer::new(out))
+        } else {
+            None
+        };
+        let mut progress = crate::progress::Progress::new(
+            std::io::stderr(),
+            mode,
+            o.verbose,
+            total,
+            several_targets,
+        );
+        let (sender, mut events) = tokio::sync::mpsc::unbounded_channel();
+        let (stop, mut stopped) = tokio::sync::oneshot::channel::<()>();
+        let task = tokio::spawn(async move {
+            let mut writer = writer;
+            let mut handle = |event: &engine::ScanEvent| {
+                progress.event(event);
+                if let Some(w) = writer.as_mut() {
+                    w.event(event);
+                }
+            };
+            loop {
+                tokio::select! {
+                    biased;
+                    event = events.recv() => match event {
+                        Some(event) => handle(&event),
+                        None => break,
+                    },
+                    _ = &mut stopped => {
+                        // What was sent before the scan returned is still queued.
+                        while let Ok(event) = events.try_recv() {
+                            handle(&event);
+                        }
+                        break;
+                    }
+                }
+            }
+            progress.finish();
+            match writer {
+                Some(w) => w.finish(),
+                None => Ok(0),
+            }
+        });
+        Ok(Listeners {
+            sender: Some(sender),
+            task: Some((stop, task)),
+            output: if jsonl { o.output.clone() } else { None },
+        })
+    }
+
+    fn sender(&self) -> Option<EventSender> {
+        self.sender.clone()
+    }
+
+    /// After the scan: the progress line is cleared and the JSON Lines are all written (a
+    /// check's task still busy past the deadline may hold a sender: it is not waited for).
+    async fn finish(self) -> Result<(), ExitStatus> {
+        drop(self.sender);
+        let Some((stop, task)) = self.task else {
+            return Ok(());
+        };
+        let _ = stop.send(());
+        match task.await {
+            Ok(Ok(_)) => {
+                if let Some(path) = &self.output {
+                    note(format!("report written to {}", path.display()));
+                }
+                Ok(())
+            }
+            Ok(Err(e)) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+            Ok(Err(e)) => Err(usage_error(format!("cannot write the report: {e}"))),
+            Err(e) => Err(usage_error(format!(
+                "the report writer crashed (a bug in oauthprobe): {e}"
+            ))),
+        }
+    }
+}
+
+/// A note on stderr (not an error): `-q` silences it.
+fn note(message: impl std::fmt::Display) {
+    if !QUIET.load(std::sync::atomic::Ordering::Relaxed) {
+        eprintln!("{}", report::terminal_safe(&message.to_string()));
+    }
+}
+
+/// `-q` was given: [`note`] says nothing.
+static QUIET: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
 
 fn report_color(o: &OutputArgs) -> bool {
     match o.color.as_str() {
@@ -780,7 +971,7 @@ async fn run_scan(args: ScanArgs) -> ExitStatus {
     let in_all = loaded.len();
     let mine = crate::target_set::share(loaded, args.shard);
     if let Some(shard) = args.shard {
-        eprintln!(
+        note(format!(
             "shard {shard}: {} of the {in_all} targets{}",
             mine.len(),
             if mine.is_empty() {
@@ -788,7 +979,7 @@ async fn run_scan(args: ScanArgs) -> ExitStatus {
             } else {
                 ""
             }
-        );
+        ));
     }
     let selection = match engine::select(&o.only, &o.skip) {
         Ok(checks) => checks.iter().map(|c| c.id.clone()).collect::<Vec<_>>(),
@@ -802,7 +993,7 @@ async fn run_scan(args: ScanArgs) -> ExitStatus {
         Ok(t) => t,
         Err(status) => return status,
     };
-    let opts = scan_options(o, tls);
+    let opts = scan_options(o, tls, None);
     // A target file whose settings cannot be used ([tls] ca_cert) stops the run before any
     // target is scanned, as it would alone.
     for loaded in &mine {
@@ -821,7 +1012,18 @@ async fn run_scan(args: ScanArgs) -> ExitStatus {
     let started_at = std::time::SystemTime::now();
     let clock = std::time::Instant::now();
     let names: Vec<String> = mine.iter().map(|l| l.target.name.clone()).collect();
+    let listeners = match Listeners::start(o, selection.len() * mine.len(), true) {
+        Ok(l) => l,
+        Err(status) => return status,
+    };
+    let opts = ScanOptions {
+        events: listeners.sender(),
+        ..opts
+    };
     let outcomes = engine::scan_all(mine.into_iter().map(|l| l.target).collect(), opts).await;
+    if let Err(status) = listeners.finish().await {
+        return status;
+    }
     let mut reports = Vec::with_capacity(outcomes.len());
     let mut status = ExitStatus::Ok;
     for (name, outcome) in names.iter().zip(outcomes) {
@@ -842,7 +1044,7 @@ async fn run_scan(args: ScanArgs) -> ExitStatus {
     let status = status.worst(report::exit_status_all(&reports, fail_on(o)));
     let settings = scan_settings(o);
     let ctx = report::Context {
-        color: false,
+        view: file_view(o),
         options: Some(&settings),
         selection: Some(&selection),
         exit_status: Some(status),
@@ -868,6 +1070,10 @@ async fn run_demo(args: DemoArgs) -> ExitStatus {
         Ok(w) => w,
         Err(e) => return usage_error(e),
     };
+    // A selection that cannot run is said before the lab starts.
+    if let Err(e) = engine::select(&args.output.only, &args.output.skip) {
+        return usage_error(e);
+    }
     let running = match lab::start(LabOptions {
         port: 0,
         weaknesses,
@@ -878,14 +1084,18 @@ async fn run_demo(args: DemoArgs) -> ExitStatus {
         Ok(r) => r,
         Err(e) => return usage_error(format!("cannot start the lab on 127.0.0.1: {e}")),
     };
-    eprintln!("lab started at {} (weaknesses: {})", running.issuer(), {
-        let names: Vec<_> = running.weaknesses().iter().map(|w| w.name()).collect();
-        if names.is_empty() {
-            "none".to_string()
-        } else {
-            names.join(", ")
+    note(format!(
+        "lab started at {} (weaknesses: {})",
+        running.issuer(),
+        {
+            let names: Vec<_> = running.weaknesses().iter().map(|w| w.name()).collect();
+            if names.is_empty() {
+                "none".to_string()
+            } else {
+                names.join(", ")
+            }
         }
-    });
+    ));
     let text = running.target_file();
     let target = match Target::parse(std::path::Path::new("<lab>"), &text, &|_| None) {
         Ok(t) => t,

@@ -2,6 +2,7 @@
 //! and isolated from each other, with results put back in catalog order.
 
 pub mod context;
+pub mod events;
 pub mod outcome;
 
 use std::sync::Arc;
@@ -10,6 +11,7 @@ use std::time::{Duration, Instant, SystemTime};
 use tokio::sync::Semaphore;
 
 pub use context::Cx;
+pub use events::{EventReceiver, EventSender, ScanEvent};
 pub use outcome::{CheckResult, Outcome, Severity, Status};
 
 use crate::catalog::{self, CheckMeta, Requirement};
@@ -52,6 +54,9 @@ pub struct ScanOptions {
     /// Set when this target is one of several scanned in one run ([`scan_all`]): the run's
     /// one bound on checks in flight, which every check and pre-flight also takes.
     pub shared: Option<SharedPermits>,
+    /// Told of each check as it starts and ends and of each request as it is made
+    /// ([`ScanEvent`]); `None`: no one listens.
+    pub events: Option<EventSender>,
 }
 
 /// The permits of a run over several targets: `concurrency` of them, shared by every target.
@@ -81,6 +86,7 @@ impl Default for ScanOptions {
             retries: crate::http::client::DEFAULT_RETRIES,
             sessions: None,
             shared: None,
+            events: None,
         }
     }
 }
@@ -110,18 +116,66 @@ impl Report {
     }
 }
 
-/// Checks chosen by `--only` / `--skip`; unknown ids are a usage error.
+/// Checks chosen by `--only` / `--skip`, each a check id, a family (`pkce`) or a glob over the
+/// ids (`'pkce-*'`, `*` and `?`). An unknown id or family, a glob that matches nothing, or a
+/// selection that leaves no check is a usage error.
 pub fn select(only: &[String], skip: &[String]) -> Result<Vec<&'static CheckMeta>, String> {
-    for id in only.iter().chain(skip) {
-        if catalog::find(id).is_none() {
-            return Err(format!("unknown check id `{id}` (see `oauthprobe checks`)"));
-        }
-    }
-    Ok(catalog::catalog()
+    let only = only
         .iter()
-        .filter(|c| only.is_empty() || only.contains(&c.id))
-        .filter(|c| !skip.contains(&c.id))
-        .collect())
+        .map(|p| pattern_matches(p, "--only"))
+        .collect::<Result<Vec<_>, _>>()?;
+    let skip = skip
+        .iter()
+        .map(|p| pattern_matches(p, "--skip"))
+        .collect::<Result<Vec<_>, _>>()?;
+    let chosen: Vec<&'static CheckMeta> = catalog::catalog()
+        .iter()
+        .filter(|c| only.is_empty() || only.iter().any(|m| m.contains(&c.id.as_str())))
+        .filter(|c| !skip.iter().any(|m| m.contains(&c.id.as_str())))
+        .collect();
+    if chosen.is_empty() {
+        return Err(
+            "the selection is empty: --only and --skip leave no check to run (see `oauthprobe checks`)"
+                .to_string(),
+        );
+    }
+    Ok(chosen)
+}
+
+/// The ids one `--only`/`--skip` value names.
+fn pattern_matches(pattern: &str, flag: &str) -> Result<Vec<&'static str>, String> {
+    let all = catalog::catalog();
+    if let Some(c) = catalog::find(pattern) {
+        return Ok(vec![c.id.as_str()]);
+    }
+    let family: Vec<&str> = all
+        .iter()
+        .filter(|c| c.family == pattern)
+        .map(|c| c.id.as_str())
+        .collect();
+    if !family.is_empty() {
+        return Ok(family);
+    }
+    if crate::suggest::is_glob(pattern) {
+        let matched: Vec<&str> = all
+            .iter()
+            .filter(|c| crate::suggest::glob_match(pattern, &c.id))
+            .map(|c| c.id.as_str())
+            .collect();
+        if matched.is_empty() {
+            return Err(format!(
+                "{flag} `{pattern}`: the glob matches no check id (see `oauthprobe checks`)"
+            ));
+        }
+        return Ok(matched);
+    }
+    let mut families: Vec<&str> = all.iter().map(|c| c.family.as_str()).collect();
+    families.dedup();
+    let names = all.iter().map(|c| c.id.as_str()).chain(families);
+    Err(format!(
+        "unknown check id `{pattern}` in {flag}{}: give a check id, a family or a glob such as 'pkce-*' (see `oauthprobe checks`)",
+        crate::suggest::hint(pattern, names)
+    ))
 }
 
 /// A minute for the pre-flight, two seconds per check (a real server answers most checks in
@@ -174,6 +228,25 @@ pub async fn scan(target: Target, opts: ScanOptions) -> Result<Report, String> {
     let started_at = SystemTime::now();
     let clock = Instant::now();
     let (client, navigator) = connect(&target, &opts)?;
+    let name: Arc<str> = Arc::from(target.name.as_str());
+    events::emit(&opts.events, || ScanEvent::TargetStarted {
+        target: name.clone(),
+        checks: selected.len(),
+    });
+    if let Some(tx) = opts.events.clone() {
+        let name = name.clone();
+        client.observe(Box::new(move |x| {
+            let _ = tx.send(ScanEvent::Request {
+                target: name.clone(),
+                method: x.request.method.clone(),
+                url: x.request.url.clone(),
+                status: x.response.as_ref().map(|r| r.status),
+                error: x.error.clone(),
+                via: x.via.clone(),
+                elapsed_ms: x.elapsed_ms,
+            });
+        }));
+    }
     let (insecure_tls, ca_files) = (client.tls().insecure, client.tls().ca_paths());
     let navigator = Arc::new(navigator);
     let check_timeout = navigator
@@ -259,6 +332,7 @@ pub async fn scan(target: Target, opts: ScanOptions) -> Result<Report, String> {
             pool.clone(),
         );
         let code_wait = opts.code_wait;
+        let (events, name) = (opts.events.clone(), name.clone());
         let permit_source = semaphore.clone();
         let run_permits = run_permits.clone();
         let timeout = if meta.slow {
@@ -296,6 +370,10 @@ pub async fn scan(target: Target, opts: ScanOptions) -> Result<Report, String> {
             // A signed-in session of its own while it runs: flows on one cookie jar go one at a
             // time (servers rotate the session cookie), so checks sharing one would queue.
             let lease = pool.take();
+            events::emit(&events, || ScanEvent::CheckStarted {
+                target: name,
+                id: &meta.id,
+            });
             let mut cx = Cx::new(
                 target,
                 discovered,
@@ -327,61 +405,35 @@ pub async fn scan(target: Target, opts: ScanOptions) -> Result<Report, String> {
         });
         tasks.push((meta, Some(handle)));
     }
-    let mut results = Vec::new();
-    for (meta, task) in tasks {
-        let (outcome, duration_ms, evidence, requests) = match task {
-            None => (
-                Outcome::error(format!(
-                    "not run: {}",
-                    preflight_error
-                        .as_deref()
-                        .map(cause_only)
-                        .unwrap_or("the pre-flight did not complete")
-                )),
-                0,
-                Vec::new(),
-                0,
-            ),
-            // A check that cannot be cancelled at its deadline (busy, not waiting) is left.
-            Some(mut handle) => {
-                match tokio::time::timeout_at(ends_at + DEADLINE_GRACE, &mut handle).await {
-                    Err(_) => {
-                        handle.abort();
-                        (stopped_by(deadline), 0, Vec::new(), 0)
-                    }
-                    Ok(Ok(r)) => r,
-                    // A panicking check is a bug in oauthprobe; the others carry on.
-                    Ok(Err(e)) => (
-                        Outcome::error(format!("the check crashed (a bug in oauthprobe): {e}")),
-                        0,
-                        Vec::new(),
-                        0,
-                    ),
-                }
-            }
-        };
-        // A refusal proves something only next to a server that issues tokens when asked right.
-        let outcome = match &no_token_control {
-            Some(why) if meta.token_control && outcome.status == Status::Pass => {
-                Outcome::error(format!(
-                    "not counted as a pass: {}; but {why}, so a refusal proves nothing here",
-                    outcome.message
-                ))
-            }
-            _ => outcome,
-        };
-        results.push(CheckResult {
-            meta,
-            status: outcome.status,
-            // A message quotes the server (a page title, an error_description): every writer
-            // gets it without the server's control characters.
-            message: crate::report::terminal_safe(&client.redactor().redact(&outcome.message)),
-            duration_ms,
-            requests,
-            evidence,
-            waiver: None,
+    // Each result as its check ends (for the events), put back in catalog order after.
+    let ending = Ending {
+        ends_at,
+        deadline,
+        preflight_error: preflight_error.as_deref(),
+        no_token_control: no_token_control.as_deref(),
+        redactor: client.redactor(),
+    };
+    let count = tasks.len();
+    let mut ending: futures::stream::FuturesUnordered<_> = tasks
+        .into_iter()
+        .enumerate()
+        .map(|(at, (meta, task))| {
+            let ending = &ending;
+            async move { (at, ending.settle(meta, task).await) }
+        })
+        .collect();
+    let mut slots: Vec<Option<CheckResult>> = vec![None; count];
+    while let Some((at, result)) = futures::StreamExt::next(&mut ending).await {
+        events::emit(&opts.events, || ScanEvent::CheckFinished {
+            target: name.clone(),
+            result: Box::new(result.clone()),
         });
+        if let Some(slot) = slots.get_mut(at) {
+            *slot = Some(result);
+        }
     }
+    drop(ending);
+    let results: Vec<CheckResult> = slots.into_iter().flatten().collect();
     // A browser that does not close is not worth waiting for past the deadline.
     let _ = tokio::time::timeout_at(
         ends_at.max(tokio::time::Instant::now()) + Duration::from_secs(5),
@@ -401,6 +453,79 @@ pub async fn scan(target: Target, opts: ScanOptions) -> Result<Report, String> {
         retries: client.retries(),
         results,
     })
+}
+
+/// What a check ran in its task gives back: its outcome, milliseconds, evidence, requests.
+type Ran = (Outcome, u64, Vec<crate::http::Exchange>, usize);
+
+/// How each check's task is waited for and its result made, once all are spawned.
+struct Ending<'a> {
+    ends_at: tokio::time::Instant,
+    deadline: Duration,
+    preflight_error: Option<&'a str>,
+    no_token_control: Option<&'a str>,
+    redactor: &'a Redactor,
+}
+
+impl Ending<'_> {
+    /// The check's result when its task ends (`None`: it could not run).
+    async fn settle(
+        &self,
+        meta: &'static CheckMeta,
+        task: Option<tokio::task::JoinHandle<Ran>>,
+    ) -> CheckResult {
+        let (outcome, duration_ms, evidence, requests) = match task {
+            None => (
+                Outcome::error(format!(
+                    "not run: {}",
+                    self.preflight_error
+                        .map(cause_only)
+                        .unwrap_or("the pre-flight did not complete")
+                )),
+                0,
+                Vec::new(),
+                0,
+            ),
+            // A check that cannot be cancelled at its deadline (busy, not waiting) is left.
+            Some(mut handle) => {
+                match tokio::time::timeout_at(self.ends_at + DEADLINE_GRACE, &mut handle).await {
+                    Err(_) => {
+                        handle.abort();
+                        (stopped_by(self.deadline), 0, Vec::new(), 0)
+                    }
+                    Ok(Ok(r)) => r,
+                    // A panicking check is a bug in oauthprobe; the others carry on.
+                    Ok(Err(e)) => (
+                        Outcome::error(format!("the check crashed (a bug in oauthprobe): {e}")),
+                        0,
+                        Vec::new(),
+                        0,
+                    ),
+                }
+            }
+        };
+        // A refusal proves something only next to a server that issues tokens when asked right.
+        let outcome = match self.no_token_control {
+            Some(why) if meta.token_control && outcome.status == Status::Pass => {
+                Outcome::error(format!(
+                    "not counted as a pass: {}; but {why}, so a refusal proves nothing here",
+                    outcome.message
+                ))
+            }
+            _ => outcome,
+        };
+        CheckResult {
+            meta,
+            status: outcome.status,
+            // A message quotes the server (a page title, an error_description): every writer
+            // gets it without the server's control characters.
+            message: crate::report::terminal_safe(&self.redactor.redact(&outcome.message)),
+            duration_ms,
+            requests,
+            evidence,
+            waiver: None,
+        }
+    }
 }
 
 /// Scans several targets in one run, concurrently, under one bound: at most `concurrency`

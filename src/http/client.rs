@@ -738,7 +738,12 @@ struct Shared {
     retries: AtomicUsize,
     /// The scan's deadline: no retry waits past it.
     deadline: std::sync::OnceLock<tokio::time::Instant>,
+    /// Told of every exchange as it is recorded (already redacted): `-v` and the progress.
+    observer: std::sync::OnceLock<Observer>,
 }
+
+/// What [`ScanClient::observe`] calls with each exchange recorded.
+pub type Observer = Box<dyn Fn(&Exchange) + Send + Sync>;
 
 /// One endpoint's cost to the scan so far.
 #[derive(Debug, Default, Clone, Copy)]
@@ -901,6 +906,7 @@ impl ScanClient {
             pacer: Pacer::new(politeness.rps),
             retries: AtomicUsize::new(0),
             deadline: Default::default(),
+            observer: Default::default(),
         };
         // Validate the configuration once, so that `session()` cannot fail later.
         shared
@@ -947,6 +953,12 @@ impl ScanClient {
     /// No retry waits past `at` (the scan's deadline); set once, later calls are ignored.
     pub fn set_deadline(&self, at: tokio::time::Instant) {
         let _ = self.shared.deadline.set(at);
+    }
+
+    /// Calls `observer` with every exchange any session of this client records from now on,
+    /// redacted as in the evidence; set once, later calls are ignored.
+    pub fn observe(&self, observer: Observer) {
+        let _ = self.shared.observer.set(observer);
     }
 
     /// Requests sent again after a 429 or 503 so far, by every session of this client.
@@ -1163,11 +1175,7 @@ impl HttpSession {
                 }
                 _ => None,
             };
-            self.inner
-                .transcript
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .push(exchange);
+            self.record(exchange);
             let Some((status, plan)) = plan else {
                 return result;
             };
@@ -1363,6 +1371,14 @@ impl HttpSession {
             not_retried: None,
             elapsed_ms,
         };
+        self.record(exchange);
+    }
+
+    /// Into the transcript, and to the client's observer if it has one.
+    fn record(&self, exchange: Exchange) {
+        if let Some(observe) = self.inner.shared.observer.get() {
+            observe(&exchange);
+        }
         self.inner
             .transcript
             .lock()

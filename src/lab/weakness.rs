@@ -245,11 +245,16 @@ impl FromStr for Weakness {
             .copied()
             .find(|w| w.name() == s)
             .ok_or_else(|| {
-                let names: Vec<_> = Weakness::ALL.iter().map(|w| w.name()).collect();
-                format!(
-                    "unknown weakness `{s}`; known weaknesses: {} (see `oauthprobe lab --list-weak`)",
-                    names.join(", ")
-                )
+                let names = Weakness::ALL.iter().map(|w| w.name());
+                let mut message = format!(
+                    "unknown weakness `{s}`{} (see `oauthprobe lab --list-weak`); known weaknesses:",
+                    crate::suggest::hint(s, names.clone())
+                );
+                for name in names {
+                    message.push_str("\n  ");
+                    message.push_str(name);
+                }
+                message
             })
     }
 }
@@ -301,6 +306,18 @@ impl FromIterator<Weakness> for Weaknesses {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_mistyped_name_gets_a_suggestion_and_the_names_one_a_line() {
+        let e = Weaknesses::parse(&["code-reuse,state-droped"]).unwrap_err();
+        assert!(
+            e.starts_with("unknown weakness `state-droped`; did you mean `state-dropped`?"),
+            "{e}"
+        );
+        let listed: Vec<&str> = e.lines().skip(1).map(str::trim).collect();
+        let all: Vec<&str> = Weakness::ALL.iter().map(|w| w.name()).collect();
+        assert_eq!(listed, all);
+    }
 
     #[test]
     fn names_round_trip_and_lists_split() {

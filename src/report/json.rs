@@ -5,7 +5,7 @@ use serde::Serialize;
 
 use super::{Context, Subject};
 use crate::catalog::SpecRef;
-use crate::engine::{Report, Status};
+use crate::engine::{CheckResult, Report, Status};
 use crate::exit::ExitStatus;
 use crate::http::Exchange;
 
@@ -144,30 +144,32 @@ pub fn model(report: &Report) -> JsonReport<'_> {
                 .filter(|r| r.status == Status::Fail && !r.gates())
                 .count(),
         },
-        results: report
-            .results
-            .iter()
-            .map(|r| JsonResult {
-                id: &r.meta.id,
-                title: &r.meta.title,
-                family: &r.meta.family,
-                severity: r.meta.severity.as_str(),
-                status: r.status.as_str(),
-                message: &r.message,
-                references: &r.meta.spec,
-                remediation: &r.meta.remediation,
-                duration_ms: r.duration_ms,
-                requests: r.requests,
-                waiver: r.waiver.as_ref().map(|a| JsonWaiver {
-                    state: a.state.as_str(),
-                    reason: &a.waiver.reason,
-                    expires: &a.waiver.expires,
-                    owner: a.waiver.owner.as_deref(),
-                    baseline: &a.waiver.set_at,
-                }),
-                evidence: &r.evidence,
-            })
-            .collect(),
+        results: report.results.iter().map(result).collect(),
+    }
+}
+
+/// One check's result as the report's `results[]` holds it (and a JSON Lines line, with its
+/// target).
+pub fn result(r: &CheckResult) -> JsonResult<'_> {
+    JsonResult {
+        id: &r.meta.id,
+        title: &r.meta.title,
+        family: &r.meta.family,
+        severity: r.meta.severity.as_str(),
+        status: r.status.as_str(),
+        message: &r.message,
+        references: &r.meta.spec,
+        remediation: &r.meta.remediation,
+        duration_ms: r.duration_ms,
+        requests: r.requests,
+        waiver: r.waiver.as_ref().map(|a| JsonWaiver {
+            state: a.state.as_str(),
+            reason: &a.waiver.reason,
+            expires: &a.waiver.expires,
+            owner: a.waiver.owner.as_deref(),
+            baseline: &a.waiver.set_at,
+        }),
+        evidence: &r.evidence,
     }
 }
 

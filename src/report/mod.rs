@@ -7,11 +7,13 @@
 pub mod diff;
 pub mod html;
 pub mod json;
+pub mod jsonl;
 pub mod junit;
 pub mod markdown;
 pub mod merge;
 pub mod sarif;
 pub mod table;
+pub mod term;
 
 use std::path::PathBuf;
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -26,6 +28,8 @@ use crate::http::Exchange;
 pub enum Format {
     Table,
     Json,
+    /// One JSON object per check, a line each, written as each check ends ([`jsonl`]).
+    Jsonl,
     Sarif,
     Junit,
     Markdown,
@@ -50,8 +54,8 @@ pub const FORMATS: &[FormatInfo] = &[
         extension: "txt",
         description: "a table for the terminal: one row per check, then the counts",
         write: |subject, ctx| match subject {
-            Subject::One(report) => table::render(report, ctx.color),
-            Subject::Run(run) => table::render_run(run, ctx.color),
+            Subject::One(report) => table::render(report, &ctx.view),
+            Subject::Run(run) => table::render_run(run, &ctx.view),
         },
     },
     FormatInfo {
@@ -60,6 +64,13 @@ pub const FORMATS: &[FormatInfo] = &[
         extension: "json",
         description: "the JSON report (schema version 1): options, selection, exit status, every verdict with its evidence",
         write: json::write,
+    },
+    FormatInfo {
+        format: Format::Jsonl,
+        name: "jsonl",
+        extension: "jsonl",
+        description: "JSON Lines: a JSON object per check, a line each (on stdout or in --output, written as each check ends)",
+        write: |subject, _| subject.reports().iter().map(jsonl::render).collect(),
     },
     FormatInfo {
         format: Format::Sarif,
@@ -190,8 +201,8 @@ pub struct ScanSettings {
 /// A writer given the default (a library caller, a test) leaves out what it does not know.
 #[derive(Default)]
 pub struct Context<'a> {
-    /// Colour in the table (a terminal).
-    pub color: bool,
+    /// How the table is laid out (colour, width, which rows).
+    pub view: table::View,
     pub options: Option<&'a ScanSettings>,
     /// The ids of the checks selected (`--only`, `--skip`), in catalog order.
     pub selection: Option<&'a [String]>,
@@ -215,12 +226,12 @@ impl Context<'_> {
     }
 }
 
-pub fn render(report: &Report, format: Format, color: bool) -> String {
+pub fn render(report: &Report, format: Format, view: &table::View) -> String {
     write(
         Subject::One(report),
         format,
         &Context {
-            color,
+            view: *view,
             ..Context::default()
         },
     )
@@ -235,12 +246,12 @@ pub struct Run<'a> {
     pub duration: std::time::Duration,
 }
 
-pub fn render_run(run: &Run, format: Format, color: bool) -> String {
+pub fn render_run(run: &Run, format: Format, view: &table::View) -> String {
     write(
         Subject::Run(run),
         format,
         &Context {
-            color,
+            view: *view,
             ..Context::default()
         },
     )

@@ -44,6 +44,9 @@ async fn hostile_server() -> String {
 }
 
 async fn run(mut cmd: Command) -> Output {
+    // A table wide enough that no message or pre-flight error is wrapped: the assertions below
+    // look for whole strings (and for any fragment of a secret) in the output.
+    cmd.env("COLUMNS", "1000");
     tokio::task::spawn_blocking(move || cmd.output().expect("the binary runs"))
         .await
         .expect("the blocking task ends")

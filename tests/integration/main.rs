@@ -23,5 +23,6 @@ mod redirect_spelling;
 mod report_formats;
 mod scan;
 mod sessions;
+mod terminal;
 mod tls;
 mod webdriver;

@@ -15,6 +15,7 @@ use axum::middleware::{Next, from_fn_with_state};
 use axum::response::{IntoResponse, Response};
 use oauthprobe::engine::{self, Report, ScanOptions, Status};
 use oauthprobe::lab::{LabLayer, LabOptions};
+use oauthprobe::report::table::View;
 use oauthprobe::report::{self, Format};
 
 use crate::common::{oauthprobe, spawn_lab, spawn_lab_with};
@@ -133,13 +134,13 @@ async fn a_server_answering_429_first_gets_each_request_again_and_the_same_verdi
     // The pre-flight's retries are not in any check's evidence; the checks' are.
     assert!(marked > 0 && marked <= sent, "{marked} of {sent}");
 
-    let table = report::render(&report, Format::Table, false);
+    let table = report::render(&report, Format::Table, &View::default());
     let summary = table.lines().last().unwrap_or_default();
     assert!(summary.ends_with(&format!(", {sent} retries")), "{summary}");
     let json: serde_json::Value =
-        serde_json::from_str(&report::render(&report, Format::Json, false)).unwrap();
+        serde_json::from_str(&report::render(&report, Format::Json, &View::default())).unwrap();
     assert_eq!(json["summary"]["retries"], sent);
-    let clean_table = report::render(&clean, Format::Table, false);
+    let clean_table = report::render(&clean, Format::Table, &View::default());
     assert!(!clean_table.contains("retr"), "{clean_table}");
 }
 

@@ -618,7 +618,7 @@ async fn hostile_text_stays_text_in_every_format() {
         PathBuf::from("targets/lab one.toml"),
     )];
     let ctx = Context {
-        color: false,
+        view: Default::default(),
         options: Some(&settings),
         selection: Some(&selection),
         exit_status: Some(ExitStatus::Failed),

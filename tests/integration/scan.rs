@@ -304,7 +304,8 @@ async fn evidence_never_contains_a_secret() {
         .await
         .unwrap();
     let json = oauthprobe::report::json::render(&report);
-    let table = oauthprobe::report::table::render(&report, false);
+    let table =
+        oauthprobe::report::table::render(&report, &oauthprobe::report::table::View::default());
     let mut secrets: Vec<String> = lab
         .clients()
         .iter()

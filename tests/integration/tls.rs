@@ -139,7 +139,9 @@ struct Run {
 
 /// `oauthprobe ARGS` while this test's runtime keeps serving.
 async fn run(args: &[&str]) -> Run {
+    // A table wide enough that no line is wrapped: the assertions read whole sentences.
     let out = tokio::process::Command::from(oauthprobe())
+        .env("COLUMNS", "1000")
         .args(args)
         .output()
         .await
