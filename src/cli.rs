@@ -186,8 +186,9 @@ pub struct InitArgs {
 
 #[derive(Args, Clone)]
 pub struct OutputArgs {
-    /// Report format on standard output, or in --output FILE.
-    #[arg(long, default_value = "table", value_parser = format_parser())]
+    /// Report format on standard output, or in --output FILE (jsonl is written as each check
+    /// ends).
+    #[arg(long, short = 'f', default_value = "table", value_parser = format_parser())]
     pub format: String,
     /// Write the report to FILE instead of standard output.
     #[arg(long, short = 'o', value_name = "FILE")]

@@ -409,9 +409,17 @@ async fn jsonl_writes_each_line_as_its_check_ends() {
             let _ = tx.send(line.unwrap());
         }
     });
-    gate.arrived.notified().await;
+    // Bounds, not timing: a scan that never gets there fails the test instead of hanging it.
+    let bound = std::time::Duration::from_secs(120);
+    tokio::time::timeout(bound, gate.arrived.notified())
+        .await
+        .expect("the userinfo check reaches the lab");
     // The userinfo check is held in the server: the other check's line is out already.
-    let first: serde_json::Value = serde_json::from_str(&lines.recv().await.unwrap()).unwrap();
+    let first = tokio::time::timeout(bound, lines.recv())
+        .await
+        .expect("a line while the other check is held")
+        .expect("the scan writes a line");
+    let first: serde_json::Value = serde_json::from_str(&first).unwrap();
     assert_eq!(first["id"], "metadata-required-fields");
     assert_eq!(first["target"], "lab");
     assert_eq!(first["status"], "pass");
