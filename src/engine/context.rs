@@ -1,8 +1,11 @@
 //! `Cx`: the only handle a probe gets. Every request goes through its session, so every
 //! request is bounded, kept within the target's origins, recorded and redacted.
 
+use std::future::Future;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
+use tokio::sync::{OwnedRwLockReadGuard, OwnedRwLockWriteGuard, RwLock};
 use url::Url;
 
 use crate::flow::authorize::{AuthOutcome, AuthRequest, Consent, FlowError};
@@ -32,6 +35,68 @@ pub struct Cx {
     pub navigator: Arc<Navigator>,
     /// How long a slow check waits for a code to expire (`--code-wait`).
     pub code_wait: std::time::Duration,
+    turn: Turn,
+}
+
+/// A check's place at the scan's gate, which every check holds shared while it runs and a
+/// replay or a revocation holds alone ([`Cx::alone`]).
+pub struct Turn {
+    gate: Arc<RwLock<()>>,
+    /// `None` while [`Cx::alone`] runs.
+    held: std::sync::Mutex<Option<Held>>,
+    went_alone: AtomicBool,
+}
+
+enum Held {
+    /// A check that is not exclusive: the gate, shared.
+    Shared(OwnedRwLockReadGuard<()>),
+    /// An exclusive check holds no share (the engine runs exclusive checks one at a time, so
+    /// no other replay can come between what it obtains and its own). It has asked for the gate
+    /// alone ahead of time: the checks already waiting go in first, later ones wait until its
+    /// replay is over, so the replay waits only for the checks that are running to end.
+    Asked(Asked),
+}
+
+/// The gate asked for alone, in a task of its own so that the request keeps its place in the
+/// queue while the check does its preparation; given up when dropped.
+struct Asked(tokio::task::JoinHandle<OwnedRwLockWriteGuard<()>>);
+
+impl Asked {
+    fn new(gate: &Arc<RwLock<()>>) -> Self {
+        Asked(tokio::spawn(gate.clone().write_owned()))
+    }
+}
+
+impl Drop for Asked {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+impl Turn {
+    /// The turn of a check that holds `gate` shared (`shared` is its guard).
+    pub fn shared(gate: Arc<RwLock<()>>, shared: OwnedRwLockReadGuard<()>) -> Self {
+        Turn::with(gate, Held::Shared(shared))
+    }
+
+    /// The turn of an exclusive check, which the engine runs one at a time: it asks for the
+    /// gate alone now.
+    pub fn exclusive(gate: Arc<RwLock<()>>) -> Self {
+        let asked = Asked::new(&gate);
+        Turn::with(gate, Held::Asked(asked))
+    }
+
+    fn with(gate: Arc<RwLock<()>>, held: Held) -> Self {
+        Turn {
+            gate,
+            held: std::sync::Mutex::new(Some(held)),
+            went_alone: AtomicBool::new(false),
+        }
+    }
+
+    fn held(&self) -> std::sync::MutexGuard<'_, Option<Held>> {
+        self.held.lock().unwrap_or_else(|e| e.into_inner())
+    }
 }
 
 /// RFC 6749 §4.1.2 recommends ten minutes at most; a code alive after this wait outlived it.
@@ -67,6 +132,7 @@ impl Cx {
         server: Arc<Discovered>,
         http: HttpSession,
         navigator: Arc<Navigator>,
+        turn: Turn,
     ) -> Self {
         Cx {
             target,
@@ -74,7 +140,51 @@ impl Cx {
             http,
             navigator,
             code_wait: DEFAULT_CODE_WAIT,
+            turn,
         }
+    }
+
+    /// Runs `work` while no other check of the scan runs: for the replay or revocation of an
+    /// `exclusive` check and the observation of what it did, since a server may revoke whole
+    /// grants then (on some, every code and token of the user and the client), and a code or
+    /// token another check held at that moment would die with them. Waits for the checks
+    /// running to end and holds the others back until `work` is done. The engine runs
+    /// exclusive checks one at a time, so everything an exclusive check obtained before
+    /// `alone` is still its own, untouched by another's replay, when `work` runs.
+    /// Nested: runs `work` as it is (already alone).
+    pub async fn alone<F: Future>(&self, work: F) -> F::Output {
+        let Some(held) = self.turn.held().take() else {
+            return work.await;
+        };
+        let was_shared = matches!(held, Held::Shared(_));
+        let alone = match held {
+            Held::Shared(shared) => {
+                drop(shared);
+                self.turn.gate.clone().write_owned().await
+            }
+            Held::Asked(mut asked) => match (&mut asked.0).await {
+                Ok(alone) => alone,
+                // The task was cancelled (the runtime is shutting down): ask again, here.
+                Err(_) => self.turn.gate.clone().write_owned().await,
+            },
+        };
+        self.turn.went_alone.store(true, Ordering::Relaxed);
+        let out = work.await;
+        // An exclusive check asks again at once, for a replay it may still make; any other
+        // takes its share again.
+        drop(alone);
+        let again = if was_shared {
+            Held::Shared(self.turn.gate.clone().read_owned().await)
+        } else {
+            Held::Asked(Asked::new(&self.turn.gate))
+        };
+        *self.turn.held() = Some(again);
+        out
+    }
+
+    /// Whether the check has run anything [`alone`](Cx::alone).
+    pub fn went_alone(&self) -> bool {
+        self.turn.went_alone.load(Ordering::Relaxed)
     }
 
     pub fn client(&self) -> &Client {

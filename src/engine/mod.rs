@@ -264,176 +264,223 @@ pub async fn scan(target: Target, opts: ScanOptions) -> Result<Report, String> {
             Err(_) => Err(deadline_passed(deadline, "during the pre-flight")),
         };
     // Discovery failed: nothing can run. Sign-in failed: only the checks that need no user.
-    let (discovered, login_session, preflight_error, signed_in, no_token_control) = match preflight
-    {
-        Ok(p) => (
-            Some(Arc::new(p.discovered)),
-            Some(p.session),
-            p.sign_in_error.clone(),
-            p.sign_in_error.is_none(),
-            p.no_token_control,
-        ),
-        Err(e) => (None, None, Some(e), false, None),
-    };
-    let pool = match (&login_session, &discovered) {
-        (Some(primary), Some(discovered)) if signed_in => {
-            let wanted = pool_size(&opts, &target);
-            let more = tokio::time::timeout_at(
-                ends_at,
-                sign_in_more(&client, &target, &navigator, discovered, wanted - 1),
-            )
-            .await
-            .unwrap_or_default();
-            Arc::new(SessionPool::new(primary.clone(), more))
+    let (discovered, login_session, preflight_error, control_code) = match preflight {
+        Ok(p) => {
+            let (error, code) = match p.signed_in {
+                Ok(code) => (None, Some(code)),
+                Err(e) => (Some(e), None),
+            };
+            (Some(Arc::new(p.discovered)), Some(p.session), error, code)
         }
-        (Some(primary), _) => Arc::new(SessionPool::new(primary.clone(), Vec::new())),
-        _ => Arc::new(SessionPool::new(client.session(), Vec::new())),
+        Err(e) => (None, None, Some(e), None),
     };
+    let signed_in = control_code.is_some();
+    // The rest of the pre-flight (the control, the pool) runs beside the checks, which take
+    // the run's permits themselves.
     drop(preflight_permit);
-    let run_permits = opts.shared.as_ref().map(|s| s.permits.clone());
+    let primary = login_session.clone().unwrap_or_else(|| client.session());
 
-    let semaphore = Arc::new(Semaphore::new(opts.concurrency.max(1)));
-    let mut tasks = Vec::new();
-    for meta in selected {
-        let (Some(discovered), Some(_)) = (&discovered, &login_session) else {
-            tasks.push((meta, None));
-            continue;
-        };
-        if meta.sign_in && !signed_in {
-            tasks.push((meta, None));
-            continue;
-        }
-        if let Some(reason) = missing_requirement(meta, &target) {
-            tasks.push((
-                meta,
-                Some(tokio::spawn(async move {
-                    (Outcome::skip(reason), 0, Vec::new(), 0)
-                })),
-            ));
-            continue;
-        }
-        if meta.slow && !opts.slow {
-            let reason = format!(
-                "a slow check (it waits {} s for a code to expire): run with --slow to include it",
-                opts.code_wait.as_secs()
-            );
-            tasks.push((
-                meta,
-                Some(tokio::spawn(async move {
-                    (Outcome::skip(reason), 0, Vec::new(), 0)
-                })),
-            ));
-            continue;
-        }
-        let (target, discovered, navigator, pool) = (
-            target.clone(),
-            discovered.clone(),
-            navigator.clone(),
-            pool.clone(),
-        );
-        let code_wait = opts.code_wait;
-        let (events, name) = (opts.events.clone(), name.clone());
-        let permit_source = semaphore.clone();
-        let run_permits = run_permits.clone();
-        let timeout = if meta.slow {
-            check_timeout + opts.code_wait
-        } else {
-            check_timeout
-        };
-        // A check that makes the server revoke whole grants (a code replay) takes every permit,
-        // so no other check's code dies with it.
-        let permits = if meta.exclusive {
-            opts.concurrency.max(1) as u32
-        } else {
-            1
-        };
-        let handle = tokio::spawn(async move {
-            let Ok(Ok(_permit)) =
-                tokio::time::timeout_at(ends_at, permit_source.acquire_many_owned(permits)).await
-            else {
-                let why = deadline_passed(deadline, "before this check could start");
-                return (Outcome::error(format!("not run: {why}")), 0, Vec::new(), 0);
-            };
-            // Then one of the run's permits, shared with the other targets' checks.
-            let _run_permit = match run_permits {
-                Some(permits) => {
-                    match tokio::time::timeout_at(ends_at, permits.acquire_owned()).await {
-                        Ok(Ok(permit)) => Some(permit),
-                        _ => {
-                            let why = deadline_passed(deadline, "before this check could start");
-                            return (Outcome::error(format!("not run: {why}")), 0, Vec::new(), 0);
-                        }
-                    }
-                }
-                None => None,
-            };
-            // A signed-in session of its own while it runs: flows on one cookie jar go one at a
-            // time (servers rotate the session cookie), so checks sharing one would queue.
-            let lease = pool.take();
-            events::emit(&events, || ScanEvent::CheckStarted {
-                target: name,
-                id: &meta.id,
-            });
-            let mut cx = Cx::new(
-                target,
-                discovered,
-                lease.session().with_fresh_transcript(),
-                navigator,
-            );
-            cx.code_wait = code_wait;
-            let start = Instant::now();
-            let own_end = tokio::time::Instant::now() + timeout;
-            let outcome =
-                match tokio::time::timeout_at(own_end.min(ends_at), probes::run(&meta.id, &cx))
-                    .await
-                {
-                    Ok(Ok(outcome)) => outcome,
-                    Ok(Err(e)) => Outcome::error(e.to_string()),
-                    Err(_) if own_end <= ends_at => Outcome::error(format!(
-                        "the check did not finish within {}s",
-                        timeout.as_secs()
-                    )),
-                    Err(_) => stopped_by(deadline),
-                };
-            let requests = cx.http.request_count();
-            (
-                outcome,
-                start.elapsed().as_millis() as u64,
-                cx.http.take_transcript(),
-                requests,
-            )
-        });
-        tasks.push((meta, Some(handle)));
-    }
-    // Each result as its check ends (for the events), put back in catalog order after.
-    let ending = Ending {
-        ends_at,
-        deadline,
-        preflight_error: preflight_error.as_deref(),
-        no_token_control: no_token_control.as_deref(),
-        redactor: client.redactor(),
-    };
-    let count = tasks.len();
-    let mut ending: futures::stream::FuturesUnordered<_> = tasks
+    // What becomes of each check, in catalog order (the results keep it).
+    let plans: Vec<(&'static CheckMeta, Plan)> = selected
         .into_iter()
-        .enumerate()
-        .map(|(at, (meta, task))| {
-            let ending = &ending;
-            async move { (at, ending.settle(meta, task).await) }
+        .map(|meta| {
+            (
+                meta,
+                plan(meta, &target, &opts, discovered.is_some(), signed_in),
+            )
         })
         .collect();
-    let mut slots: Vec<Option<CheckResult>> = vec![None; count];
-    while let Some((at, result)) = futures::StreamExt::next(&mut ending).await {
-        events::emit(&opts.events, || ScanEvent::CheckFinished {
-            target: name.clone(),
-            result: Box::new(result.clone()),
+    let running = plans.iter().filter(|(_, p)| matches!(p, Plan::Run)).count();
+    let exclusive = plans
+        .iter()
+        .filter(|(meta, p)| meta.exclusive && matches!(p, Plan::Run))
+        .count();
+    // More sessions than checks to run would be sign-ins for nothing.
+    let more_sessions = match &discovered {
+        Some(_) if signed_in => pool_size(&opts, &target).min(running).saturating_sub(1),
+        _ => 0,
+    };
+    let turns = Turns::new(opts.concurrency.max(1), exclusive);
+    let pool = Arc::new(SessionPool::new(primary, more_sessions > 0));
+    // The control redemption and the pool's sign-ins run while the checks start, holding the
+    // gate shared like a check: no replay happens before the control's code is redeemed or
+    // while a session is still being signed in.
+    let preflight_turn = turns.gate.clone().read_owned().await;
+
+    let mut jobs: Vec<Job> = plans
+        .iter()
+        .map(|(_, p)| match p {
+            Plan::NotRun => Job::NotRun,
+            Plan::Skip(reason) => Job::Done((Outcome::skip(reason.clone()), 0, Vec::new(), 0)),
+            // Replaced by its task below (a check to run implies the metadata was read).
+            Plan::Run => Job::NotRun,
+        })
+        .collect();
+    if let Some(discovered) = &discovered {
+        let env = Arc::new(CheckEnv {
+            target: target.clone(),
+            discovered: discovered.clone(),
+            navigator: navigator.clone(),
+            pool: pool.clone(),
+            code_wait: opts.code_wait,
+            check_timeout,
+            ends_at,
+            deadline,
+            run_permits: opts.shared.as_ref().map(|s| s.permits.clone()),
+            events: opts.events.clone(),
+            name: name.clone(),
         });
-        if let Some(slot) = slots.get_mut(at) {
-            *slot = Some(result);
+        // The exclusive checks first: they go one after another, so theirs is the longest chain.
+        let mut order: Vec<usize> = (0..plans.len())
+            .filter(|&i| matches!(plans[i].1, Plan::Run))
+            .collect();
+        order.sort_by_key(|&i| !plans[i].0.exclusive);
+        for i in order {
+            let meta = plans[i].0;
+            let (env, turns) = (env.clone(), turns.clone());
+            let ticket = meta.exclusive.then(|| turns.lane_ticket());
+            jobs[i] = Job::Spawned(tokio::spawn(async move {
+                let ran = run_check(meta, &env, &turns).await;
+                drop(ticket);
+                ran
+            }));
         }
     }
-    drop(ending);
-    let results: Vec<CheckResult> = slots.into_iter().flatten().collect();
+
+    // Why the control redemption issued no token, once it is known (`None`: it did).
+    let control_verdict = Verdict::default();
+    let rest_of_preflight = async {
+        let control = async {
+            match (&discovered, &control_code) {
+                (Some(discovered), Some(code)) => {
+                    let control = redeem_control(&pool.primary, &target, discovered, code);
+                    tokio::time::timeout_at(ends_at, control)
+                        .await
+                        .unwrap_or_else(|_| {
+                            Some(deadline_passed(
+                                deadline,
+                                "before the control redemption ended",
+                            ))
+                        })
+                }
+                (Some(_), None) => Some(NO_SIGN_IN_NO_CONTROL.to_string()),
+                (None, _) => None,
+            }
+        };
+        let fill = async {
+            if let (Some(discovered), true) = (&discovered, more_sessions > 0) {
+                let sign_ins = sign_in_more(
+                    &client,
+                    &target,
+                    &navigator,
+                    discovered,
+                    &pool,
+                    more_sessions,
+                );
+                let _ = tokio::time::timeout_at(ends_at, sign_ins).await;
+            }
+            pool.filled();
+        };
+        let (no_token_control, ()) = tokio::join!(control, fill);
+        drop(preflight_turn);
+        // Told to the checks' results as soon as it is known.
+        let _ = control_verdict.set(no_token_control);
+    };
+    let redactor = client.redactor();
+    let finish = |meta: &'static CheckMeta, ran: Ran, no_token_control: Option<&str>| {
+        let (outcome, duration_ms, evidence, requests) = ran;
+        // A refusal proves something only next to a server that issues tokens when asked right.
+        let outcome = match no_token_control {
+            Some(why) if meta.token_control && outcome.status == Status::Pass => {
+                Outcome::error(format!(
+                    "not counted as a pass: {}; but {why}, so a refusal proves nothing here",
+                    outcome.message
+                ))
+            }
+            _ => outcome,
+        };
+        CheckResult {
+            meta,
+            status: outcome.status,
+            // A message quotes the server (a page title, an error_description): every writer
+            // gets it without the server's control characters.
+            message: crate::report::terminal_safe(&redactor.redact(&outcome.message)),
+            duration_ms,
+            requests,
+            evidence,
+            waiver: None,
+        }
+    };
+    // Each result as its check ends (for the events), put back in catalog order after.
+    let collect = async {
+        let count = plans.len();
+        let mut ending: futures::stream::FuturesUnordered<_> = plans
+            .iter()
+            .zip(jobs)
+            .enumerate()
+            .map(|(at, ((meta, _), job))| {
+                let (control_verdict, preflight_error, finish) =
+                    (&control_verdict, preflight_error.as_deref(), &finish);
+                async move {
+                    let ran = match job {
+                        Job::NotRun => (
+                            Outcome::error(format!(
+                                "not run: {}",
+                                preflight_error
+                                    .map(cause_only)
+                                    .unwrap_or("the pre-flight did not complete")
+                            )),
+                            0,
+                            Vec::new(),
+                            0,
+                        ),
+                        Job::Done(ran) => ran,
+                        // A check that cannot be cancelled at its deadline (busy, not waiting)
+                        // is left.
+                        Job::Spawned(mut handle) => {
+                            match tokio::time::timeout_at(ends_at + DEADLINE_GRACE, &mut handle)
+                                .await
+                            {
+                                Err(_) => {
+                                    handle.abort();
+                                    (stopped_by(deadline), 0, Vec::new(), 0)
+                                }
+                                Ok(Ok(r)) => r,
+                                // A panicking check is a bug in oauthprobe; the others carry on.
+                                Ok(Err(e)) => (
+                                    Outcome::error(format!(
+                                        "the check crashed (a bug in oauthprobe): {e}"
+                                    )),
+                                    0,
+                                    Vec::new(),
+                                    0,
+                                ),
+                            }
+                        }
+                    };
+                    // Only a pass of a token-control check waits for the control's verdict.
+                    let verdict = if meta.token_control && ran.0.status == Status::Pass {
+                        control_verdict.wait().await.as_deref()
+                    } else {
+                        None
+                    };
+                    (at, finish(meta, ran, verdict))
+                }
+            })
+            .collect();
+        let mut slots: Vec<Option<CheckResult>> = vec![None; count];
+        while let Some((at, result)) = futures::StreamExt::next(&mut ending).await {
+            events::emit(&opts.events, || ScanEvent::CheckFinished {
+                target: name.clone(),
+                result: Box::new(result.clone()),
+            });
+            if let Some(slot) = slots.get_mut(at) {
+                *slot = Some(result);
+            }
+        }
+        slots.into_iter().flatten().collect::<Vec<CheckResult>>()
+    };
+    let ((), results) = tokio::join!(rest_of_preflight, collect);
     // A browser that does not close is not worth waiting for past the deadline.
     let _ = tokio::time::timeout_at(
         ends_at.max(tokio::time::Instant::now()) + Duration::from_secs(5),
@@ -455,75 +502,249 @@ pub async fn scan(target: Target, opts: ScanOptions) -> Result<Report, String> {
     })
 }
 
-/// What a check ran in its task gives back: its outcome, milliseconds, evidence, requests.
-type Ran = (Outcome, u64, Vec<crate::http::Exchange>, usize);
-
-/// How each check's task is waited for and its result made, once all are spawned.
-struct Ending<'a> {
-    ends_at: tokio::time::Instant,
-    deadline: Duration,
-    preflight_error: Option<&'a str>,
-    no_token_control: Option<&'a str>,
-    redactor: &'a Redactor,
+/// What the engine does with a selected check.
+enum Plan {
+    /// Not run: the pre-flight did not get as far as the check needs.
+    NotRun,
+    /// Skipped without a request, for this reason.
+    Skip(String),
+    Run,
 }
 
-impl Ending<'_> {
-    /// The check's result when its task ends (`None`: it could not run).
-    async fn settle(
-        &self,
-        meta: &'static CheckMeta,
-        task: Option<tokio::task::JoinHandle<Ran>>,
-    ) -> CheckResult {
-        let (outcome, duration_ms, evidence, requests) = match task {
-            None => (
-                Outcome::error(format!(
-                    "not run: {}",
-                    self.preflight_error
-                        .map(cause_only)
-                        .unwrap_or("the pre-flight did not complete")
-                )),
-                0,
-                Vec::new(),
-                0,
-            ),
-            // A check that cannot be cancelled at its deadline (busy, not waiting) is left.
-            Some(mut handle) => {
-                match tokio::time::timeout_at(self.ends_at + DEADLINE_GRACE, &mut handle).await {
-                    Err(_) => {
-                        handle.abort();
-                        (stopped_by(self.deadline), 0, Vec::new(), 0)
-                    }
-                    Ok(Ok(r)) => r,
-                    // A panicking check is a bug in oauthprobe; the others carry on.
-                    Ok(Err(e)) => (
-                        Outcome::error(format!("the check crashed (a bug in oauthprobe): {e}")),
-                        0,
-                        Vec::new(),
-                        0,
-                    ),
-                }
+fn plan(
+    meta: &CheckMeta,
+    target: &Target,
+    opts: &ScanOptions,
+    discovered: bool,
+    signed_in: bool,
+) -> Plan {
+    if !discovered || (meta.sign_in && !signed_in) {
+        return Plan::NotRun;
+    }
+    if let Some(reason) = missing_requirement(meta, target) {
+        return Plan::Skip(reason);
+    }
+    if meta.slow && !opts.slow {
+        return Plan::Skip(format!(
+            "a slow check (it waits {} s for a code to expire): run with --slow to include it",
+            opts.code_wait.as_secs()
+        ));
+    }
+    Plan::Run
+}
+
+/// A check's outcome, how long it ran (ms), its evidence and its request count.
+type Ran = (Outcome, u64, Vec<crate::http::Exchange>, usize);
+
+enum Job {
+    NotRun,
+    Done(Ran),
+    Spawned(tokio::task::JoinHandle<Ran>),
+}
+
+/// What every check of one scan shares.
+struct CheckEnv {
+    target: Arc<Target>,
+    discovered: Arc<Discovered>,
+    navigator: Arc<Navigator>,
+    pool: Arc<SessionPool>,
+    code_wait: Duration,
+    check_timeout: Duration,
+    ends_at: tokio::time::Instant,
+    deadline: Duration,
+    /// In a run over several targets, the run's permits (one per check in flight).
+    run_permits: Option<Arc<Semaphore>>,
+    events: Option<EventSender>,
+    /// The target's name, for the events.
+    name: Arc<str>,
+}
+
+/// Runs one check on its turn, on a signed-in session of its own.
+async fn run_check(meta: &'static CheckMeta, env: &CheckEnv, turns: &Turns) -> Ran {
+    let not_run = || {
+        let why = deadline_passed(env.deadline, "before this check could start");
+        (Outcome::error(format!("not run: {why}")), 0, Vec::new(), 0)
+    };
+    // Its turn, in this order (see `Turns`): a slot, a session, the gate.
+    let Ok(slot) = tokio::time::timeout_at(env.ends_at, turns.slot(meta.exclusive)).await else {
+        return not_run();
+    };
+    // Then one of the run's permits, shared with the other targets' checks: after the slot
+    // and before the gate, so that no check holds the gate while it waits for a permit.
+    let _run_permit = match &env.run_permits {
+        Some(permits) => {
+            match tokio::time::timeout_at(env.ends_at, permits.clone().acquire_owned()).await {
+                Ok(Ok(permit)) => Some(permit),
+                _ => return not_run(),
             }
+        }
+        None => None,
+    };
+    // A signed-in session of its own while it runs: flows on one cookie jar go one at a
+    // time (servers rotate the session cookie), so checks sharing one would queue.
+    let Ok(lease) = tokio::time::timeout_at(env.ends_at, env.pool.take()).await else {
+        return not_run();
+    };
+    events::emit(&env.events, || ScanEvent::CheckStarted {
+        target: env.name.clone(),
+        id: &meta.id,
+    });
+    let turn = if meta.exclusive {
+        context::Turn::exclusive(turns.gate.clone())
+    } else {
+        let shared = turns.gate.clone().read_owned();
+        let Ok(shared) = tokio::time::timeout_at(env.ends_at, shared).await else {
+            return not_run();
         };
-        // A refusal proves something only next to a server that issues tokens when asked right.
-        let outcome = match self.no_token_control {
-            Some(why) if meta.token_control && outcome.status == Status::Pass => {
-                Outcome::error(format!(
-                    "not counted as a pass: {}; but {why}, so a refusal proves nothing here",
-                    outcome.message
-                ))
+        context::Turn::shared(turns.gate.clone(), shared)
+    };
+    let timeout = if meta.slow {
+        env.check_timeout + env.code_wait
+    } else {
+        env.check_timeout
+    };
+    let mut cx = Cx::new(
+        env.target.clone(),
+        env.discovered.clone(),
+        lease.session().with_fresh_transcript(),
+        env.navigator.clone(),
+        turn,
+    );
+    cx.code_wait = env.code_wait;
+    let start = Instant::now();
+    let own_end = tokio::time::Instant::now() + timeout;
+    let outcome =
+        match tokio::time::timeout_at(own_end.min(env.ends_at), probes::run(&meta.id, &cx)).await {
+            Ok(Ok(outcome)) => outcome,
+            Ok(Err(e)) => Outcome::error(e.to_string()),
+            Err(_) if own_end <= env.ends_at => Outcome::error(format!(
+                "the check did not finish within {}s",
+                timeout.as_secs()
+            )),
+            Err(_) => stopped_by(env.deadline),
+        };
+    // An exclusive check's verdict rests on its replay or revocation, which must run alone.
+    let outcome = match outcome.status {
+        Status::Pass | Status::Fail | Status::Warn if meta.exclusive && !cx.went_alone() => {
+            Outcome::error(format!(
+                "not counted: the check reached a verdict without running its replay or revocation alone (a bug in oauthprobe): {}",
+                outcome.message
+            ))
+        }
+        _ => outcome,
+    };
+    drop(slot);
+    let requests = cx.http.request_count();
+    (
+        outcome,
+        start.elapsed().as_millis() as u64,
+        cx.http.take_transcript(),
+        requests,
+    )
+}
+
+/// Who runs when, on one target. A check takes, in this order and never the other way round,
+/// its slot (one of `--concurrency` permits; the exclusive checks share one, taking turns in
+/// their lane), then the gate, shared. [`Cx::alone`] trades the shared gate for the gate
+/// alone and back, keeping the slot: nobody waits for the gate while holding it alone or
+/// waits for a slot while holding the gate, so the waits cannot go round in a circle.
+///
+/// Why the lane: a check that replays a code or a refresh token, or revokes one, can make the
+/// server revoke whole grants, so while it does and looks at what followed, no other check
+/// may hold a code or token there; it runs that part alone. And what it obtains before that
+/// part must not die in another exclusive check's replay: the exclusive checks run one at a
+/// time, from their first request to their last.
+#[derive(Clone)]
+struct Turns {
+    permits: Arc<Semaphore>,
+    lane: Arc<Lane>,
+    gate: Arc<tokio::sync::RwLock<()>>,
+}
+
+struct Lane {
+    turn: Arc<tokio::sync::Mutex<()>>,
+    /// Exclusive checks not ended yet; when none is left, the lane's permit goes back to the
+    /// other checks.
+    left: std::sync::atomic::AtomicUsize,
+    permits: Arc<Semaphore>,
+}
+
+/// An exclusive check's place in the lane; dropped when the check ends (or is dropped).
+struct LaneTicket(Arc<Lane>);
+
+impl Drop for LaneTicket {
+    fn drop(&mut self) {
+        if self
+            .0
+            .left
+            .fetch_sub(1, std::sync::atomic::Ordering::AcqRel)
+            == 1
+        {
+            self.0.permits.add_permits(1);
+        }
+    }
+}
+
+enum Slot {
+    Permit(#[allow(dead_code)] tokio::sync::OwnedSemaphorePermit),
+    Lane(#[allow(dead_code)] tokio::sync::OwnedMutexGuard<()>),
+}
+
+impl Turns {
+    /// `concurrency` checks at once; with exclusive checks, one of the permits is the lane's
+    /// until the last of them ends.
+    fn new(concurrency: usize, exclusive: usize) -> Self {
+        let lane_permit = usize::from(exclusive > 0);
+        let permits = Arc::new(Semaphore::new(concurrency.saturating_sub(lane_permit)));
+        Turns {
+            lane: Arc::new(Lane {
+                turn: Arc::new(tokio::sync::Mutex::new(())),
+                left: std::sync::atomic::AtomicUsize::new(exclusive),
+                permits: permits.clone(),
+            }),
+            permits,
+            gate: Arc::new(tokio::sync::RwLock::new(())),
+        }
+    }
+
+    fn lane_ticket(&self) -> LaneTicket {
+        LaneTicket(self.lane.clone())
+    }
+
+    /// Waits for a check's slot: a permit, or for an exclusive check its turn in the lane.
+    async fn slot(&self, exclusive: bool) -> Slot {
+        if exclusive {
+            return Slot::Lane(self.lane.turn.clone().lock_owned().await);
+        }
+        match self.permits.clone().acquire_owned().await {
+            Ok(permit) => Slot::Permit(permit),
+            // The semaphore is never closed.
+            Err(_) => std::future::pending().await,
+        }
+    }
+}
+
+/// A value set once and awaited by many (the control's verdict).
+#[derive(Default)]
+struct Verdict {
+    value: std::sync::OnceLock<Option<String>>,
+    set: tokio::sync::Notify,
+}
+
+impl Verdict {
+    fn set(&self, value: Option<String>) -> Result<(), Option<String>> {
+        let result = self.value.set(value);
+        self.set.notify_waiters();
+        result
+    }
+
+    async fn wait(&self) -> &Option<String> {
+        loop {
+            let notified = self.set.notified();
+            if let Some(value) = self.value.get() {
+                return value;
             }
-            _ => outcome,
-        };
-        CheckResult {
-            meta,
-            status: outcome.status,
-            // A message quotes the server (a page title, an error_description): every writer
-            // gets it without the server's control characters.
-            message: crate::report::terminal_safe(&self.redactor.redact(&outcome.message)),
-            duration_ms,
-            requests,
-            evidence,
-            waiver: None,
+            notified.await;
         }
     }
 }
@@ -579,36 +800,39 @@ fn pool_size(opts: &ScanOptions, target: &Target) -> usize {
     opts.sessions.unwrap_or(concurrency).clamp(1, concurrency)
 }
 
-/// Signs `count` more sessions in, concurrently, each with a cookie jar of its own. One that
-/// fails is left out: the checks then share fewer sessions, which is slower, not wrong.
+/// Signs `count` more sessions in, concurrently, each with a cookie jar of its own, and puts
+/// each in the pool as soon as it is signed in. One that fails is left out: the checks then
+/// share fewer sessions, which is slower, not wrong.
 async fn sign_in_more(
     client: &ScanClient,
     target: &Target,
     navigator: &Navigator,
     discovered: &Discovered,
+    pool: &SessionPool,
     count: usize,
-) -> Vec<crate::http::HttpSession> {
+) {
     let sign_ins = (0..count).map(|n| async move {
         let session = client.session();
         let step = format!("pre-flight: sign in session {} of the pool", n + 2);
         let (_, outcome) = sign_in_flow(&session, &step, target, navigator, discovered).await;
-        let outcome = outcome.ok()?;
-        let code = outcome.code()?;
+        let Some(code) = outcome.as_ref().ok().and_then(|o| o.code()) else {
+            return;
+        };
         session.redactor().add(code);
-        Some(session)
+        pool.add(session);
     });
-    futures::future::join_all(sign_ins)
-        .await
-        .into_iter()
-        .flatten()
-        .collect()
+    futures::future::join_all(sign_ins).await;
 }
 
-/// Signed-in sessions handed to one check at a time. When all are out (fewer sessions than
-/// checks at once), a check shares the first one, whose flows then take turns.
+/// Signed-in sessions handed to one check at a time. While the pool is still signing sessions
+/// in, a check waits for one; when all are out (fewer sessions than checks at once), a check
+/// shares the first one, whose flows then take turns.
 struct SessionPool {
     primary: crate::http::HttpSession,
     idle: std::sync::Mutex<Vec<crate::http::HttpSession>>,
+    /// More sessions are being signed in.
+    filling: std::sync::atomic::AtomicBool,
+    changed: tokio::sync::Notify,
 }
 
 struct Lease<'a> {
@@ -617,20 +841,49 @@ struct Lease<'a> {
 }
 
 impl SessionPool {
-    fn new(primary: crate::http::HttpSession, more: Vec<crate::http::HttpSession>) -> Self {
-        let mut idle = more;
-        idle.push(primary.clone());
+    fn new(primary: crate::http::HttpSession, filling: bool) -> Self {
         SessionPool {
+            idle: std::sync::Mutex::new(vec![primary.clone()]),
             primary,
-            idle: std::sync::Mutex::new(idle),
+            filling: std::sync::atomic::AtomicBool::new(filling),
+            changed: tokio::sync::Notify::new(),
         }
     }
 
-    fn take(&self) -> Lease<'_> {
-        let session = self.idle.lock().unwrap_or_else(|e| e.into_inner()).pop();
-        Lease {
-            pool: self,
-            session,
+    fn idle(&self) -> std::sync::MutexGuard<'_, Vec<crate::http::HttpSession>> {
+        self.idle.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn add(&self, session: crate::http::HttpSession) {
+        self.idle().push(session);
+        self.changed.notify_waiters();
+    }
+
+    /// No more sessions are coming.
+    fn filled(&self) {
+        self.filling
+            .store(false, std::sync::atomic::Ordering::Release);
+        self.changed.notify_waiters();
+    }
+
+    async fn take(&self) -> Lease<'_> {
+        loop {
+            let changed = self.changed.notified();
+            tokio::pin!(changed);
+            changed.as_mut().enable();
+            if let Some(session) = self.idle().pop() {
+                return Lease {
+                    pool: self,
+                    session: Some(session),
+                };
+            }
+            if !self.filling.load(std::sync::atomic::Ordering::Acquire) {
+                return Lease {
+                    pool: self,
+                    session: None,
+                };
+            }
+            changed.await;
         }
     }
 }
@@ -644,11 +897,7 @@ impl Lease<'_> {
 impl Drop for Lease<'_> {
     fn drop(&mut self) {
         if let Some(session) = self.session.take() {
-            self.pool
-                .idle
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .push(session);
+            self.pool.add(session);
         }
     }
 }
@@ -841,7 +1090,8 @@ pub fn no_code_reason(
 
 /// Reads the metadata and signs the test user in once, so that later checks reuse the session.
 /// The error, when there is one, is the sign-in's: the metadata was read, so the checks that
-/// need no signed-in user can still run.
+/// need no signed-in user can still run. The code the sign-in got is redeemed later, as the
+/// control ([`redeem_control`]), while the checks start.
 async fn preflight(
     client: &ScanClient,
     target: &Target,
@@ -849,33 +1099,24 @@ async fn preflight(
 ) -> Result<Preflight, String> {
     let session = client.session();
     let discovered = discover(client, &session, target).await?;
-    let (sign_in_error, no_token_control) =
-        match sign_in(&session, target, navigator, &discovered).await {
-            Ok(control) => (None, control),
-            // No code, no control: a refusal seen without one proves nothing either.
-            Err(e) => (
-                Some(e),
-                Some(
-                    "the test user could not sign in, so the scanner never saw this server issue a token"
-                        .to_string(),
-                ),
-            ),
-        };
+    let signed_in = sign_in(&session, target, navigator, &discovered).await;
     Ok(Preflight {
         discovered,
         session,
-        sign_in_error,
-        no_token_control,
+        signed_in,
     })
 }
 
 struct Preflight {
     discovered: Discovered,
     session: crate::http::HttpSession,
-    sign_in_error: Option<String>,
-    /// Why the pre-flight's correct redemption of its code issued no tokens, if it did not.
-    no_token_control: Option<String>,
+    /// The code the sign-in obtained, or why it got none.
+    signed_in: Result<context::IssuedCode, String>,
 }
+
+/// Why a refusal proves nothing on this server when the sign-in failed: no code, no control.
+const NO_SIGN_IN_NO_CONTROL: &str =
+    "the test user could not sign in, so the scanner never saw this server issue a token";
 
 /// The test user signing in on `session` as every pre-flight session does: an authorization
 /// request of the target's client, consent given; the request (its verifier) and where the
@@ -904,16 +1145,13 @@ async fn sign_in_flow(
     (request, outcome)
 }
 
-/// Signs the test user in once, so that later checks reuse the session, and redeems the code
-/// correctly: the control that every refusal-based pass is measured against. `Ok(Some(why))`:
-/// signed in, but the server issued no tokens to that correct request.
+/// Signs the test user in once, so that later checks reuse the session: the code it got.
 async fn sign_in(
     session: &crate::http::HttpSession,
     target: &Target,
     navigator: &Navigator,
     discovered: &Discovered,
-) -> Result<Option<String>, String> {
-    let ep = &discovered.endpoints;
+) -> Result<context::IssuedCode, String> {
     let (request, outcome) = sign_in_flow(
         session,
         "pre-flight: sign in and obtain a code",
@@ -924,30 +1162,41 @@ async fn sign_in(
     .await;
     let outcome =
         outcome.map_err(|e| format!("pre-flight: sign-in: {e}{}", sign_in_advice(target, true)))?;
-    if outcome.code().is_none() {
+    let Some(code) = outcome.code() else {
         return Err(format!(
             "pre-flight: {}",
             no_code_reason(target, &outcome, true)
         ));
-    }
-    let client = &target.client;
+    };
     let issued = context::IssuedCode {
-        code: outcome.code().unwrap_or_default().to_string(),
+        code: code.to_string(),
         request,
     };
     session.redactor().add(&issued.code);
     if let Some(v) = &issued.request.verifier {
         session.redactor().add(v);
     }
+    Ok(issued)
+}
+
+/// Redeems the sign-in's code correctly: the control that every refusal-based pass is measured
+/// against. `Some(why)`: the server issued no tokens to that correct request.
+async fn redeem_control(
+    session: &crate::http::HttpSession,
+    target: &Target,
+    discovered: &Discovered,
+    issued: &context::IssuedCode,
+) -> Option<String> {
+    let client = &target.client;
     let form = issued.redemption_form();
-    let req = crate::flow::token::authenticated(client, ep.token.clone(), form);
+    let req = crate::flow::token::authenticated(client, discovered.endpoints.token.clone(), form);
     let control = crate::flow::token::send(
         session,
         "pre-flight: redeem the code correctly (the control for every refusal)",
         req,
     )
     .await;
-    Ok(match control {
+    match control {
         Ok(resp) if resp.issued() => None,
         Ok(resp) => Some(format!(
             "the pre-flight's correct redemption of its code for client `{}` got {}",
@@ -957,5 +1206,5 @@ async fn sign_in(
         Err(e) => Some(format!(
             "the pre-flight's correct redemption of its code got no answer ({e})"
         )),
-    })
+    }
 }

@@ -21,36 +21,41 @@ pub async fn single_use(cx: &Cx) -> ProbeResult {
             first.describe()
         )));
     }
-    let replay = cx
-        .redeem_properly("redeem the same code again", client, &issued)
-        .await?;
-    if replay.issued() {
-        findings.push(
-            "the second redemption of a PKCE-bound code returned HTTP 200 and a new access_token"
-                .to_string(),
-        );
-    } else {
-        notes.push(format!(
-            "replay of a PKCE-bound code refused ({})",
-            replay.describe()
-        ));
-        if replay.error() != Some("invalid_grant") {
-            warnings.push(format!(
-                "the replay was refused with {} rather than invalid_grant (RFC 6749 §5.2)",
+    // The replay, and what it did to the first tokens, alone: the server may revoke the grant.
+    cx.alone(async {
+        let replay = cx
+            .redeem_properly("redeem the same code again", client, &issued)
+            .await?;
+        if replay.issued() {
+            findings.push(
+                "the second redemption of a PKCE-bound code returned HTTP 200 and a new access_token"
+                    .to_string(),
+            );
+        } else {
+            notes.push(format!(
+                "replay of a PKCE-bound code refused ({})",
                 replay.describe()
             ));
-        }
-        if let Some(at) = first.access_token() {
-            match cx.token_works("use the first access token after the replay", at).await? {
-                Some(true) => warnings.push(
-                    "the access token from the first redemption still works after the replay (RFC 6749 §4.1.2: SHOULD be revoked)"
-                        .to_string(),
-                ),
-                Some(false) => notes.push("tokens from the first redemption were revoked".to_string()),
-                None => notes.push("no userinfo endpoint to tell whether the first tokens were revoked".to_string()),
+            if replay.error() != Some("invalid_grant") {
+                warnings.push(format!(
+                    "the replay was refused with {} rather than invalid_grant (RFC 6749 §5.2)",
+                    replay.describe()
+                ));
+            }
+            if let Some(at) = first.access_token() {
+                match cx.token_works("use the first access token after the replay", at).await? {
+                    Some(true) => warnings.push(
+                        "the access token from the first redemption still works after the replay (RFC 6749 §4.1.2: SHOULD be revoked)"
+                            .to_string(),
+                    ),
+                    Some(false) => notes.push("tokens from the first redemption were revoked".to_string()),
+                    None => notes.push("no userinfo endpoint to tell whether the first tokens were revoked".to_string()),
+                }
             }
         }
-    }
+        Ok::<_, ProbeError>(())
+    })
+    .await?;
 
     // A consumed PKCE challenge can hide a reusable code: test a code issued without PKCE too.
     let request = cx.request_for(client).without_pkce();
@@ -77,13 +82,13 @@ pub async fn single_use(cx: &Cx) -> ProbeResult {
                 .await?;
             if first.issued() {
                 let replay = cx
-                    .redeem(
+                    .alone(cx.redeem(
                         "redeem the PKCE-less code again",
                         client,
                         &code,
                         redirect,
                         None,
-                    )
+                    ))
                     .await?;
                 if replay.issued() {
                     findings.push("the second redemption of a code issued without PKCE returned HTTP 200 and a new access_token".to_string());
@@ -373,7 +378,8 @@ pub async fn single_use_concurrent(cx: &Cx) -> ProbeResult {
         let issued = &issued;
         async move { cx.redeem_properly(&step, client, issued).await }
     });
-    let results = futures::future::join_all(attempts).await;
+    // Every redemption but one is a replay: alone, the server may revoke the grant.
+    let results = cx.alone(futures::future::join_all(attempts)).await;
     let mut granted = 0;
     let mut refusals = Vec::new();
     for r in results {

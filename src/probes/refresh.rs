@@ -28,19 +28,23 @@ fn public_client(cx: &Cx) -> Result<&Client, Outcome> {
         .ok_or_else(|| Outcome::skip(crate::catalog::Requirement::PublicClient.missing_reason()))
 }
 
-/// What happened in a rotation: the first refresh, the replay of the used token, and the
-/// refresh token the first refresh returned.
+/// What happened in a rotation: the first refresh, the replay of the used token, the refresh
+/// token the first refresh returned, and (when asked for) the use of that newest token after a
+/// refused replay.
 struct Rotation {
     replay: TokenResponse,
     newer: Option<String>,
+    newest_after_replay: Option<TokenResponse>,
 }
 
 /// The first refresh with a fresh refresh token, and a replay of it; the skip that says so when
-/// the server does not let this client refresh at all.
+/// the server does not let this client refresh at all. With `use_newest`, a refused replay is
+/// followed by a refresh with the newest refresh token, to see whether the replay revoked it.
 async fn rotate_and_replay(
     cx: &Cx,
     client: &Client,
     first_rt: &str,
+    use_newest: bool,
 ) -> Result<Result<Rotation, Outcome>, ProbeError> {
     let first = cx
         .refresh("refresh with the refresh token", client, first_rt, None)
@@ -62,18 +66,36 @@ async fn rotate_and_replay(
             first.describe()
         )));
     }
-    let replay = cx
-        .refresh(
-            "replay the refresh token that was just used",
-            client,
-            first_rt,
-            None,
-        )
-        .await?;
-    Ok(Ok(Rotation {
-        replay,
-        newer: first.refresh_token().map(str::to_string),
-    }))
+    let newer = first.refresh_token().map(str::to_string);
+    // The replay, and what it did to the newest token, alone: the server may revoke the grant.
+    cx.alone(async {
+        let replay = cx
+            .refresh(
+                "replay the refresh token that was just used",
+                client,
+                first_rt,
+                None,
+            )
+            .await?;
+        let newest_after_replay = match &newer {
+            Some(active) if use_newest && !replay.issued() => Some(
+                cx.refresh(
+                    "use the newest refresh token after the replay",
+                    client,
+                    active,
+                    None,
+                )
+                .await?,
+            ),
+            _ => None,
+        };
+        Ok(Ok(Rotation {
+            replay,
+            newer,
+            newest_after_replay,
+        }))
+    })
+    .await
 }
 
 /// RFC 9700 §2.2.2: a public client's refresh token is rotated (or sender-constrained).
@@ -86,7 +108,7 @@ pub async fn rotated_for_public_client(cx: &Cx) -> ProbeResult {
         Ok((_, rt)) => rt,
         Err(skip) => return Ok(skip),
     };
-    let rotation = match rotate_and_replay(cx, client, &rt).await? {
+    let rotation = match rotate_and_replay(cx, client, &rt, false).await? {
         Ok(r) => r,
         Err(skip) => return Ok(skip),
     };
@@ -117,7 +139,7 @@ pub async fn replay_revokes_grant(cx: &Cx) -> ProbeResult {
         Ok((_, rt)) => rt,
         Err(skip) => return Ok(skip),
     };
-    let rotation = match rotate_and_replay(cx, client, &rt).await? {
+    let rotation = match rotate_and_replay(cx, client, &rt, true).await? {
         Ok(r) => r,
         Err(skip) => return Ok(skip),
     };
@@ -128,19 +150,16 @@ pub async fn replay_revokes_grant(cx: &Cx) -> ProbeResult {
             client.id
         )));
     }
-    let Some(active) = rotation.newer else {
+    if rotation.newer.is_none() {
         return Ok(Outcome::skip(
             "the refresh returned no new refresh token, so there is no active token that a replay should revoke",
         ));
+    }
+    let Some(after) = rotation.newest_after_replay else {
+        return Err(ProbeError::Unexpected(
+            "the newest refresh token was not used after the replay".into(),
+        ));
     };
-    let after = cx
-        .refresh(
-            "use the newest refresh token after the replay",
-            client,
-            &active,
-            None,
-        )
-        .await?;
     if after.issued() {
         return Ok(Outcome::fail(format!(
             "the replay was refused ({}), but the newest refresh token still returned HTTP 200 and an access_token afterwards",

@@ -124,47 +124,51 @@ pub async fn refresh_token_revocable(cx: &Cx) -> ProbeResult {
             client.id, client.scope
         )));
     };
-    let revoked = cx
-        .revoke("revoke the refresh token", client, &rt, "refresh_token")
-        .await?
-        .ok_or_else(|| ProbeError::Unexpected("no revocation endpoint".into()))?;
-    if !(200..300).contains(&revoked.status) {
-        return Err(ProbeError::Unexpected(format!(
-            "the revocation endpoint refused the client's own refresh token: {}",
-            revoked.describe()
-        )));
-    }
-    let after = cx
-        .refresh("refresh with the revoked refresh token", client, &rt, None)
-        .await?;
-    if after.issued() {
-        return Ok(Outcome::fail(
-            "the revocation endpoint accepted the request, and the revoked refresh token then returned HTTP 200 and an access_token",
-        ));
-    }
-    let mut message = format!(
-        "the revoked refresh token was refused ({})",
-        after.describe()
-    );
-    if let Some(at) = tokens.access_token() {
-        match cx
-            .token_works("use the access token of the revoked grant", at)
+    // The revocation, and what it did, alone: the server may revoke the whole grant.
+    cx.alone(async {
+        let revoked = cx
+            .revoke("revoke the refresh token", client, &rt, "refresh_token")
             .await?
-        {
-            Some(true) => {
-                return Ok(Outcome::warn(format!(
-                    "{message}, but the access token issued with it still works at userinfo (RFC 7009 §2.1: SHOULD be invalidated too)"
-                )));
-            }
-            Some(false) => {
-                message.push_str("; the access token issued with it was invalidated too")
-            }
-            None => message.push_str(
-                "; no userinfo endpoint to tell whether its access token was invalidated",
-            ),
+            .ok_or_else(|| ProbeError::Unexpected("no revocation endpoint".into()))?;
+        if !(200..300).contains(&revoked.status) {
+            return Err(ProbeError::Unexpected(format!(
+                "the revocation endpoint refused the client's own refresh token: {}",
+                revoked.describe()
+            )));
         }
-    }
-    Ok(Outcome::pass(message))
+        let after = cx
+            .refresh("refresh with the revoked refresh token", client, &rt, None)
+            .await?;
+        if after.issued() {
+            return Ok(Outcome::fail(
+                "the revocation endpoint accepted the request, and the revoked refresh token then returned HTTP 200 and an access_token",
+            ));
+        }
+        let mut message = format!(
+            "the revoked refresh token was refused ({})",
+            after.describe()
+        );
+        if let Some(at) = tokens.access_token() {
+            match cx
+                .token_works("use the access token of the revoked grant", at)
+                .await?
+            {
+                Some(true) => {
+                    return Ok(Outcome::warn(format!(
+                        "{message}, but the access token issued with it still works at userinfo (RFC 7009 §2.1: SHOULD be invalidated too)"
+                    )));
+                }
+                Some(false) => {
+                    message.push_str("; the access token issued with it was invalidated too")
+                }
+                None => message.push_str(
+                    "; no userinfo endpoint to tell whether its access token was invalidated",
+                ),
+            }
+        }
+        Ok(Outcome::pass(message))
+    })
+    .await
 }
 
 /// RFC 6750 §3: a refused protected-resource request carries a WWW-Authenticate challenge.
@@ -291,40 +295,44 @@ pub async fn access_token_revocable(cx: &Cx) -> ProbeResult {
         Ok(found) => found,
         Err(skip) => return Ok(skip),
     };
-    let revoked = cx
-        .revoke("revoke the access token", client, &at, "access_token")
-        .await?
-        .ok_or_else(|| ProbeError::Unexpected("no revocation endpoint".into()))?;
-    if revoked.error() == Some("unsupported_token_type") {
-        return Ok(Outcome::warn(format!(
-            "the revocation endpoint does not revoke access tokens ({}; RFC 7009 §2: SHOULD support it)",
-            revoked.describe()
-        )));
-    }
-    if !(200..300).contains(&revoked.status) {
-        return Err(ProbeError::Unexpected(format!(
-            "the revocation endpoint refused the client's own access token: {}",
-            revoked.describe()
-        )));
-    }
-    let after = cx
-        .http
-        .send(
-            "call userinfo with the revoked access token",
-            Request::get(url).bearer(&at),
-        )
-        .await?;
-    if serves_claims(&after) {
-        return Ok(Outcome::warn(format!(
-            "the revocation endpoint accepted the request ({}), and the revoked access token still got HTTP 200 with the user's claims at userinfo (RFC 7009 §2: SHOULD support the revocation of access tokens)",
-            revoked.describe()
-        )));
-    }
-    Ok(Outcome::pass(format!(
-        "after the revocation ({}), userinfo refused the access token (HTTP {})",
-        revoked.describe(),
-        after.status
-    )))
+    // The revocation, and what it did, alone: the server may revoke the whole grant.
+    cx.alone(async {
+        let revoked = cx
+            .revoke("revoke the access token", client, &at, "access_token")
+            .await?
+            .ok_or_else(|| ProbeError::Unexpected("no revocation endpoint".into()))?;
+        if revoked.error() == Some("unsupported_token_type") {
+            return Ok(Outcome::warn(format!(
+                "the revocation endpoint does not revoke access tokens ({}; RFC 7009 §2: SHOULD support it)",
+                revoked.describe()
+            )));
+        }
+        if !(200..300).contains(&revoked.status) {
+            return Err(ProbeError::Unexpected(format!(
+                "the revocation endpoint refused the client's own access token: {}",
+                revoked.describe()
+            )));
+        }
+        let after = cx
+            .http
+            .send(
+                "call userinfo with the revoked access token",
+                Request::get(url).bearer(&at),
+            )
+            .await?;
+        if serves_claims(&after) {
+            return Ok(Outcome::warn(format!(
+                "the revocation endpoint accepted the request ({}), and the revoked access token still got HTTP 200 with the user's claims at userinfo (RFC 7009 §2: SHOULD support the revocation of access tokens)",
+                revoked.describe()
+            )));
+        }
+        Ok(Outcome::pass(format!(
+            "after the revocation ({}), userinfo refused the access token (HTTP {})",
+            revoked.describe(),
+            after.status
+        )))
+    })
+    .await
 }
 
 #[cfg(test)]
