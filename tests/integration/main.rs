@@ -1,5 +1,6 @@
 //! One integration-test binary (one link step on 2 cores).
 
+mod action;
 mod back_channel;
 mod baseline;
 mod browser;
