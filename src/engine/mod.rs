@@ -334,7 +334,7 @@ pub async fn scan(target: Target, opts: ScanOptions) -> Result<Report, String> {
         let mut order: Vec<usize> = (0..plans.len())
             .filter(|&i| matches!(plans[i].1, Plan::Run))
             .collect();
-        order.sort_by_key(|&i| !plans[i].0.exclusive);
+        order.sort_by_key(|&i| (!plans[i].0.exclusive, !plans[i].0.sign_in));
         for i in order {
             let meta = plans[i].0;
             let (env, turns) = (env.clone(), turns.clone());
