@@ -555,7 +555,11 @@ async fn scan_and_report(
     }
     if let Some(e) = &report.preflight_error {
         let e = report::terminal_safe(e);
-        eprintln!("error: the target could not be scanned: {e}");
+        if report.preflight_in_target_file {
+            eprintln!("error: {e}");
+        } else {
+            eprintln!("error: the target could not be scanned: {e}");
+        }
     }
     status
 }

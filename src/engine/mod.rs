@@ -99,6 +99,10 @@ pub struct Report {
     pub duration: Duration,
     /// Set when the target could not be scanned at all.
     pub preflight_error: Option<String>,
+    /// The pre-flight error is a mistake in the target file (a refused secret, an unknown
+    /// client, a redirect_uri the server does not know): the scan exits 2, as for any
+    /// configuration error.
+    pub preflight_in_target_file: bool,
     /// Certificates were not verified (`--insecure`): every report says so.
     pub insecure_tls: bool,
     /// The files whose certificates were trusted besides the built-in roots.
@@ -197,6 +201,11 @@ pub fn default_deadline(
     Duration::from_secs(60) + per_check * (checks * sharing) as u32 + slow
 }
 
+/// The message of a check the pre-flight's failure kept from running: the report says the
+/// cause once, as its pre-flight error, and the table folds these rows into one line.
+pub const NOT_RUN_AFTER_PREFLIGHT: &str =
+    "not run: the pre-flight did not get this far (see the pre-flight error)";
+
 /// A check the deadline ended while it ran.
 fn stopped_by(deadline: Duration) -> Outcome {
     Outcome::error(format!(
@@ -264,13 +273,23 @@ pub async fn scan(target: Target, opts: ScanOptions) -> Result<Report, String> {
             Err(_) => Err(deadline_passed(deadline, "during the pre-flight")),
         };
     // Discovery failed: nothing can run. Sign-in failed: only the checks that need no user.
+    let mut in_target_file = false;
+    let mut control_done = None;
     let (discovered, login_session, preflight_error, control_code) = match preflight {
         Ok(p) => {
-            let (error, code) = match p.signed_in {
-                Ok(code) => (None, Some(code)),
-                Err(e) => (Some(e), None),
+            let (error, code) = match (p.signed_in, p.target_file_error) {
+                // A mistake in the target file ends the scan here: every check would only
+                // repeat it.
+                (_, Some(mistake)) => {
+                    in_target_file = true;
+                    (Some(mistake), None)
+                }
+                (Ok(code), None) => (None, Some(code)),
+                (Err(e), None) => (Some(e), None),
             };
-            (Some(Arc::new(p.discovered)), Some(p.session), error, code)
+            control_done = p.control;
+            let discovered = (!in_target_file).then(|| Arc::new(p.discovered));
+            (discovered, Some(p.session), error, code)
         }
         Err(e) => (None, None, Some(e), None),
     };
@@ -352,6 +371,8 @@ pub async fn scan(target: Target, opts: ScanOptions) -> Result<Report, String> {
     let rest_of_preflight = async {
         let control = async {
             match (&discovered, &control_code) {
+                // Redeemed already, in the pre-flight, to tell a refused secret apart.
+                (Some(_), Some(_)) if control_done.is_some() => control_done.clone().flatten(),
                 (Some(discovered), Some(code)) => {
                     let control = redeem_control(&pool.primary, &target, discovered, code);
                     tokio::time::timeout_at(ends_at, control)
@@ -423,13 +444,13 @@ pub async fn scan(target: Target, opts: ScanOptions) -> Result<Report, String> {
                     (&control_verdict, preflight_error.as_deref(), &finish);
                 async move {
                     let ran = match job {
+                        // The cause is the report's pre-flight error, said once there.
                         Job::NotRun => (
-                            Outcome::error(format!(
-                                "not run: {}",
-                                preflight_error
-                                    .map(cause_only)
-                                    .unwrap_or("the pre-flight did not complete")
-                            )),
+                            Outcome::error(if preflight_error.is_some() {
+                                NOT_RUN_AFTER_PREFLIGHT.to_string()
+                            } else {
+                                "not run: the pre-flight did not complete".to_string()
+                            }),
                             0,
                             Vec::new(),
                             0,
@@ -494,6 +515,7 @@ pub async fn scan(target: Target, opts: ScanOptions) -> Result<Report, String> {
         duration: clock.elapsed(),
         preflight_error: preflight_error
             .map(|e| crate::report::terminal_safe(&client.redactor().redact(&e))),
+        preflight_in_target_file: in_target_file,
         insecure_tls,
         ca_files,
         proxy: opts.proxy.as_ref().map(ProxySetting::shown),
@@ -902,15 +924,6 @@ impl Drop for Lease<'_> {
     }
 }
 
-/// The pre-flight error without the page dump and the advice, which the report carries once.
-fn cause_only(error: &str) -> &str {
-    [" [the page held", "; the page held", ". what to try"]
-        .iter()
-        .filter_map(|cut| error.find(cut))
-        .min()
-        .map_or(error, |at| &error[..at])
-}
-
 /// The hosts of the origins (what the browser login mode may resolve).
 fn host_names(origins: &[url::Origin]) -> Vec<String> {
     let mut hosts: Vec<String> = origins
@@ -1099,11 +1112,43 @@ async fn preflight(
 ) -> Result<Preflight, String> {
     let session = client.session();
     let discovered = discover(client, &session, target).await?;
-    let signed_in = sign_in(&session, target, navigator, &discovered).await;
+    // Each client's credentials tried once, beside the sign-in: a mistake in the target file
+    // is said before any check runs, naming the key to fix.
+    let (signed_in, credentials) = tokio::join!(
+        sign_in(&session, target, navigator, &discovered),
+        try_credentials(client, target, &discovered)
+    );
+    let mut target_file_error = match &signed_in {
+        Err(SignInError::TargetFile(mistake)) => Some(mistake.clone()),
+        _ => None,
+    };
+    let mut control = None;
+    match credentials {
+        Credentials::Refused(mistake) => target_file_error = target_file_error.or(Some(mistake)),
+        // The server answers invalid_client even to the target's own client: only a real
+        // code can tell a wrong secret from a server that says so of any bad code.
+        Credentials::PrimaryDoubtful if target_file_error.is_none() => {
+            if let Ok(code) = &signed_in {
+                let (verdict, refused) =
+                    redeem_control_telling(&session, target, &discovered, code).await;
+                control = Some(verdict);
+                if refused {
+                    target_file_error = Some(refused_secret(
+                        "client",
+                        &target.client,
+                        "the redemption of the code it was just issued",
+                    ));
+                }
+            }
+        }
+        _ => {}
+    }
     Ok(Preflight {
         discovered,
         session,
-        signed_in,
+        signed_in: signed_in.map_err(SignInError::into_message),
+        target_file_error,
+        control,
     })
 }
 
@@ -1112,6 +1157,112 @@ struct Preflight {
     session: crate::http::HttpSession,
     /// The code the sign-in obtained, or why it got none.
     signed_in: Result<context::IssuedCode, String>,
+    /// A mistake in the target file the pre-flight proved: the scan stops there.
+    target_file_error: Option<String>,
+    /// The control redemption, when the pre-flight already made it (`Some(None)`: tokens).
+    control: Option<Option<String>>,
+}
+
+/// Why the sign-in got no code.
+enum SignInError {
+    /// The server's answer names a mistake in the target file.
+    TargetFile(String),
+    Other(String),
+}
+
+impl SignInError {
+    fn into_message(self) -> String {
+        match self {
+            SignInError::TargetFile(m) | SignInError::Other(m) => m,
+        }
+    }
+}
+
+/// What trying each client's credentials on the token endpoint showed.
+enum Credentials {
+    /// Nothing against the target file (or nothing could be told).
+    Fine,
+    /// The target's own client was refused too: see the control redemption.
+    PrimaryDoubtful,
+    /// Another client's credentials or id were refused where the target's own were not.
+    Refused(String),
+}
+
+/// Sends each client of the target file a token request with a code that was never issued.
+/// A server authenticates the client before it looks at the grant (RFC 6749 §3.2.1, §5.2:
+/// `invalid_client` is "client authentication failed"), so an `invalid_client` to one client
+/// where another gets `invalid_grant` is that client's credentials refused; the code is no
+/// secret and redeems nothing.
+async fn try_credentials(
+    client: &ScanClient,
+    target: &Target,
+    discovered: &Discovered,
+) -> Credentials {
+    let url = &discovered.endpoints.token;
+    let ask = |c: &crate::target::Client, public: bool| {
+        let session = client.session();
+        let form = vec![
+            ("grant_type".to_string(), "authorization_code".to_string()),
+            (
+                "code".to_string(),
+                format!("oauthprobe-never-issued-{}", crate::crypto::random_token(8)),
+            ),
+            ("redirect_uri".to_string(), c.redirect_url.to_string()),
+        ];
+        let req = if public {
+            crate::flow::token::client_id_only(c, url.clone(), form)
+        } else {
+            crate::flow::token::authenticated(c, url.clone(), form)
+        };
+        async move {
+            let step = "pre-flight: try the client's credentials with a code never issued";
+            match crate::flow::token::send(&session, step, req).await {
+                Ok(resp) => Some((resp.error() == Some("invalid_client"), resp.describe())),
+                Err(_) => None,
+            }
+        }
+    };
+    let others: Vec<(&str, &crate::target::Client, bool)> = [
+        ("second_client", target.second_client.as_ref(), false),
+        ("public_client", target.public_client.as_ref(), true),
+    ]
+    .into_iter()
+    .filter_map(|(table, c, public)| c.map(|c| (table, c, public)))
+    .collect();
+    let (primary, answers) = tokio::join!(
+        ask(&target.client, false),
+        futures::future::join_all(others.iter().map(|(_, c, public)| ask(c, *public)))
+    );
+    match primary {
+        Some((false, _)) => {}
+        Some((true, _)) => return Credentials::PrimaryDoubtful,
+        None => return Credentials::Fine,
+    }
+    for ((table, c, public), answer) in others.iter().zip(answers) {
+        if let Some((true, described)) = answer {
+            let why = format!(
+                "a token request, where `[client]` got past client authentication ({described})"
+            );
+            return Credentials::Refused(if *public {
+                format!(
+                    "the target file: `[{table}]` id `{}`: the server does not know it as a public client (invalid_client to {why}); check `[{table}] id` and that the client is registered with no secret (token_endpoint_auth_method none)",
+                    c.id
+                )
+            } else {
+                refused_secret(table, c, &why)
+            });
+        }
+    }
+    Credentials::Fine
+}
+
+/// "the target file: `[client]` id `X`: the server refused its credentials ...".
+fn refused_secret(table: &str, c: &crate::target::Client, during: &str) -> String {
+    format!(
+        "the target file: `[{table}]` id `{}`: the server refused its credentials (invalid_client) to {during}; check `[{table}] secret` (or `secret_env`) and `[{table}] auth_method` (now {}), and that the id is the one registered",
+        c.id,
+        c.auth_method.as_str()
+    )
 }
 
 /// Why a refusal proves nothing on this server when the sign-in failed: no code, no control.
@@ -1151,7 +1302,7 @@ async fn sign_in(
     target: &Target,
     navigator: &Navigator,
     discovered: &Discovered,
-) -> Result<context::IssuedCode, String> {
+) -> Result<context::IssuedCode, SignInError> {
     let (request, outcome) = sign_in_flow(
         session,
         "pre-flight: sign in and obtain a code",
@@ -1160,13 +1311,20 @@ async fn sign_in(
         discovered,
     )
     .await;
-    let outcome =
-        outcome.map_err(|e| format!("pre-flight: sign-in: {e}{}", sign_in_advice(target, true)))?;
+    let outcome = outcome.map_err(|e| {
+        SignInError::Other(format!(
+            "pre-flight: sign-in: {e}{}",
+            sign_in_advice(target, true)
+        ))
+    })?;
     let Some(code) = outcome.code() else {
-        return Err(format!(
+        if let Some(mistake) = target_file_mistake(target, &outcome) {
+            return Err(SignInError::TargetFile(mistake));
+        }
+        return Err(SignInError::Other(format!(
             "pre-flight: {}",
             no_code_reason(target, &outcome, true)
-        ));
+        )));
     };
     let issued = context::IssuedCode {
         code: code.to_string(),
@@ -1177,6 +1335,110 @@ async fn sign_in(
         session.redactor().add(v);
     }
     Ok(issued)
+}
+
+/// [`redeem_control`], also saying whether the answer was `invalid_client`: with a code just
+/// issued to this client, that is its credentials refused.
+async fn redeem_control_telling(
+    session: &crate::http::HttpSession,
+    target: &Target,
+    discovered: &Discovered,
+    issued: &context::IssuedCode,
+) -> (Option<String>, bool) {
+    let form = issued.redemption_form();
+    let req =
+        crate::flow::token::authenticated(&target.client, discovered.endpoints.token.clone(), form);
+    let step = "pre-flight: redeem the code correctly (the control for every refusal)";
+    match crate::flow::token::send(session, step, req).await {
+        Ok(resp) if resp.issued() => (None, false),
+        Ok(resp) => (
+            Some(format!(
+                "the pre-flight's correct redemption of its code for client `{}` got {}",
+                target.client.id,
+                resp.describe()
+            )),
+            resp.error() == Some("invalid_client"),
+        ),
+        Err(e) => (
+            Some(format!(
+                "the pre-flight's correct redemption of its code got no answer ({e})"
+            )),
+            false,
+        ),
+    }
+}
+
+/// The mistake in the target file that the authorization endpoint's answer names: an unknown
+/// client or a redirect_uri it does not know (said on a page, RFC 6749 §4.1.2.1), or an
+/// error redirect that only the registration can cause.
+fn target_file_mistake(
+    target: &Target,
+    outcome: &crate::flow::authorize::AuthOutcome,
+) -> Option<String> {
+    use crate::flow::authorize::AuthOutcome;
+    use crate::flow::error_page::{Misconfiguration, misconfiguration};
+    let client = &target.client;
+    let (found, said) = match outcome {
+        AuthOutcome::Page { title, page, .. } => {
+            let (message, text) = page
+                .as_ref()
+                .map_or((None, ""), |p| (p.message.as_deref(), p.text.as_str()));
+            let said = message
+                .map(str::to_string)
+                .or_else(|| (!text.is_empty()).then(|| text.to_string()))
+                .or_else(|| title.clone())
+                .unwrap_or_default();
+            (misconfiguration(title.as_deref(), message, text), said)
+        }
+        AuthOutcome::Redirect { params, .. } => {
+            let error = params.get("error").map(String::as_str).unwrap_or("");
+            let description = params
+                .get("error_description")
+                .map(String::as_str)
+                .unwrap_or("");
+            let said = format!("error={error} {description}").trim().to_string();
+            match error {
+                "unauthorized_client" => {
+                    return Some(format!(
+                        "the target file: `[client]` id `{}`: the server does not let this client use the authorization code flow (error=unauthorized_client{}); register the client for the `code` response type and the authorization_code grant, or name one that is",
+                        client.id,
+                        if description.is_empty() {
+                            String::new()
+                        } else {
+                            format!(": {description}")
+                        }
+                    ));
+                }
+                "invalid_scope" => {
+                    return Some(format!(
+                        "the target file: `[client] scope` (`{}`): the server refused it (error=invalid_scope{}); give scopes the client is registered for",
+                        client.scope,
+                        if description.is_empty() {
+                            String::new()
+                        } else {
+                            format!(": {description}")
+                        }
+                    ));
+                }
+                _ => (
+                    misconfiguration(None, None, &format!("{error} {description}")),
+                    said,
+                ),
+            }
+        }
+    };
+    let said = crate::report::terminal_line(&said);
+    let said: String = said.chars().take(200).collect();
+    match found? {
+        Misconfiguration::UnknownClient => Some(format!(
+            "the target file: `[client] id`: the server does not know the client `{}` (it says: {said:?}); give the id the server registered",
+            client.id
+        )),
+        Misconfiguration::RedirectUriRejected => Some(format!(
+            "the target file: `[client] redirect_uris`: the server refused `{}` for the client `{}` (it says: {said:?}); the first of redirect_uris is the one sent, and it must be registered exactly",
+            client.redirect_url, client.id
+        )),
+    }
 }
 
 /// Redeems the sign-in's code correctly: the control that every refusal-based pass is measured

@@ -37,6 +37,9 @@ pub struct JsonReport<'a> {
     pub exit_status: Option<ExitStatusJson>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub preflight_error: Option<&'a str>,
+    /// The pre-flight error is a mistake in the target file (the scan exits 2).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub preflight_in_target_file: bool,
     pub summary: Summary,
     pub results: Vec<JsonResult<'a>>,
 }
@@ -130,6 +133,7 @@ pub fn model(report: &Report) -> JsonReport<'_> {
         selection: None,
         exit_status: None,
         preflight_error: report.preflight_error.as_deref(),
+        preflight_in_target_file: report.preflight_in_target_file,
         summary: Summary {
             total: report.results.len(),
             pass: report.count(Status::Pass),

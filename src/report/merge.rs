@@ -165,6 +165,9 @@ pub fn exit_status(run: &JsonRun, fail_on: Severity) -> ExitStatus {
     run.reports
         .iter()
         .map(|report| {
+            if report["preflight_in_target_file"] == true {
+                return ExitStatus::Usage;
+            }
             let results = report["results"].as_array().map_or(&[][..], Vec::as_slice);
             fn status(r: &Value) -> &str {
                 r["status"].as_str().unwrap_or("")

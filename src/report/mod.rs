@@ -357,6 +357,9 @@ pub fn tls_verification(insecure: bool) -> &'static str {
 /// 1 when a check failed at or above `fail_on`; else 3 when the scan is incomplete (the target
 /// could not be scanned, or a check could not decide); else 0.
 pub fn exit_status(report: &Report, fail_on: Severity) -> ExitStatus {
+    if report.preflight_in_target_file {
+        return ExitStatus::Usage;
+    }
     gate(
         report
             .results

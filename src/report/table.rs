@@ -87,13 +87,18 @@ fn lead_rank(status: Status) -> u8 {
     }
 }
 
+/// A check the pre-flight's failure kept from running: the header says why, once.
+fn kept_by_preflight(r: &CheckResult) -> bool {
+    r.status == Status::Error && r.message == crate::engine::NOT_RUN_AFTER_PREFLIGHT
+}
+
 /// The rows `view` shows, in its order.
 fn shown<'a>(report: &'a Report, view: &View) -> Vec<&'a CheckResult> {
     let mut rows: Vec<&CheckResult> = report
         .results
         .iter()
         .filter(|r| view.min_severity.is_none_or(|min| r.meta.severity >= min))
-        .filter(|r| view.all || shown_by_default(r.status))
+        .filter(|r| view.all || (shown_by_default(r.status) && !kept_by_preflight(r)))
         .collect();
     if !view.all {
         // Stable: catalog order within a status and severity.
@@ -294,6 +299,17 @@ fn folded(report: &Report, view: &View, shown: usize) -> Option<String> {
         }
     }
     if !view.all {
+        let kept = report
+            .results
+            .iter()
+            .filter(|r| kept_by_preflight(r))
+            .filter(|r| view.min_severity.is_none_or(|min| r.meta.severity >= min))
+            .count();
+        if kept > 0 {
+            parts.push(format!(
+                "{kept} error (not run: see the pre-flight error above)"
+            ));
+        }
         for status in [Status::Pass, Status::Skip] {
             let n = report
                 .results

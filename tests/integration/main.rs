@@ -24,6 +24,7 @@ mod redirect_spelling;
 mod report_formats;
 mod scan;
 mod sessions;
+mod target_file_proof;
 mod terminal;
 mod tls;
 mod webdriver;

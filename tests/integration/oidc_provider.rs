@@ -248,6 +248,50 @@ async fn scan_verdicts_match_the_reference_server() {
     }
 }
 
+/// A wrong client secret in the target file is a configuration error against a server we
+/// did not write too: exit 2, naming the client and the key, before any check runs.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_wrong_client_secret_is_a_configuration_error() {
+    let node = match prerequisites() {
+        Ok(node) => node,
+        Err(why) if ci() => {
+            panic!("oidc-provider reference server unavailable under CI=true: {why}")
+        }
+        Err(why) => {
+            eprintln!("skipping the wrong-secret test against oidc-provider: {why}");
+            return;
+        }
+    };
+    let dir = tempfile::tempdir().expect("temp dir");
+    let target_file = dir.path().join("oidc-provider.toml");
+    let provider = start_provider(&node, dir.path(), &target_file);
+    for table in ["client", "second_client"] {
+        let mut target = Target::load(&target_file).expect("a valid target file");
+        let client = match table {
+            "client" => &mut target.client,
+            _ => target.second_client.as_mut().expect("a second client"),
+        };
+        client.secret = Some(oauthprobe::secret::Secret::new("not-the-secret"));
+        let id = client.id.clone();
+        let report = engine::scan(target, ScanOptions::default())
+            .await
+            .expect("the scan runs");
+        let error = report.preflight_error.clone().unwrap_or_default();
+        assert!(report.preflight_in_target_file, "[{table}]: {error}");
+        assert!(
+            error.contains(&format!("`[{table}]` id `{id}`"))
+                && error.contains(&format!("`[{table}] secret`")),
+            "{error}"
+        );
+        assert_eq!(
+            oauthprobe::report::exit_status(&report, oauthprobe::engine::Severity::Low),
+            oauthprobe::exit::ExitStatus::Usage
+        );
+        assert!(report.results.iter().all(|r| r.requests == 0));
+    }
+    drop(provider);
+}
+
 /// `oauthprobe init` against a server we did not write: the endpoints and the advertised PKCE
 /// methods come from its metadata, and the file, filled in, names the same server.
 #[tokio::test(flavor = "multi_thread")]

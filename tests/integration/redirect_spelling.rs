@@ -78,7 +78,7 @@ async fn scan_with(spell: impl Fn(&str, &str) -> String + Clone + Send + Sync + 
         .unwrap();
     assert!(
         framing.message.contains("redirected away")
-            || framing.message.starts_with("not run: pre-flight"),
+            || framing.message == oauthprobe::engine::NOT_RUN_AFTER_PREFLIGHT,
         "the header walk stopped at the redirect: {}",
         framing.message
     );
