@@ -1284,6 +1284,14 @@ fn usage_error(message: impl std::fmt::Display) -> ExitStatus {
 }
 
 async fn run_init(args: InitArgs) -> ExitStatus {
+    // `127.0.0.1:8080` or `localhost:8080`: a host and port without the scheme.
+    let scheme_missing = !args.issuer.contains("://");
+    if scheme_missing {
+        return usage_error(format!(
+            "--issuer {}: give the whole URL with its scheme, e.g. https://{} (or http:// for a test server on loopback)",
+            args.issuer, args.issuer
+        ));
+    }
     let issuer = match url::Url::parse(&args.issuer) {
         Ok(u) if u.scheme() == "http" || u.scheme() == "https" => u,
         Ok(u) => {

@@ -135,6 +135,20 @@ pub async fn discover(http: &HttpSession, target: &Target) -> Result<Discovered,
             None => from_meta(key),
         }
     };
+    // Every well-known URL unanswered: the server is down or the issuer is wrong, and naming
+    // endpoints in the target file would not help.
+    let unreachable = metadata_url.is_none()
+        && !attempts.is_empty()
+        && attempts
+            .iter()
+            .all(|a| a.contains(": connection failed: ") || a.contains(": timed out after "));
+    if unreachable {
+        return Err(format!(
+            "the server at {} did not answer ({}); check `issuer` in the target file and that the server is up",
+            target.issuer.origin().ascii_serialization(),
+            attempts.first().map(String::as_str).unwrap_or("")
+        ));
+    }
     let missing = |what: &str, key: &str| {
         if metadata_url.is_none() {
             format!(

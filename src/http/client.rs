@@ -1617,6 +1617,39 @@ async fn perform(
     Ok(())
 }
 
+/// A failed connection in plain words, where the cause is a common one: nothing listening,
+/// a host name that does not resolve, a host that cannot be reached.
+fn plain_connect_failure(e: &reqwest::Error, requested: &Url) -> Option<String> {
+    let place = match (requested.host_str(), requested.port_or_known_default()) {
+        (Some(host), Some(port)) => format!("{host}:{port}"),
+        (Some(host), None) => host.to_string(),
+        _ => return None,
+    };
+    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(e);
+    while let Some(err) = source {
+        if let Some(io) = err.downcast_ref::<std::io::Error>() {
+            use std::io::ErrorKind::*;
+            return match io.kind() {
+                ConnectionRefused => Some(format!(
+                    "connection refused: nothing listens on {place} (is the server running, and is the port right?)"
+                )),
+                HostUnreachable | NetworkUnreachable => {
+                    Some(format!("{place} cannot be reached from here ({io})"))
+                }
+                _ => None,
+            };
+        }
+        if err.to_string().starts_with("dns error") {
+            return Some(format!(
+                "the host name {} does not resolve (is it spelled right, and known to this machine's DNS?)",
+                requested.host_str().unwrap_or("")
+            ));
+        }
+        source = err.source();
+    }
+    None
+}
+
 fn map_reqwest_error(
     e: reqwest::Error,
     method: String,
@@ -1640,7 +1673,13 @@ fn map_reqwest_error(
         };
     }
     let connect = e.is_connect();
-    let reason = redactor.redact(&error_chain(&e.without_url()));
+    let reason = match connect
+        .then(|| plain_connect_failure(&e, requested))
+        .flatten()
+    {
+        Some(plain) => plain,
+        None => redactor.redact(&error_chain(&e.without_url())),
+    };
     if connect {
         HttpError::Connect {
             method,

@@ -123,3 +123,49 @@ async fn a_right_target_file_is_not_flagged() {
     assert!(report.get("preflight_in_target_file").is_none(), "{report}");
     assert_eq!(report["summary"]["fail"], 0);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_server_that_is_down_and_an_issuer_without_scheme_are_said_in_plain_words() {
+    // A loopback port nothing listens on: bound, then released.
+    let port = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    let (code, stderr, _) = scan_edited(|t| {
+        // The lab's origin, wherever the file names it.
+        let at = t.find("http://127.0.0.1:").unwrap();
+        let origin: String = t[at..]
+            .chars()
+            .take_while(|c| *c != '"' && *c != '/' || t[at..].starts_with("http://"))
+            .collect::<String>();
+        let digits = origin["http://127.0.0.1:".len()..]
+            .chars()
+            .take_while(char::is_ascii_digit)
+            .collect::<String>();
+        t.replace(
+            &format!("http://127.0.0.1:{digits}"),
+            &format!("http://127.0.0.1:{port}"),
+        )
+    })
+    .await;
+    assert_eq!(code, Some(3), "{stderr}");
+    assert!(
+        stderr.contains(&format!(
+            "connection refused: nothing listens on 127.0.0.1:{port}"
+        )) && stderr.contains("check `issuer` in the target file")
+            && !stderr.contains("[endpoints]"),
+        "{stderr}"
+    );
+    let out = run({
+        let mut cmd = oauthprobe();
+        cmd.args(["init", "--issuer", &format!("127.0.0.1:{port}")]);
+        cmd
+    })
+    .await;
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains(&format!("e.g. https://127.0.0.1:{port}")),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
