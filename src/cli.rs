@@ -1832,3 +1832,97 @@ fn stop_signal() -> impl std::future::Future<Output = ()> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn paths(s: &str) -> Vec<(String, String)> {
+        parse_report_list(s)
+            .unwrap()
+            .0
+            .into_iter()
+            .map(|r| (r.format.name().to_string(), r.path.display().to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn a_report_list_splits_only_before_a_format_name() {
+        assert_eq!(paths("sarif=a.sarif"), [("sarif".into(), "a.sarif".into())]);
+        assert_eq!(
+            paths("sarif=a.sarif,junit=b.xml,jsonl=c"),
+            [
+                ("sarif".into(), "a.sarif".into()),
+                ("junit".into(), "b.xml".into()),
+                ("jsonl".into(), "c".into())
+            ]
+        );
+        // A comma not followed by FORMAT= belongs to the path.
+        assert_eq!(
+            paths("json=out,v2.json,html=x,y=z.html"),
+            [
+                ("json".into(), "out,v2.json".into()),
+                ("html".into(), "x,y=z.html".into())
+            ]
+        );
+        assert!(parse_report_list("sarif=a,pdf=b").is_ok_and(|l| l.0.len() == 1));
+        assert!(parse_report_list("sarif=a,json=").is_err());
+        assert!(parse_report_list("a.sarif").is_err());
+    }
+
+    #[test]
+    fn every_scan_and_demo_option_has_its_variable() {
+        let cmd = command();
+        for sub in ["scan", "demo"] {
+            let sub = cmd.find_subcommand(sub).unwrap();
+            for arg in sub.get_arguments().filter(|a| a.get_long().is_some()) {
+                let long = arg.get_long().unwrap();
+                if long == "help" {
+                    continue;
+                }
+                assert_eq!(
+                    arg.get_env().map(|e| e.to_string_lossy().into_owned()),
+                    Some(env_name(long)),
+                    "--{long}"
+                );
+            }
+        }
+        assert_eq!(env_name("fail-on"), "OAUTHPROBE_FAIL_ON");
+        // init's --output is the target file: not the scan's report variable.
+        let init = cmd.find_subcommand("init").unwrap();
+        let output = init
+            .get_arguments()
+            .find(|a| a.get_long() == Some("output"));
+        assert!(output.unwrap().get_env().is_none());
+    }
+
+    #[test]
+    fn no_option_variable_is_one_the_project_gives_another_meaning() {
+        // Secrets named by `init`'s starter file and the README (`*_env` keys), what the login
+        // command gets, the Action's inputs, and the tests' own switches.
+        let taken = [
+            "OAUTHPROBE_PASSWORD",
+            "OAUTHPROBE_CLIENT_SECRET",
+            "OAUTHPROBE_SECOND_CLIENT_SECRET",
+            "OAUTHPROBE_SECRET",
+            "OAUTHPROBE_USERNAME",
+            "OAUTHPROBE_AUTHORIZE_URL",
+            "OAUTHPROBE_REDIRECT_URI",
+            "OAUTHPROBE_CONSENT",
+            "OAUTHPROBE_STEP",
+            "OAUTHPROBE_ARGS",
+            "OAUTHPROBE_BIN",
+            "OAUTHPROBE_REPORT_DIR",
+            "OAUTHPROBE_SCREENSHOT_DIR",
+            "OAUTHPROBE_UPDATE_DOCS",
+        ];
+        let vars = option_env_vars();
+        assert!(vars.contains(&"OAUTHPROBE_FAIL_ON".to_string()), "{vars:?}");
+        for v in &vars {
+            assert!(
+                !taken.contains(&v.as_str()) && !v.starts_with("OAUTHPROBE_FUZZ_"),
+                "{v}"
+            );
+        }
+    }
+}
