@@ -4,7 +4,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand};
 
 use std::io::IsTerminal;
 
@@ -69,6 +69,16 @@ pub enum Command {
     /// Compare two JSON reports: new failures, fixed ones, changed verdicts; exit 1 on a
     /// regression (a check that fails now and did not before).
     Diff(DiffArgs),
+    /// Print a shell completion script: bash, zsh, fish, elvish or powershell
+    /// (e.g. `oauthprobe completions bash > ~/.local/share/bash-completion/completions/oauthprobe`).
+    Completions(CompletionsArgs),
+}
+
+#[derive(Args)]
+pub struct CompletionsArgs {
+    /// The shell to complete in.
+    #[arg(value_name = "SHELL")]
+    pub shell: clap_complete::Shell,
 }
 
 #[derive(Args)]
@@ -196,11 +206,11 @@ pub struct OutputArgs {
     #[arg(
         long = "report",
         value_name = "FORMAT=PATH",
-        value_parser = parse_report_request,
+        value_parser = parse_report_list,
         help = report_option_help(false),
         long_help = report_option_help(true)
     )]
-    pub report: Vec<ReportRequest>,
+    pub report: Vec<ReportList>,
     /// Exit 1 when a check at or above this severity fails: info, low, medium, high, critical.
     #[arg(long, default_value = "low", value_parser = ["info", "low", "medium", "high", "critical"])]
     pub fail_on: String,
@@ -220,7 +230,9 @@ pub struct OutputArgs {
     #[arg(long, value_name = "SEVERITY", value_parser = ["info", "low", "medium", "high", "critical"])]
     pub min_severity: Option<String>,
     /// Nothing on stderr but errors (and the --insecure warning): no progress, no notes.
-    #[arg(long, short = 'q', conflicts_with = "verbose")]
+    // Not with --verbose: checked after parsing (settle_flags), where the command line can
+    // win over the environment.
+    #[arg(long, short = 'q')]
     pub quiet: bool,
     /// Also print every request on stderr as it is answered (method, URL, status, ms; redacted).
     #[arg(long, short = 'v')]
@@ -270,8 +282,9 @@ pub struct OutputArgs {
     /// owner): a waived fail does not fail the gate; one past its date waives nothing.
     #[arg(long, value_name = "FILE")]
     pub baseline: Option<PathBuf>,
-    /// Also fail the gate (exit 1) when a baseline entry is stale: its check passes now.
-    #[arg(long, requires = "baseline")]
+    /// Also fail the gate (exit 1) when a baseline entry is stale: its check passes now
+    /// (needs --baseline).
+    #[arg(long)]
     pub strict_baseline: bool,
     /// Colour in the table: auto, always or never.
     #[arg(long, default_value = "auto", value_parser = ["auto", "always", "never"])]
@@ -284,6 +297,10 @@ pub struct ReportRequest {
     pub format: report::Format,
     pub path: PathBuf,
 }
+
+/// One `--report` value (or `OAUTHPROBE_REPORT`): one or more FORMAT=PATH joined by commas.
+#[derive(Debug, Clone)]
+pub struct ReportList(pub Vec<ReportRequest>);
 
 /// `--format`'s values and their descriptions, from the table of formats.
 fn format_parser() -> clap::builder::PossibleValuesParser {
@@ -301,10 +318,35 @@ fn report_option_help(long: bool) -> String {
     );
     if long {
         help.push_str(
-            " (see --format).\nEach PATH is opened before the scan starts: one that cannot be written, or named twice, stops the command (exit 2).",
+            " (see --format).\nSeveral may be joined by commas (sarif=a.sarif,junit=b.xml), as OAUTHPROBE_REPORT takes them: a comma starts a new report only where a format name and `=` follow it, so a PATH may hold commas.\nEach PATH is opened before the scan starts: one that cannot be written, or named twice, stops the command (exit 2).",
         );
     }
     help
+}
+
+/// `--report` and `OAUTHPROBE_REPORT`: FORMAT=PATH, or several joined by commas. A comma splits
+/// only where `FORMAT=` follows it (a format's name, then `=`), so `json=a,b.json` is one path.
+fn parse_report_list(s: &str) -> Result<ReportList, String> {
+    let starts_request = |rest: &str| {
+        report::FORMATS.iter().any(|f| {
+            rest.strip_prefix(f.name)
+                .is_some_and(|after| after.starts_with('='))
+        })
+    };
+    let mut parts = Vec::new();
+    let mut start = 0;
+    for (i, _) in s.match_indices(',') {
+        if starts_request(&s[i + 1..]) {
+            parts.push(&s[start..i]);
+            start = i + 1;
+        }
+    }
+    parts.push(&s[start..]);
+    parts
+        .into_iter()
+        .map(parse_report_request)
+        .collect::<Result<Vec<_>, _>>()
+        .map(ReportList)
 }
 
 fn parse_report_request(s: &str) -> Result<ReportRequest, String> {
@@ -392,18 +434,181 @@ pub struct LabArgs {
     pub scripted_login: bool,
 }
 
-pub fn main() -> ExitCode {
-    let cli = match Cli::try_parse() {
-        Ok(cli) => cli,
-        Err(e) => {
-            let _ = e.print();
-            return if e.use_stderr() {
-                ExitStatus::Usage.into()
-            } else {
-                ExitStatus::Ok.into()
-            };
+/// The prefix of the environment variables that set options: `--fail-on` is
+/// `OAUTHPROBE_FAIL_ON`.
+pub const ENV_PREFIX: &str = "OAUTHPROBE_";
+
+/// The options of `login` and `init` that the environment sets: the ones they share with
+/// `scan`, in the same sense (`init --output` is the target file, not a report: not shared).
+const SHARED_WITH_SCAN: &[&str] = &["config", "timeout", "insecure", "ca-cert", "proxy"];
+
+/// The environment variable that sets the option `--LONG`.
+pub fn env_name(long: &str) -> String {
+    format!(
+        "{ENV_PREFIX}{}",
+        long.replace('-', "_").to_ascii_uppercase()
+    )
+}
+
+/// The command line: the derived one, with every option of `scan` and `demo`, and the shared
+/// ones of `login` and `init`, read from `OAUTHPROBE_<NAME>` when the command line leaves it
+/// out (a variable set to the empty string counts as unset).
+pub fn command() -> clap::Command {
+    Cli::command()
+        .mut_subcommand("scan", |c| options_from_env(c, None))
+        .mut_subcommand("demo", |c| options_from_env(c, None))
+        .mut_subcommand("login", |c| options_from_env(c, Some(SHARED_WITH_SCAN)))
+        .mut_subcommand("init", |c| options_from_env(c, Some(SHARED_WITH_SCAN)))
+}
+
+fn options_from_env(cmd: clap::Command, only: Option<&[&str]>) -> clap::Command {
+    cmd.mut_args(|arg| {
+        let Some(long) = arg.get_long().map(str::to_owned) else {
+            return arg;
+        };
+        if long == "help" || only.is_some_and(|only| !only.contains(&long.as_str())) {
+            return arg;
+        }
+        let name = env_name(&long);
+        if std::env::var_os(&name).is_some_and(|v| v.is_empty()) {
+            return arg;
+        }
+        // A flag from the environment is true/false, yes/no, on/off or 1/0; anything else is
+        // a usage error naming the variable.
+        let arg = if matches!(arg.get_action(), clap::ArgAction::SetTrue) {
+            arg.value_parser(clap::builder::BoolishValueParser::new())
+        } else {
+            arg
+        };
+        // `--help` names the variable, never its value (a proxy URL may hold a password).
+        arg.env(name).hide_env_values(true)
+    })
+}
+
+/// Every environment variable that sets an option (for tests that must not inherit them).
+pub fn option_env_vars() -> Vec<String> {
+    let mut names: Vec<String> = command()
+        .get_subcommands()
+        .flat_map(|c| c.get_arguments())
+        .filter_map(|a| a.get_env())
+        .map(|n| n.to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    names.dedup();
+    names
+}
+
+/// The rules between flags, where the command line wins over the environment: `-q` or `-v`
+/// given on the command line overrides the other from `OAUTHPROBE_*`; both on the command
+/// line (or both from the environment) is a usage error, as is `--strict-baseline` without
+/// `--baseline`.
+fn settle_flags(o: &mut OutputArgs, m: &clap::ArgMatches) -> Result<(), String> {
+    use clap::parser::ValueSource;
+    let from_env = |id: &str| m.value_source(id) == Some(ValueSource::EnvVariable);
+    let named = |id: &str, long: &str| {
+        if from_env(id) {
+            format!("{} (set by the environment)", env_name(long))
+        } else {
+            format!("--{long}")
         }
     };
+    if o.quiet && o.verbose {
+        match (from_env("quiet"), from_env("verbose")) {
+            (true, false) => o.quiet = false,
+            (false, true) => o.verbose = false,
+            _ => {
+                return Err(format!(
+                    "{} cannot be used with {}",
+                    named("verbose", "verbose"),
+                    named("quiet", "quiet")
+                ));
+            }
+        }
+    }
+    if o.strict_baseline && o.baseline.is_none() {
+        return Err(format!(
+            "{} needs --baseline FILE",
+            named("strict_baseline", "strict-baseline")
+        ));
+    }
+    Ok(())
+}
+
+/// A clap error, with the variable named when the bad value came from the environment.
+fn usage_from_clap(e: clap::Error, cmd: &clap::Command, args: &[std::ffi::OsString]) -> ExitCode {
+    use clap::error::{ContextKind, ContextValue};
+    if !e.use_stderr() {
+        let _ = e.print();
+        return ExitStatus::Ok.into();
+    }
+    let from_env = (|| {
+        let Some(ContextValue::String(shown)) = e.get(ContextKind::InvalidArg) else {
+            return None;
+        };
+        let Some(ContextValue::String(value)) = e.get(ContextKind::InvalidValue) else {
+            return None;
+        };
+        // The subcommand the error is about, then the option the message shows.
+        let sub = args.iter().skip(1).find_map(|a| cmd.find_subcommand(a))?;
+        let arg = sub.get_arguments().find(|a| {
+            a.get_long()
+                .is_some_and(|l| shown.starts_with(&format!("--{l}")))
+        })?;
+        let long = arg.get_long()?;
+        let on_command_line = args.iter().any(|a| {
+            let a = a.to_string_lossy();
+            a == format!("--{long}")
+                || a.starts_with(&format!("--{long}="))
+                || arg
+                    .get_short()
+                    .is_some_and(|s| a.starts_with(&format!("-{s}")))
+        });
+        let name = arg.get_env()?;
+        let set = std::env::var_os(name)?;
+        (!on_command_line && set.to_string_lossy() == value.as_str())
+            .then(|| name.to_string_lossy().into_owned())
+    })();
+    match from_env {
+        Some(name) => {
+            // The variable is named on the line after the error's first.
+            let message = e.render().to_string();
+            let (first, rest) = message.split_once('\n').unwrap_or((&message, ""));
+            eprint!("{first}\n  (from the environment variable {name})\n{rest}");
+        }
+        None => {
+            let _ = e.print();
+        }
+    }
+    ExitStatus::Usage.into()
+}
+
+pub fn main() -> ExitCode {
+    let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    let cmd = command();
+    let matches = match cmd.clone().try_get_matches_from(&args) {
+        Ok(m) => m,
+        Err(e) => return usage_from_clap(e, &cmd, &args),
+    };
+    let cli = match Cli::from_arg_matches(&matches) {
+        Ok(cli) => cli,
+        Err(e) => return usage_from_clap(e, &cmd, &args),
+    };
+    let mut cli = cli;
+    if let (
+        Command::Scan(ScanArgs { output, .. }) | Command::Demo(DemoArgs { output, .. }),
+        Some((_, sub)),
+    ) = (&mut cli.command, matches.subcommand())
+        && let Err(e) = settle_flags(output, sub)
+    {
+        return usage_error(e).into();
+    }
+    if let Some((_, sub)) = matches.subcommand()
+        && sub.try_contains_id("insecure").unwrap_or(false)
+        && sub.value_source("insecure") == Some(clap::parser::ValueSource::EnvVariable)
+        && sub.get_flag("insecure")
+    {
+        INSECURE_FROM_ENV.store(true, std::sync::atomic::Ordering::Relaxed);
+    }
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -432,6 +637,7 @@ pub fn main() -> ExitCode {
             }) => run_merge(args),
             Command::Baseline(args) => run_baseline(args),
             Command::Diff(args) => run_diff(args),
+            Command::Completions(args) => run_completions(args),
         }
     });
     // The report is written: a task still busy (a check past the deadline) is not waited for.
@@ -459,7 +665,11 @@ fn tls_config(
         }
     }
     if insecure {
-        eprintln!("{INSECURE_WARNING}");
+        if INSECURE_FROM_ENV.load(std::sync::atomic::Ordering::Relaxed) {
+            eprintln!("{INSECURE_WARNING} (set by the environment: {ENV_PREFIX}INSECURE)");
+        } else {
+            eprintln!("{INSECURE_WARNING}");
+        }
     }
     Ok(TlsConfig {
         insecure,
@@ -467,6 +677,9 @@ fn tls_config(
         proxy,
     })
 }
+
+/// `--insecure` came from `OAUTHPROBE_INSECURE`: the warning says so.
+static INSECURE_FROM_ENV: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
 
 /// What `--insecure` costs, said on stderr at the start of every command that talks to a server.
 pub const INSECURE_WARNING: &str = "warning: --insecure: TLS certificates are not verified, so anyone on the network path could stand in for the server; the results say nothing about a real deployment";
@@ -668,7 +881,7 @@ fn open_outputs(o: &OutputArgs) -> Result<Vec<Sink>, ExitStatus> {
             path.clone(),
         ));
     }
-    for r in &o.report {
+    for r in o.report.iter().flat_map(|l| &l.0) {
         wanted.push((
             format!("--report {}={}", r.format.name(), r.path.display()),
             r.format,
@@ -1170,6 +1383,16 @@ fn run_checks(args: ChecksArgs) -> ExitStatus {
     ExitStatus::Ok
 }
 
+/// `oauthprobe completions SHELL`: the script for the command line as parsed (with its
+/// `OAUTHPROBE_*` variables), on standard output.
+fn run_completions(args: CompletionsArgs) -> ExitStatus {
+    let mut cmd = command();
+    let mut script = Vec::new();
+    clap_complete::generate(args.shell, &mut cmd, "oauthprobe", &mut script);
+    out_raw!("{}", String::from_utf8_lossy(&script));
+    ExitStatus::Ok
+}
+
 fn run_baseline(args: BaselineArgs) -> ExitStatus {
     let source = args.from.display().to_string();
     let doc: serde_json::Value = match std::fs::read_to_string(&args.from)
@@ -1618,6 +1841,100 @@ fn stop_signal() -> impl std::future::Future<Output = ()> {
     {
         async {
             let _ = tokio::signal::ctrl_c().await;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn paths(s: &str) -> Vec<(String, String)> {
+        parse_report_list(s)
+            .unwrap()
+            .0
+            .into_iter()
+            .map(|r| (r.format.name().to_string(), r.path.display().to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn a_report_list_splits_only_before_a_format_name() {
+        assert_eq!(paths("sarif=a.sarif"), [("sarif".into(), "a.sarif".into())]);
+        assert_eq!(
+            paths("sarif=a.sarif,junit=b.xml,jsonl=c"),
+            [
+                ("sarif".into(), "a.sarif".into()),
+                ("junit".into(), "b.xml".into()),
+                ("jsonl".into(), "c".into())
+            ]
+        );
+        // A comma not followed by FORMAT= belongs to the path.
+        assert_eq!(
+            paths("json=out,v2.json,html=x,y=z.html"),
+            [
+                ("json".into(), "out,v2.json".into()),
+                ("html".into(), "x,y=z.html".into())
+            ]
+        );
+        assert!(parse_report_list("sarif=a,pdf=b").is_ok_and(|l| l.0.len() == 1));
+        assert!(parse_report_list("sarif=a,json=").is_err());
+        assert!(parse_report_list("a.sarif").is_err());
+    }
+
+    #[test]
+    fn every_scan_and_demo_option_has_its_variable() {
+        let cmd = command();
+        for sub in ["scan", "demo"] {
+            let sub = cmd.find_subcommand(sub).unwrap();
+            for arg in sub.get_arguments().filter(|a| a.get_long().is_some()) {
+                let long = arg.get_long().unwrap();
+                if long == "help" {
+                    continue;
+                }
+                assert_eq!(
+                    arg.get_env().map(|e| e.to_string_lossy().into_owned()),
+                    Some(env_name(long)),
+                    "--{long}"
+                );
+            }
+        }
+        assert_eq!(env_name("fail-on"), "OAUTHPROBE_FAIL_ON");
+        // init's --output is the target file: not the scan's report variable.
+        let init = cmd.find_subcommand("init").unwrap();
+        let output = init
+            .get_arguments()
+            .find(|a| a.get_long() == Some("output"));
+        assert!(output.unwrap().get_env().is_none());
+    }
+
+    #[test]
+    fn no_option_variable_is_one_the_project_gives_another_meaning() {
+        // Secrets named by `init`'s starter file and the README (`*_env` keys), what the login
+        // command gets, the Action's inputs, and the tests' own switches.
+        let taken = [
+            "OAUTHPROBE_PASSWORD",
+            "OAUTHPROBE_CLIENT_SECRET",
+            "OAUTHPROBE_SECOND_CLIENT_SECRET",
+            "OAUTHPROBE_SECRET",
+            "OAUTHPROBE_USERNAME",
+            "OAUTHPROBE_AUTHORIZE_URL",
+            "OAUTHPROBE_REDIRECT_URI",
+            "OAUTHPROBE_CONSENT",
+            "OAUTHPROBE_STEP",
+            "OAUTHPROBE_ARGS",
+            "OAUTHPROBE_BIN",
+            "OAUTHPROBE_REPORT_DIR",
+            "OAUTHPROBE_SCREENSHOT_DIR",
+            "OAUTHPROBE_UPDATE_DOCS",
+        ];
+        let vars = option_env_vars();
+        assert!(vars.contains(&"OAUTHPROBE_FAIL_ON".to_string()), "{vars:?}");
+        for v in &vars {
+            assert!(
+                !taken.contains(&v.as_str()) && !v.starts_with("OAUTHPROBE_FUZZ_"),
+                "{v}"
+            );
         }
     }
 }

@@ -21,6 +21,9 @@ async fn the_actions_scan_step_writes_its_reports_outputs_and_summary() {
     let (output, summary) = (dir.path().join("output"), dir.path().join("summary.md"));
     let reports = dir.path().join("reports");
     let mut step = Command::new("bash");
+    for name in crate::common::inherited_option_vars() {
+        step.env_remove(name);
+    }
     step.arg(repo().join("scripts/action-scan.sh"))
         .env("OAUTHPROBE_CONFIG", &target)
         .env("OAUTHPROBE_ARGS", "--only code-single-use,state-echoed -q")

@@ -155,6 +155,9 @@ async fn run_case(case: &Case) {
         .env_remove("RUST_LOG")
         .env("NO_COLOR", "1")
         .kill_on_drop(true);
+    for name in crate::common::inherited_option_vars() {
+        cmd.env_remove(name);
+    }
     let started = Instant::now();
     let limit = Duration::from_secs(case.deadline_secs) + MARGIN;
     let output = tokio::time::timeout(limit, cmd.output())

@@ -5,6 +5,7 @@ mod back_channel;
 mod baseline;
 mod browser;
 mod cli;
+mod cli_env;
 mod common;
 mod discovery;
 mod django_oauth_toolkit;

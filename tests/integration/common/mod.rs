@@ -9,11 +9,31 @@ use reqwest::StatusCode;
 use serde_json::Value;
 use url::Url;
 
-/// The binary under test, without the user's log or colour settings.
+/// The binary under test, without the user's log or colour settings, nor any option the
+/// developer's environment sets (`OAUTHPROBE_ONLY`, ...; see [`inherited_option_vars`]).
 pub fn oauthprobe() -> std::process::Command {
     let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_oauthprobe"));
     cmd.env_remove("RUST_LOG").env("NO_COLOR", "1");
+    for name in inherited_option_vars() {
+        cmd.env_remove(name);
+    }
     cmd
+}
+
+/// The `OAUTHPROBE_*` variables of this process's environment that set an option of the
+/// binary. Secrets the target files name (`OAUTHPROBE_PASSWORD`, `OAUTHPROBE_CLIENT_SECRET`)
+/// and the tests' own switches (`OAUTHPROBE_FUZZ_*`, `OAUTHPROBE_SCREENSHOT_DIR`) are no
+/// option's, so they stay.
+pub fn inherited_option_vars() -> Vec<std::ffi::OsString> {
+    static OPTIONS: std::sync::OnceLock<Vec<String>> = std::sync::OnceLock::new();
+    let options = OPTIONS.get_or_init(oauthprobe::cli::option_env_vars);
+    std::env::vars_os()
+        .map(|(name, _)| name)
+        .filter(|name| {
+            name.to_str()
+                .is_some_and(|n| options.iter().any(|o| o == n))
+        })
+        .collect()
 }
 
 /// Under `CI=true` a missing test dependency is a failure, not a skip.
