@@ -8,6 +8,7 @@
 #     skipped without a request unless --slow: what is left is the pre-flight);
 #   - the whole catalog against a lab at 50 ms latency (`oauthprobe lab --latency-ms 50`);
 #   - the ten headline checks (HEADLINE below) against the same lab;
+#   - both again at --concurrency 16;
 #   - twenty labs at 0 ms scanned in one run: `oauthprobe scan --config DIR/` over a directory
 #     of twenty target files, one per lab, under the default --concurrency.
 #
@@ -211,6 +212,10 @@ for run in $(seq "$runs"); do
     record cat50 "$run" - "cat50-$run"
     timed "head50-$run" scan --config "$work/lab50.toml" --only "$headline"
     record head50 "$run" - "head50-$run"
+    timed "cat50x16-$run" scan --config "$work/lab50.toml" --concurrency 16
+    record cat50x16 "$run" - "cat50x16-$run"
+    timed "head50x16-$run" scan --config "$work/lab50.toml" --only "$headline" --concurrency 16
+    record head50x16 "$run" - "head50x16-$run"
 
     timed "twenty-$run" scan --config "$work/twenty/"
     record twenty "$run" - "twenty-$run"
@@ -223,5 +228,6 @@ for pid in "${lab_pids[@]}"; do
     }
 done
 
+"$bin" checks --format json >"$work/catalog.json"
 echo
-python3 bench/summary.py "$records" "$LATENCY_MS" "$TWENTY" "$login_steps" "$(nproc)" "$headline"
+python3 bench/summary.py "$records" "$LATENCY_MS" "$TWENTY" "$login_steps" "$(nproc)" "$headline" "$work/catalog.json"

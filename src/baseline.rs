@@ -112,9 +112,8 @@ impl Baseline {
             let entry = entry.into_inner();
             let check = entry.check.get_ref();
             if catalog::find(check).is_none() {
-                let hint = suggestion(check)
-                    .map(|s| format!("; did you mean `{s}`?"))
-                    .unwrap_or_default();
+                let hint =
+                    crate::suggest::hint(check, catalog::catalog().iter().map(|c| c.id.as_str()));
                 return Err(at(
                     entry.check.span().start,
                     format!("`check`: unknown check id `{check}` (see `oauthprobe checks`){hint}"),
@@ -191,31 +190,6 @@ impl Baseline {
         }
         stale
     }
-}
-
-/// The closest check id, when it is close enough to be a typing mistake.
-pub fn suggestion(id: &str) -> Option<&'static str> {
-    catalog::catalog()
-        .iter()
-        .map(|c| (levenshtein(id, &c.id), c.id.as_str()))
-        .filter(|(d, _)| *d <= 3.max(id.len() / 4))
-        .min()
-        .map(|(_, id)| id)
-}
-
-fn levenshtein(a: &str, b: &str) -> usize {
-    let b: Vec<char> = b.chars().collect();
-    let mut row: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut prev = row[0];
-        row[0] = i + 1;
-        for (j, cb) in b.iter().enumerate() {
-            let cur = row[j + 1];
-            row[j + 1] = (prev + usize::from(ca != *cb)).min(row[j] + 1).min(cur + 1);
-            prev = cur;
-        }
-    }
-    row[b.len()]
 }
 
 /// `YYYY-MM-DD`, a real day of the Gregorian calendar.

@@ -204,7 +204,9 @@ pub struct CheckMeta {
     pub lab_warnings: Vec<Weakness>,
     /// Waits minutes on a real server: runs only with `--slow`.
     pub slow: bool,
-    /// Runs alone: its probe makes the server revoke grants that other checks' codes may share.
+    /// Its probe can make the server revoke grants that other checks' codes may share: the
+    /// exclusive checks run one at a time, and each runs its replay or revocation alone
+    /// (`Cx::alone`, see checks/README.md).
     pub exclusive: bool,
     /// Needs the test user signed in (a code, tokens, a session). `false`: it still runs when
     /// the pre-flight's sign-in fails (metadata, keys, endpoint headers, code-less token requests).

@@ -1082,8 +1082,15 @@ pub fn no_code_reason(
         page: Some(page), ..
     } = outcome
     {
-        if let Some(message) = &page.message {
-            out.push_str(&format!("; the page says {message:?}"));
+        match (&page.message, page.text.is_empty()) {
+            (Some(message), _) => out.push_str(&format!("; the page says {message:?}")),
+            // No message box: the start of what the page shows, in its own words (an error
+            // page's title alone is often "something went wrong").
+            (None, false) => {
+                let text: String = page.text.chars().take(300).collect();
+                out.push_str(&format!("; the page reads {text:?}"));
+            }
+            (None, true) => {}
         }
         out.push_str(&format!("; the page held: {}", page.describe_forms()));
     }
