@@ -12,6 +12,7 @@ pub mod http;
 pub mod init;
 pub mod lab;
 pub mod probes;
+pub mod profile;
 pub mod progress;
 pub mod report;
 pub mod secret;
