@@ -56,6 +56,9 @@ pub enum Command {
     Demo(DemoArgs),
     /// List the catalog of checks, or explain one.
     Checks(ChecksArgs),
+    /// List the conformance profiles (`--profile`): their standards and how many checks are
+    /// MUST, SHOULD, MAY or n/a under each.
+    Profiles,
     /// Run the lab: an authorization server and demo client on 127.0.0.1, secure by default.
     Lab(LabArgs),
     /// Write a starter target file from a server's metadata.
@@ -221,6 +224,11 @@ pub struct OutputArgs {
     /// Checks to leave out (comma-separated ids, families or globs).
     #[arg(long, value_delimiter = ',', value_name = "ID,...")]
     pub skip: Vec<String>,
+    /// Also say whether the server met this profile (repeatable, or comma-separated; see
+    /// `oauthprobe profiles`): MUST and SHOULD met x/y, n/a, skipped, errors. The verdicts and
+    /// the exit code do not change by profile yet.
+    #[arg(long, value_delimiter = ',', value_name = "NAME")]
+    pub profile: Vec<String>,
     /// Table: show every row in catalog order (by default failures, warnings and errors lead
     /// and passes and skips are counted).
     #[arg(long)]
@@ -401,6 +409,9 @@ pub struct ChecksArgs {
     /// Listing format: table, json, or markdown (the README's catalog table).
     #[arg(long, default_value = "table", value_parser = ["table", "json", "markdown"])]
     pub format: String,
+    /// Show each check's level under this profile (a LEVEL column; `level` in JSON).
+    #[arg(long, value_name = "NAME")]
+    pub profile: Option<String>,
 }
 
 #[derive(Subcommand)]
@@ -630,6 +641,7 @@ pub fn main() -> ExitCode {
             Command::Scan(args) => run_scan(args).await,
             Command::Demo(args) => run_demo(args).await,
             Command::Checks(args) => run_checks(args),
+            Command::Profiles => run_profiles(),
             Command::Init(args) => run_init(args).await,
             Command::Login(args) => run_login(args).await,
             Command::Report(ReportArgs {
@@ -717,6 +729,10 @@ async fn scan_and_report(
         Ok(checks) => checks.iter().map(|c| c.id.clone()).collect::<Vec<_>>(),
         Err(e) => return usage_error(e),
     };
+    let profiles = match crate::profile::resolve(&o.profile) {
+        Ok(p) => p,
+        Err(e) => return usage_error(e),
+    };
     let baseline = match load_baseline(o) {
         Ok(b) => b,
         Err(status) => return status,
@@ -762,6 +778,7 @@ async fn scan_and_report(
         selection: Some(&selection),
         exit_status: Some(status),
         target_files: &target_files,
+        profiles: &profiles,
     };
     if let Err(status) = deliver(report::Subject::One(&report), &ctx, o, sinks) {
         return status;
@@ -1203,6 +1220,10 @@ async fn run_scan(args: ScanArgs) -> ExitStatus {
         Ok(checks) => checks.iter().map(|c| c.id.clone()).collect::<Vec<_>>(),
         Err(e) => return usage_error(e),
     };
+    let profiles = match crate::profile::resolve(&o.profile) {
+        Ok(p) => p,
+        Err(e) => return usage_error(e),
+    };
     let baseline = match load_baseline(o) {
         Ok(b) => b,
         Err(status) => return status,
@@ -1267,6 +1288,7 @@ async fn run_scan(args: ScanArgs) -> ExitStatus {
         selection: Some(&selection),
         exit_status: Some(status),
         target_files: &target_files,
+        profiles: &profiles,
     };
     if let Err(status) = deliver(report::Subject::Run(&run), &ctx, o, sinks) {
         return status;
@@ -1290,6 +1312,9 @@ async fn run_demo(args: DemoArgs) -> ExitStatus {
     };
     // A selection that cannot run is said before the lab starts.
     if let Err(e) = engine::select(&args.output.only, &args.output.skip) {
+        return usage_error(e);
+    }
+    if let Err(e) = crate::profile::resolve(&args.output.profile) {
         return usage_error(e);
     }
     let running = match lab::start(LabOptions {
@@ -1334,10 +1359,28 @@ fn run_checks(args: ChecksArgs) -> ExitStatus {
             None => usage_error(format!("unknown check id `{id}` (see `oauthprobe checks`)")),
         };
     }
+    let profile = match args.profile.as_deref() {
+        Some(name) => match crate::profile::resolve(&[name.to_string()]) {
+            Ok(p) => p.first().copied(),
+            Err(e) => return usage_error(e),
+        },
+        None => None,
+    };
+    if profile.is_some() && args.format == "markdown" {
+        return usage_error("--profile goes with --format table or json");
+    }
     if args.format == "json" {
+        let mut listing = serde_json::to_value(catalog::catalog()).unwrap_or_default();
+        if let (Some(p), Some(items)) = (profile, listing.as_array_mut()) {
+            for (item, check) in items.iter_mut().zip(catalog::catalog()) {
+                if let Some(obj) = item.as_object_mut() {
+                    obj.insert("level".into(), p.level(check).as_str().into());
+                }
+            }
+        }
         out!(
             "{}",
-            serde_json::to_string_pretty(catalog::catalog()).unwrap_or_default()
+            serde_json::to_string_pretty(&listing).unwrap_or_default()
         );
         return ExitStatus::Ok;
     }
@@ -1345,40 +1388,89 @@ fn run_checks(args: ChecksArgs) -> ExitStatus {
         out_raw!("{}", catalog::markdown_table());
         return ExitStatus::Ok;
     }
-    #[derive(tabled::Tabled)]
-    struct Row {
-        #[tabled(rename = "ID")]
-        id: String,
-        #[tabled(rename = "FAMILY")]
-        family: String,
-        #[tabled(rename = "SEVERITY")]
-        severity: String,
-        #[tabled(rename = "TITLE")]
-        title: String,
-        #[tabled(rename = "REFERENCES")]
-        refs: String,
+    // ID, FAMILY, SEVERITY, [LEVEL,] TITLE, REFERENCES.
+    let mut builder = tabled::builder::Builder::default();
+    let mut header = vec!["ID", "FAMILY", "SEVERITY"];
+    header.extend(profile.map(|_| "LEVEL"));
+    header.extend(["TITLE", "REFERENCES"]);
+    builder.push_record(header);
+    for c in catalog::catalog() {
+        let mut row = vec![c.id.clone(), c.family.clone(), c.severity.to_string()];
+        row.extend(profile.map(|p| p.level(c).as_str().to_string()));
+        row.push(c.title.clone());
+        row.push(
+            c.spec
+                .iter()
+                .map(|s| s.to_string())
+                .collect::<Vec<_>>()
+                .join(", "),
+        );
+        builder.push_record(row);
     }
-    let rows = catalog::catalog().iter().map(|c| Row {
-        id: c.id.clone(),
-        family: c.family.clone(),
-        severity: c.severity.to_string(),
-        title: c.title.clone(),
-        refs: c
-            .spec
-            .iter()
-            .map(|s| s.to_string())
-            .collect::<Vec<_>>()
-            .join(", "),
-    });
-    let mut table = tabled::Table::new(rows);
+    let mut table = builder.build();
+    let wrapped = if profile.is_some() { 4..6 } else { 3..5 };
     table.with(tabled::settings::Style::sharp()).with(
-        tabled::settings::Modify::new(tabled::settings::object::Columns::new(3..5))
+        tabled::settings::Modify::new(tabled::settings::object::Columns::new(wrapped))
             .with(tabled::settings::Width::wrap(44).keep_words(true)),
     );
     out!("{table}");
+    if let Some(p) = profile {
+        let counts: Vec<String> = crate::profile::Level::ALL
+            .iter()
+            .map(|l| format!("{} {}", p.count(*l), l.as_str()))
+            .collect();
+        out!(
+            "Levels under {} ({}): {}. They do not change the verdicts yet.",
+            p.name,
+            p.title,
+            counts.join(", ")
+        );
+    }
     out!(
         "{} checks. `oauthprobe checks explain ID` prints one check's document.",
         catalog::catalog().len()
+    );
+    ExitStatus::Ok
+}
+
+/// `oauthprobe profiles`: each profile, its standards, and its checks by level.
+fn run_profiles() -> ExitStatus {
+    use crate::profile::Level;
+    #[derive(tabled::Tabled)]
+    struct Row {
+        #[tabled(rename = "NAME")]
+        name: String,
+        #[tabled(rename = "TITLE")]
+        title: String,
+        #[tabled(rename = "STANDARDS")]
+        standards: String,
+        #[tabled(rename = "MUST")]
+        must: usize,
+        #[tabled(rename = "SHOULD")]
+        should: usize,
+        #[tabled(rename = "MAY")]
+        may: usize,
+        #[tabled(rename = "N/A")]
+        na: usize,
+    }
+    let rows = crate::profile::profiles().iter().map(|p| Row {
+        name: p.name.clone(),
+        title: p.title.clone(),
+        standards: p.standards.join(", "),
+        must: p.count(Level::Must),
+        should: p.count(Level::Should),
+        may: p.count(Level::May),
+        na: p.count(Level::NotApplicable),
+    });
+    let mut table = tabled::Table::new(rows);
+    table.with(tabled::settings::Style::sharp()).with(
+        tabled::settings::Modify::new(tabled::settings::object::Columns::new(1..3))
+            .with(tabled::settings::Width::wrap(36).keep_words(true)),
+    );
+    out!("{table}");
+    out!(
+        "{} profiles. `oauthprobe checks --profile NAME` shows each check's level; `scan --profile NAME` says whether the server met it.",
+        crate::profile::profiles().len()
     );
     ExitStatus::Ok
 }

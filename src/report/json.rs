@@ -41,6 +41,10 @@ pub struct JsonReport<'a> {
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub preflight_in_target_file: bool,
     pub summary: Summary,
+    /// Whether each profile `--profile` named was met, from these verdicts (absent without
+    /// `--profile`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub profiles: Vec<crate::profile::Summary>,
     pub results: Vec<JsonResult<'a>>,
 }
 
@@ -148,6 +152,7 @@ pub fn model(report: &Report) -> JsonReport<'_> {
                 .filter(|r| r.status == Status::Fail && !r.gates())
                 .count(),
         },
+        profiles: Vec::new(),
         results: report.results.iter().map(result).collect(),
     }
 }
@@ -187,6 +192,7 @@ pub fn model_in<'a>(report: &'a Report, ctx: &Context<'a>) -> JsonReport<'a> {
         options: ctx.options,
         selection: ctx.selection,
         exit_status: ctx.exit_status_of(report).map(Into::into),
+        profiles: ctx.profile_summaries(report),
         ..model(report)
     }
 }

@@ -54,8 +54,8 @@ pub const FORMATS: &[FormatInfo] = &[
         extension: "txt",
         description: "a table for the terminal: one row per check, then the counts",
         write: |subject, ctx| match subject {
-            Subject::One(report) => table::render(report, &ctx.view),
-            Subject::Run(run) => table::render_run(run, &ctx.view),
+            Subject::One(report) => table::render_in(report, ctx),
+            Subject::Run(run) => table::render_run_in(run, ctx),
         },
     },
     FormatInfo {
@@ -210,6 +210,9 @@ pub struct Context<'a> {
     pub exit_status: Option<ExitStatus>,
     /// The target file each target was read from, by target name (SARIF locations).
     pub target_files: &'a [(String, PathBuf)],
+    /// The profiles `--profile` named: the JSON and the table say, per report, whether each
+    /// was met ([`crate::profile::summarize`]).
+    pub profiles: &'a [&'static crate::profile::Profile],
 }
 
 impl Context<'_> {
@@ -218,6 +221,14 @@ impl Context<'_> {
             .iter()
             .find(|(n, _)| n == name)
             .map(|(_, p)| p)
+    }
+
+    /// Whether the report meets each profile `--profile` named (none: an empty list).
+    pub fn profile_summaries(&self, report: &Report) -> Vec<crate::profile::Summary> {
+        self.profiles
+            .iter()
+            .map(|p| crate::profile::summarize(p, report))
+            .collect()
     }
 
     /// The exit code a scan of this target alone has under these options (`--fail-on`).

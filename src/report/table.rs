@@ -131,6 +131,18 @@ fn fit(table: &mut Table, view: &View) {
 /// error body): it goes through [`terminal_safe`], so the only escape sequences in the output
 /// are the colours painted here.
 pub fn render(report: &Report, view: &View) -> String {
+    render_in(
+        report,
+        &super::Context {
+            view: *view,
+            ..super::Context::default()
+        },
+    )
+}
+
+/// The table with what the context knows: after the counts, one line per `--profile`.
+pub fn render_in(report: &Report, ctx: &super::Context<'_>) -> String {
+    let view = &ctx.view;
     let mut out = line(
         &format!(
             "oauthprobe {} · {} ({})",
@@ -238,6 +250,9 @@ pub fn render(report: &Report, view: &View) -> String {
         ),
         view,
     ));
+    for summary in ctx.profile_summaries(report) {
+        out.push_str(&line(&summary.line(), view));
+    }
     out
 }
 
@@ -390,9 +405,21 @@ struct TargetRow {
 
 /// Each target's table in turn, then one row per target and the counts over all of them.
 pub fn render_run(run: &super::Run, view: &View) -> String {
+    render_run_in(
+        run,
+        &super::Context {
+            view: *view,
+            ..super::Context::default()
+        },
+    )
+}
+
+/// [`render_run`] with what the context knows (each target's profile lines).
+pub fn render_run_in(run: &super::Run, ctx: &super::Context<'_>) -> String {
+    let view = &ctx.view;
     let mut out = String::new();
     for report in run.reports {
-        out.push_str(&render(report, view));
+        out.push_str(&render_in(report, ctx));
         out.push('\n');
     }
     let shard = run

@@ -623,6 +623,7 @@ async fn hostile_text_stays_text_in_every_format() {
         selection: Some(&selection),
         exit_status: Some(ExitStatus::Failed),
         target_files: &files,
+        profiles: &[],
     };
     let dir = tempfile::tempdir().unwrap();
     let python = or_skip(TEST, sarif_validator());
