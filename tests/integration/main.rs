@@ -20,6 +20,7 @@ mod login_modes;
 mod many_targets;
 mod oidc_provider;
 mod polite;
+mod profiles;
 mod proxy;
 mod redirect_spelling;
 mod report_formats;

@@ -1,0 +1,209 @@
+//! Conformance profiles (issue 13, items 2 and 4's report): `profiles`, `checks --profile`,
+//! and the per-profile summary of `demo`/`scan --profile`, from today's verdicts.
+
+use serde_json::Value;
+
+use crate::common::{oauthprobe, spawn_lab};
+
+fn json_of(out: &std::process::Output) -> Value {
+    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!(
+            "not JSON ({e}); stderr: {}",
+            String::from_utf8_lossy(&out.stderr)
+        )
+    })
+}
+
+fn profile<'a>(report: &'a Value, name: &str) -> &'a Value {
+    report["profiles"]
+        .as_array()
+        .expect("a profiles array")
+        .iter()
+        .find(|p| p["name"] == name)
+        .unwrap_or_else(|| panic!("no profile {name} in {}", report["profiles"]))
+}
+
+fn ids(v: &Value) -> Vec<&str> {
+    v.as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i.as_str().unwrap())
+        .collect()
+}
+
+#[test]
+fn the_secure_lab_meets_every_rfc9700_must_that_ran_and_code_reuse_breaks_one() {
+    let out = oauthprobe()
+        .args(["demo", "-q", "--profile", "rfc9700", "-f", "json"])
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report = json_of(&out);
+    assert_eq!(report["schema_version"], 1);
+    let p = profile(&report, "rfc9700");
+    // Nothing failed or warned; but the lab serves plain http and code expiry needs --slow,
+    // so two MUST-level checks did not run, and a profile is never met over checks not run.
+    assert_eq!(ids(&p["not_met"]), Vec::<&str>::new(), "{p}");
+    assert_eq!(
+        ids(&p["not_run"]),
+        ["code-expires", "token-endpoint-tls-only"],
+        "{p}"
+    );
+    assert_eq!(p["met"], false, "{p}");
+    assert_eq!(p["skipped"], 2);
+    assert_eq!(p["errors"], 0);
+    let must = p["must"]["total"].as_u64().unwrap();
+    assert!(must >= 50, "{p}");
+    assert_eq!(p["must"]["met"].as_u64().unwrap(), must - 2, "{p}");
+    assert_eq!(p["should"]["met"], p["should"]["total"], "{p}");
+    assert!(p["should"]["total"].as_u64().unwrap() >= 1);
+    let na = p["not_applicable"].as_u64().unwrap();
+    assert!(na >= 1, "the OIDC checks are outside RFC 9700: {p}");
+    assert_eq!(
+        must + p["should"]["total"].as_u64().unwrap() + na,
+        report["summary"]["total"].as_u64().unwrap(),
+        "every check is MUST, SHOULD or n/a under rfc9700"
+    );
+
+    let out = oauthprobe()
+        .args([
+            "demo",
+            "-q",
+            "--weak",
+            "code-reuse",
+            "--profile",
+            "rfc9700",
+            "-f",
+            "json",
+        ])
+        .output()
+        .unwrap();
+    let report = json_of(&out);
+    let weak = profile(&report, "rfc9700");
+    assert_eq!(weak["met"], false);
+    assert!(ids(&weak["not_met"]).contains(&"code-single-use"), "{weak}");
+    assert!(weak["must"]["met"].as_u64().unwrap() < p["must"]["met"].as_u64().unwrap());
+    // The exit code is unchanged by --profile: the failure's own, as without it.
+    let without = oauthprobe()
+        .args(["demo", "-q", "--weak", "code-reuse", "-f", "json"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), without.status.code());
+    assert!(
+        json_of(&without).get("profiles").is_none(),
+        "no --profile, no profiles"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn scan_profile_met_on_what_ran_and_a_table_line_per_profile() {
+    let lab = spawn_lab(&[]).await;
+    let dir = tempfile::tempdir().unwrap();
+    let target = dir.path().join("lab.toml");
+    std::fs::write(&target, lab.target_file()).unwrap();
+    let scan = |format: &str| {
+        oauthprobe()
+            .arg("scan")
+            .arg("-c")
+            .arg(&target)
+            .args(["-q", "--only", "metadata", "--profile", "oidcc-config"])
+            .args(["--profile", "default", "-f", format])
+            .output()
+            .unwrap()
+    };
+    let json = scan("json");
+    let report = json_of(&json);
+    let config = profile(&report, "oidcc-config");
+    // Every metadata check passes on the lab, but --only left out checks oidcc-config holds
+    // (token-endpoint-*, tokens-userinfo-*): not met, and they are named.
+    assert_eq!(config["not_met"].as_array().unwrap().len(), 0, "{config}");
+    assert!(
+        ids(&config["not_run"]).contains(&"token-endpoint-error-response"),
+        "{config}"
+    );
+    assert_eq!(config["met"], false);
+    assert_eq!(report["profiles"].as_array().unwrap().len(), 2);
+    let table = scan("table");
+    let text = String::from_utf8_lossy(&table.stdout);
+    assert!(
+        text.contains("profile oidcc-config: not met · MUST met "),
+        "{text}"
+    );
+    assert!(
+        text.contains("profile default: not met · MUST met "),
+        "{text}"
+    );
+    lab.shutdown().await;
+}
+
+#[test]
+fn profiles_lists_all_six_and_checks_shows_levels() {
+    let out = oauthprobe().arg("profiles").output().unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let text = String::from_utf8_lossy(&out.stdout);
+    for name in [
+        "default",
+        "rfc9700",
+        "oauth2.1",
+        "oidcc-basic",
+        "oidcc-config",
+        "fapi2-sp",
+    ] {
+        assert!(
+            text.lines().any(|l| l.starts_with(&format!("│ {name} "))),
+            "{name} missing:\n{text}"
+        );
+    }
+
+    let out = oauthprobe()
+        .args(["checks", "--profile", "oidcc-config", "--format", "json"])
+        .output()
+        .unwrap();
+    let checks = json_of(&out);
+    let level = |id: &str| {
+        checks
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["id"] == id)
+            .unwrap()["level"]
+            .clone()
+    };
+    // A check that needs the test user signed in: outside the Config OP profile.
+    assert_eq!(level("code-single-use"), "n/a");
+    assert_eq!(level("metadata-oidc-required-fields"), "MUST");
+
+    let out = oauthprobe()
+        .args(["checks", "--profile", "oidcc-config"])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("│ LEVEL │"), "{text}");
+    let row = text
+        .lines()
+        .find(|l| l.starts_with("│ code-single-use "))
+        .unwrap();
+    assert!(row.contains("│ n/a "), "{row}");
+
+    let out = oauthprobe()
+        .args(["checks", "--profile", "fapi2"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("unknown profile `fapi2`; did you mean `fapi2-sp`?"),
+        "{err}"
+    );
+    let out = oauthprobe()
+        .args(["demo", "--profile", "rfc9701"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("did you mean `rfc9700`?"));
+}
