@@ -244,7 +244,41 @@ async fn scan_verdicts_match_the_reference_server() {
             &[BASIC_SECRET, POST_SECRET, PASSWORD],
             server_log,
         );
+        assert_profiles(&report);
         drop(provider);
+    }
+}
+
+/// The same scan held to three profiles (issue 13): which checks each leaves unmet or unrun,
+/// from the verdicts asserted above. Verdicts do not change by profile yet; what changes is
+/// which checks count (oidcc-basic leaves the browser-facing headers out).
+fn assert_profiles(report: &oauthprobe::engine::Report) {
+    let all_findings = [
+        "redirect-uri-token-required",
+        "token-endpoint-no-store",
+        "headers-anti-framing",
+        "headers-referrer-policy",
+    ];
+    let not_run = ["code-expires", "token-endpoint-tls-only"];
+    for (name, not_met) in [
+        ("default", &all_findings[..]),
+        ("oauth2.1", &all_findings[..]),
+        ("oidcc-basic", &all_findings[..2]),
+    ] {
+        let profile = oauthprobe::profile::find(name).expect("a shipped profile");
+        let summary = oauthprobe::profile::summarize(profile, report);
+        assert!(!summary.met, "{name}: {}", summary.line());
+        assert_eq!(summary.not_met, not_met, "{name}: {}", summary.line());
+        assert_eq!(summary.not_run, not_run, "{name}: {}", summary.line());
+        assert_eq!(summary.errors, 0, "{name}");
+        let counted = summary.must.total + summary.should.total + summary.not_applicable;
+        let unmet = summary.not_met.len() + summary.not_run.len();
+        assert_eq!(
+            summary.must.met + summary.should.met + unmet + summary.not_applicable,
+            counted,
+            "{name}: {}",
+            summary.line()
+        );
     }
 }
 
