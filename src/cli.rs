@@ -725,20 +725,13 @@ async fn scan_and_report(
     file: Option<&std::path::Path>,
     o: &OutputArgs,
 ) -> ExitStatus {
-    let selection = match engine::select(&o.only, &o.skip) {
-        Ok(checks) => checks.iter().map(|c| c.id.clone()).collect::<Vec<_>>(),
-        Err(e) => return usage_error(e),
-    };
-    let profiles = match crate::profile::resolve(&o.profile) {
+    let Prepared {
+        selection,
+        profiles,
+        baseline,
+        tls,
+    } = match prepare(o) {
         Ok(p) => p,
-        Err(e) => return usage_error(e),
-    };
-    let baseline = match load_baseline(o) {
-        Ok(b) => b,
-        Err(status) => return status,
-    };
-    let tls = match tls_config(o.insecure, &o.ca_cert, o.proxy.as_deref()) {
-        Ok(t) => t,
         Err(status) => return status,
     };
     let sinks = match open_outputs(o) {
@@ -792,6 +785,33 @@ async fn scan_and_report(
         }
     }
     status
+}
+
+/// What a scan's options name, read and checked before anything is sent: the checks, the
+/// profiles, the baseline and how to connect. A mistake in any is a usage error.
+struct Prepared {
+    /// The ids of the checks selected, in catalog order.
+    selection: Vec<String>,
+    profiles: Vec<&'static crate::profile::Profile>,
+    baseline: Option<crate::baseline::Baseline>,
+    tls: TlsConfig,
+}
+
+fn prepare(o: &OutputArgs) -> Result<Prepared, ExitStatus> {
+    let selection = engine::select(&o.only, &o.skip)
+        .map_err(usage_error)?
+        .iter()
+        .map(|c| c.id.clone())
+        .collect();
+    let profiles = crate::profile::resolve(&o.profile).map_err(usage_error)?;
+    let baseline = load_baseline(o)?;
+    let tls = tls_config(o.insecure, &o.ca_cert, o.proxy.as_deref())?;
+    Ok(Prepared {
+        selection,
+        profiles,
+        baseline,
+        tls,
+    })
 }
 
 /// `--baseline`, read before anything is sent: a file that cannot be used is a usage error.
@@ -1216,20 +1236,13 @@ async fn run_scan(args: ScanArgs) -> ExitStatus {
             }
         ));
     }
-    let selection = match engine::select(&o.only, &o.skip) {
-        Ok(checks) => checks.iter().map(|c| c.id.clone()).collect::<Vec<_>>(),
-        Err(e) => return usage_error(e),
-    };
-    let profiles = match crate::profile::resolve(&o.profile) {
+    let Prepared {
+        selection,
+        profiles,
+        baseline,
+        tls,
+    } = match prepare(o) {
         Ok(p) => p,
-        Err(e) => return usage_error(e),
-    };
-    let baseline = match load_baseline(o) {
-        Ok(b) => b,
-        Err(status) => return status,
-    };
-    let tls = match tls_config(o.insecure, &o.ca_cert, o.proxy.as_deref()) {
-        Ok(t) => t,
         Err(status) => return status,
     };
     let opts = scan_options(o, tls, None);
