@@ -377,6 +377,7 @@ pub async fn scan(target: Target, opts: ScanOptions) -> Result<Report, String> {
                     let control = redeem_control(&pool.primary, &target, discovered, code);
                     tokio::time::timeout_at(ends_at, control)
                         .await
+                        .map(|(why, _)| why)
                         .unwrap_or_else(|_| {
                             Some(deadline_passed(
                                 deadline,
@@ -1136,8 +1137,7 @@ async fn preflight(
         // code can tell a wrong secret from a server that says so of any bad code.
         Credentials::PrimaryDoubtful if target_file_error.is_none() => {
             if let Ok(code) = &signed_in {
-                let (verdict, refused) =
-                    redeem_control_telling(&session, target, &discovered, code).await;
+                let (verdict, refused) = redeem_control(&session, target, &discovered, code).await;
                 control = Some(verdict);
                 if refused {
                     target_file_error = Some(refused_secret(
@@ -1344,37 +1344,6 @@ async fn sign_in(
     Ok(issued)
 }
 
-/// [`redeem_control`], also saying whether the answer was `invalid_client`: with a code just
-/// issued to this client, that is its credentials refused.
-async fn redeem_control_telling(
-    session: &crate::http::HttpSession,
-    target: &Target,
-    discovered: &Discovered,
-    issued: &context::IssuedCode,
-) -> (Option<String>, bool) {
-    let form = issued.redemption_form();
-    let req =
-        crate::flow::token::authenticated(&target.client, discovered.endpoints.token.clone(), form);
-    let step = "pre-flight: redeem the code correctly (the control for every refusal)";
-    match crate::flow::token::send(session, step, req).await {
-        Ok(resp) if resp.issued() => (None, false),
-        Ok(resp) => (
-            Some(format!(
-                "the pre-flight's correct redemption of its code for client `{}` got {}",
-                target.client.id,
-                resp.describe()
-            )),
-            resp.error() == Some("invalid_client"),
-        ),
-        Err(e) => (
-            Some(format!(
-                "the pre-flight's correct redemption of its code got no answer ({e})"
-            )),
-            false,
-        ),
-    }
-}
-
 /// The mistake in the target file that the authorization endpoint's answer names: an unknown
 /// client or a redirect_uri it does not know (said on a page, RFC 6749 §4.1.2.1), or an
 /// error redirect that only the registration can cause.
@@ -1449,13 +1418,15 @@ fn target_file_mistake(
 }
 
 /// Redeems the sign-in's code correctly: the control that every refusal-based pass is measured
-/// against. `Some(why)`: the server issued no tokens to that correct request.
+/// against. `Some(why)`: the server issued no tokens to that correct request; `true` beside it
+/// when it answered `invalid_client`, which for a code just issued to this client is its
+/// credentials refused.
 async fn redeem_control(
     session: &crate::http::HttpSession,
     target: &Target,
     discovered: &Discovered,
     issued: &context::IssuedCode,
-) -> Option<String> {
+) -> (Option<String>, bool) {
     let client = &target.client;
     let form = issued.redemption_form();
     let req = crate::flow::token::authenticated(client, discovered.endpoints.token.clone(), form);
@@ -1466,14 +1437,20 @@ async fn redeem_control(
     )
     .await;
     match control {
-        Ok(resp) if resp.issued() => None,
-        Ok(resp) => Some(format!(
-            "the pre-flight's correct redemption of its code for client `{}` got {}",
-            client.id,
-            resp.describe()
-        )),
-        Err(e) => Some(format!(
-            "the pre-flight's correct redemption of its code got no answer ({e})"
-        )),
+        Ok(resp) if resp.issued() => (None, false),
+        Ok(resp) => (
+            Some(format!(
+                "the pre-flight's correct redemption of its code for client `{}` got {}",
+                client.id,
+                resp.describe()
+            )),
+            resp.error() == Some("invalid_client"),
+        ),
+        Err(e) => (
+            Some(format!(
+                "the pre-flight's correct redemption of its code got no answer ({e})"
+            )),
+            false,
+        ),
     }
 }
