@@ -115,6 +115,14 @@ pub struct Report {
 }
 
 impl Report {
+    /// Fails the baseline waives: still fails, but they do not fail the gate.
+    pub fn waived(&self) -> usize {
+        self.results
+            .iter()
+            .filter(|r| r.status == Status::Fail && !r.gates())
+            .count()
+    }
+
     pub fn count(&self, status: Status) -> usize {
         self.results.iter().filter(|r| r.status == status).count()
     }

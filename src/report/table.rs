@@ -223,17 +223,8 @@ pub fn render_in(report: &Report, ctx: &super::Context<'_>) -> String {
         .map(|s| format!("{} {}", report.count(*s), s.as_str()))
         .collect();
     let took = took(report.duration);
-    let retries = match report.retries {
-        0 => String::new(),
-        1 => ", 1 retry".to_string(),
-        n => format!(", {n} retries"),
-    };
-    let waived = report
-        .results
-        .iter()
-        .filter(|r| r.status == Status::Fail && !r.gates())
-        .count();
-    let waived = match waived {
+    let retries = retries_note(report.retries);
+    let waived = match report.waived() {
         0 => String::new(),
         n => format!(" ({n} waived by the baseline)"),
     };
@@ -476,11 +467,7 @@ pub fn render_run_in(run: &super::Run, ctx: &super::Context<'_>) -> String {
             "{targets}, {checks} checks in {}: {}{}{}",
             took(run.duration),
             counts.join(", "),
-            match retries {
-                0 => String::new(),
-                1 => ", 1 retry".to_string(),
-                n => format!(", {n} retries"),
-            },
+            retries_note(retries),
             match not_scanned {
                 0 => String::new(),
                 n => format!(" · {n} could not be scanned"),
@@ -496,5 +483,14 @@ fn took(duration: std::time::Duration) -> String {
         format!("{} ms", duration.as_millis())
     } else {
         format!("{:.1} s", duration.as_secs_f64())
+    }
+}
+
+/// `, N retries` for a summary line, or nothing when there were none.
+fn retries_note(retries: usize) -> String {
+    match retries {
+        0 => String::new(),
+        1 => ", 1 retry".to_string(),
+        n => format!(", {n} retries"),
     }
 }
