@@ -3,14 +3,7 @@
 
 use std::process::{Command, Output};
 
-use crate::common::{oauthprobe, spawn_lab};
-
-/// Runs the binary off the async runtime (the lab answers on it meanwhile).
-async fn run(mut cmd: Command) -> Output {
-    tokio::task::spawn_blocking(move || cmd.output().unwrap())
-        .await
-        .unwrap()
-}
+use crate::common::{oauthprobe, run, spawn_lab};
 
 fn stderr(out: &Output) -> String {
     String::from_utf8_lossy(&out.stderr).into_owned()

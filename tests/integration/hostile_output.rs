@@ -47,9 +47,7 @@ async fn run(mut cmd: Command) -> Output {
     // A table wide enough that no message or pre-flight error is wrapped: the assertions below
     // look for whole strings (and for any fragment of a secret) in the output.
     cmd.env("COLUMNS", "1000");
-    tokio::task::spawn_blocking(move || cmd.output().expect("the binary runs"))
-        .await
-        .expect("the blocking task ends")
+    crate::common::run(cmd).await
 }
 
 /// The raw control characters in `bytes` other than newline and tab, with their offsets.

@@ -2,16 +2,9 @@
 //! placeholders are filled in.
 
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Command;
 
-use crate::common::{oauthprobe, spawn_lab};
-
-/// Runs the binary off the async runtime, so the lab in this process keeps serving.
-async fn run(mut cmd: Command) -> Output {
-    tokio::task::spawn_blocking(move || cmd.output().expect("the binary runs"))
-        .await
-        .expect("the blocking task ends")
-}
+use crate::common::{oauthprobe, run, spawn_lab};
 
 pub fn init_command(issuer: &str, output: &Path) -> Command {
     let mut cmd = oauthprobe();

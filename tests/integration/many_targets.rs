@@ -8,14 +8,7 @@ use std::process::{Command, Output};
 use oauthprobe::lab::{RunningLab, Weakness};
 use serde_json::Value;
 
-use crate::common::{oauthprobe, spawn_lab};
-
-/// Runs the binary off the async runtime, so the labs in this process keep serving.
-async fn run(mut cmd: Command) -> Output {
-    tokio::task::spawn_blocking(move || cmd.output().expect("the binary runs"))
-        .await
-        .expect("the blocking task ends")
-}
+use crate::common::{oauthprobe, run, spawn_lab};
 
 fn stderr(out: &Output) -> String {
     String::from_utf8_lossy(&out.stderr).into_owned()

@@ -355,10 +355,7 @@ async fn init_reads_the_reference_servers_metadata() {
         .expect("metadata is JSON");
 
     let init_file = dir.path().join("init.toml");
-    let mut cmd = crate::init::init_command(&provider.url, &init_file);
-    let out = tokio::task::spawn_blocking(move || cmd.output().unwrap())
-        .await
-        .unwrap();
+    let out = crate::common::run(crate::init::init_command(&provider.url, &init_file)).await;
     assert_eq!(
         out.status.code(),
         Some(0),

@@ -2,7 +2,7 @@
 //! verdicts, every request goes through the proxy, the proxy variables of the environment are
 //! ignored unless `--proxy env` asks for them, and the scope is unchanged.
 
-use std::process::{Command, Output};
+use std::process::Command;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
@@ -11,13 +11,7 @@ use axum::extract::Request;
 use axum::response::Response;
 use serde_json::Value;
 
-use crate::common::{oauthprobe, spawn_lab};
-
-async fn run(mut cmd: Command) -> Output {
-    tokio::task::spawn_blocking(move || cmd.output().expect("the binary runs"))
-        .await
-        .expect("the blocking task ends")
-}
+use crate::common::{oauthprobe, run, spawn_lab};
 
 /// A forward proxy on 127.0.0.1:0 for plain-http URLs (requests in absolute form), counting
 /// what it carries and to which host; it relays answers as they are, redirects included.

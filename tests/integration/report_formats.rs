@@ -15,19 +15,12 @@ use oauthprobe::target::Target;
 use serde_json::Value;
 
 use crate::common::reference::pinned_venv_python;
-use crate::common::{ci, counting_server, oauthprobe, spawn_lab};
+use crate::common::{ci, counting_server, oauthprobe, run, spawn_lab};
 
 const MANIFEST: &str = env!("CARGO_MANIFEST_DIR");
 
 fn schemas() -> PathBuf {
     Path::new(MANIFEST).join("tests/integration/fixtures/schemas")
-}
-
-/// Runs the binary off the async runtime, so the labs in this process keep serving.
-async fn run(mut cmd: Command) -> Output {
-    tokio::task::spawn_blocking(move || cmd.output().expect("the binary runs"))
-        .await
-        .expect("the blocking task ends")
 }
 
 fn stderr(out: &Output) -> String {

@@ -3,15 +3,7 @@
 //! naming the client and the key to fix, instead of 97 errors and a warning that blames the
 //! server. Against the lab here; against oidc-provider in `oidc_provider.rs`.
 
-use std::process::{Command, Output};
-
-use crate::common::{oauthprobe, spawn_lab};
-
-async fn run(mut cmd: Command) -> Output {
-    tokio::task::spawn_blocking(move || cmd.output().expect("the binary runs"))
-        .await
-        .expect("the blocking task ends")
-}
+use crate::common::{oauthprobe, run, spawn_lab};
 
 /// Scans the lab with its target file changed by `edit`: exit code, stderr, JSON report.
 async fn scan_edited(edit: impl Fn(&str) -> String) -> (Option<i32>, String, serde_json::Value) {

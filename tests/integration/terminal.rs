@@ -5,7 +5,7 @@
 use std::collections::BTreeSet;
 use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
-use std::process::{Command, Output, Stdio};
+use std::process::{Output, Stdio};
 use std::sync::Arc;
 
 use axum::Router;
@@ -17,14 +17,7 @@ use oauthprobe::engine::{self, ScanEvent, ScanOptions, Status};
 use oauthprobe::lab::{LabLayer, LabOptions, RunningLab, Weakness};
 use oauthprobe::report::term;
 
-use crate::common::{oauthprobe, spawn_lab, spawn_lab_with};
-
-/// Runs the binary off the async runtime, so the labs in this process keep serving.
-async fn run(mut cmd: Command) -> Output {
-    tokio::task::spawn_blocking(move || cmd.output().expect("the binary runs"))
-        .await
-        .expect("the blocking task ends")
-}
+use crate::common::{oauthprobe, run, spawn_lab, spawn_lab_with};
 
 fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()

@@ -36,6 +36,14 @@ pub fn inherited_option_vars() -> Vec<std::ffi::OsString> {
         .collect()
 }
 
+/// Runs a command (the binary) off the async runtime, so the labs and servers this test
+/// process runs keep answering it meanwhile.
+pub async fn run(mut cmd: std::process::Command) -> std::process::Output {
+    tokio::task::spawn_blocking(move || cmd.output().expect("the binary runs"))
+        .await
+        .expect("the blocking task ends")
+}
+
 /// Under `CI=true` a missing test dependency is a failure, not a skip.
 pub fn ci() -> bool {
     std::env::var("CI").is_ok_and(|v| v == "true")
