@@ -1,8 +1,10 @@
 //! What a server's error page says about the target file. RFC 6749 §4.1.2.1: when the client
 //! is unknown or the redirect_uri is not one registered, the server MUST NOT redirect and
 //! SHOULD tell the resource owner, so the mistake is shown on a page, in the server's own
-//! words. Those words differ by server; these are the ones real servers use (each phrase below
-//! is quoted from one), so the pre-flight can name the key to fix instead of a page title.
+//! words. Those words differ by server; the phrases below are how the servers named beside
+//! them word it, written from memory of their error pages and not yet checked against their
+//! templates, so that the pre-flight can name the key to fix instead of a page title. A page
+//! none of them matches is reported as before (exit 3, the page quoted).
 
 /// A mistake in the target file that the server's answer points at.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
