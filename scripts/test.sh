@@ -86,7 +86,16 @@ log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 # The fuzz targets run here only their minimum number of cases, on a fixed seed; their budgeted
 # run is the next section.
-OAUTHPROBE_FUZZ_SECONDS=0 OAUTHPROBE_FUZZ_SEED=1 cargo test --all-targets 2>&1 | tee "$log"
+# A failing test's message sits above its backtrace and the long list of passing tests; CI shows
+# only the start and the end of the output, so on failure the messages are repeated last.
+failure_messages() {
+    echo "--- why the failing tests failed (each panic's first lines) ---"
+    grep -A8 "panicked at" "$log" | grep -v "^ *[0-9]*: \|^ *at " | cut -c1-400 | head -120 || true
+}
+if ! OAUTHPROBE_FUZZ_SECONDS=0 OAUTHPROBE_FUZZ_SEED=1 cargo test --all-targets 2>&1 | tee "$log"; then
+    failure_messages
+    exit 101
+fi
 if [[ -f src/lib.rs ]]; then
     cargo test --doc 2>&1 | tee -a "$log"
 fi

@@ -138,6 +138,11 @@ const EXPECTED: &[(&str, Status)] = &[
     ("oidc-nonce-echoed", Status::Pass),
     ("oidc-userinfo-sub-matches", Status::Pass),
     ("oidc-id-token-subject", Status::Pass),
+    // create_id_token (oidc_provider/lib/utils/token.py) stamps every ID token, refreshed ones
+    // included, with `auth_time = user.last_login`: the user's latest sign-in from any browser,
+    // not the original authentication (OpenID Connect Core §12.2 MUST). The probe sees it only
+    // when another check signs the same user in between its code and its refresh, a second or
+    // more later; otherwise the refreshed token carries the same, equally wrong, value: see TIMING.
     ("oidc-refresh-id-token-consistent", Status::Pass),
     ("oidc-userinfo-post-supported", Status::Pass),
     ("oidc-id-token-kid-when-several-keys", Status::Pass),
@@ -162,6 +167,17 @@ const EXPECTED: &[(&str, Status)] = &[
     // The page shows the client's name ("oauthprobe basic"); the client id is only in a
     // hidden input's value, which the user does not see. See the report.
     ("headers-consent-names-client", Status::Warn),
+];
+
+/// Checks whose verdict depends on how the concurrent checks interleave: (id, the other verdict
+/// accepted, a text its message must then contain). Only this exact alternative is accepted.
+const TIMING: &[(&str, Status, &str)] = &[
+    // The flaw above, observed: seen in 1 run of 4 with both cores busy, and once in CI.
+    (
+        "oidc-refresh-id-token-consistent",
+        Status::Fail,
+        "an ID token whose auth_time",
+    ),
 ];
 
 /// The default concurrency: Django's threaded server handles the scanner's four flows at once
@@ -246,7 +262,11 @@ async fn scan_verdicts_match_the_reference_server() {
         "django-oidc-provider",
         &report,
         EXPECTED,
-        |_| false,
+        |result| {
+            TIMING.iter().any(|(id, status, text)| {
+                *id == result.meta.id && result.status == *status && result.message.contains(text)
+            })
+        },
         &[BASIC_SECRET, POST_SECRET, PASSWORD],
         server_log,
     );

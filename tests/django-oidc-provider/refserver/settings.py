@@ -72,7 +72,8 @@ DATABASES = {
         # transaction.atomic() and then both want to write: SQLite refuses one at once with
         # "database is locked" (HTTP 500) instead of waiting. Django's SQLite notes recommend
         # this mode for that error; a deployment on PostgreSQL would not need it.
-        "OPTIONS": {"transaction_mode": "IMMEDIATE"},
+        # A writer waits up to 30 s for the lock (Python's default is 5 s, short on a loaded CI machine).
+        "OPTIONS": {"transaction_mode": "IMMEDIATE", "timeout": 30},
     }
 }
 
