@@ -27,7 +27,7 @@ pub fn write(subject: Subject<'_>, ctx: &Context<'_>) -> String {
             );
             out.push_str(&summary_line(reports, subject.duration(), ctx));
             out.push('\n');
-            section(&mut out, report, false);
+            section(&mut out, report, false, ctx);
         }
         Subject::Run(run) => {
             let shard = run
@@ -65,7 +65,7 @@ pub fn write(subject: Subject<'_>, ctx: &Context<'_>) -> String {
             }
             for r in reports {
                 let _ = writeln!(out, "### {} ({})\n", text(&r.target_name), text(&r.issuer));
-                section(&mut out, r, true);
+                section(&mut out, r, true, ctx);
             }
         }
     }
@@ -127,10 +127,11 @@ fn mark(status: Status) -> &'static str {
     }
 }
 
-fn section(out: &mut String, report: &Report, several: bool) {
+fn section(out: &mut String, report: &Report, several: bool, ctx: &Context<'_>) {
     if let Some(e) = &report.preflight_error {
         let _ = writeln!(out, "**The target could not be scanned:** {}\n", text(e));
     }
+    profiles(out, report, ctx);
     let findings: Vec<&CheckResult> = report
         .results
         .iter()
@@ -171,6 +172,38 @@ fn section(out: &mut String, report: &Report, several: bool) {
         }
         out.push_str("\n</details>\n\n");
     }
+}
+
+/// One row per `--profile`: whether the report meets it, and the checks that keep it from it.
+fn profiles(out: &mut String, report: &Report, ctx: &Context<'_>) {
+    let summaries = ctx.profile_summaries(report);
+    if summaries.is_empty() {
+        return;
+    }
+    out.push_str("| profile | verdict | MUST met | SHOULD met | not met | not run |\n|---|---|---|---|---|---|\n");
+    let list = |ids: &[String]| {
+        if ids.is_empty() {
+            "none".to_string()
+        } else {
+            ids.iter().map(|id| text(id)).collect::<Vec<_>>().join(", ")
+        }
+    };
+    for s in summaries {
+        let _ = writeln!(
+            out,
+            "| {} | {} {} | {}/{} | {}/{} | {} | {} |",
+            text(&s.name),
+            if s.met { "✅" } else { "❌" },
+            if s.met { "met" } else { "not met" },
+            s.must.met,
+            s.must.total,
+            s.should.met,
+            s.should.total,
+            list(&s.not_met),
+            list(&s.not_run),
+        );
+    }
+    out.push('\n');
 }
 
 fn row(out: &mut String, r: &CheckResult) {

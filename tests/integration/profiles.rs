@@ -138,6 +138,19 @@ async fn scan_profile_met_on_what_ran_and_a_table_line_per_profile() {
         text.contains("profile default: not met · MUST met "),
         "{text}"
     );
+    // The Markdown for job summaries has a row per profile, naming a check left out.
+    let markdown = scan("markdown");
+    let text = String::from_utf8_lossy(&markdown.stdout);
+    let row = text
+        .lines()
+        .find(|l| l.starts_with("| oidcc-config | "))
+        .unwrap_or_else(|| panic!("no oidcc-config row:\n{text}"));
+    assert!(row.contains("not met"), "{row}");
+    assert!(row.contains("token-endpoint-error-response"), "{row}");
+    assert!(
+        text.lines().any(|l| l.starts_with("| default | ")),
+        "{text}"
+    );
     lab.shutdown().await;
 }
 
