@@ -240,7 +240,7 @@ async fn scan_verdicts_match_the_reference_server() {
             &format!("oidc-provider at --concurrency {concurrency}"),
             &report,
             EXPECTED,
-            |_| false,
+            &[],
             &[BASIC_SECRET, POST_SECRET, PASSWORD],
             server_log,
         );
