@@ -2,16 +2,16 @@
 //! documents it holds the server to; a check's level under it comes from the keywords of the
 //! clauses the check quotes from those documents (the strictest wins), unless the profile
 //! overrides it. This is the one place that rule lives: `checks --profile`, `profiles` and
-//! the reports' per-profile summaries all ask [`Profile::level`].
-//!
-//! Verdicts do not change by profile yet (issue 13, item 1): a summary counts today's verdicts.
+//! the reports' per-profile summaries all ask [`Profile::level`], and every verdict comes from
+//! [`Profile::judge`]: a probe says what it saw ([`Finding`]), the profile says what it means.
 
 use std::collections::BTreeMap;
 use std::sync::LazyLock;
 
 use serde::{Deserialize, Serialize};
 
-use crate::catalog::{self, CheckMeta};
+use crate::catalog::{self, Binds, CheckMeta, SpecRef};
+use crate::engine::outcome::{Breaks, Finding};
 use crate::engine::{Report, Status};
 
 macro_rules! profiles {
@@ -237,6 +237,11 @@ pub fn profiles() -> &'static [Profile] {
     &PROFILES
 }
 
+/// `default`: the profile verdicts are judged under when no `--profile` is given.
+pub fn default_profile() -> &'static Profile {
+    find("default").unwrap_or(&profiles()[0])
+}
+
 pub fn find(name: &str) -> Option<&'static Profile> {
     profiles().iter().find(|p| p.name == name)
 }
@@ -271,8 +276,8 @@ impl Profile {
     }
 
     /// The check's level under this profile: the override, else n/a when left out (or when it
-    /// needs a sign-in the profile does not make), else the strictest keyword among the
-    /// clauses it quotes from the profile's documents; n/a when it quotes none.
+    /// needs a sign-in the profile does not make), else the strictest level among the clauses
+    /// it quotes from the profile's documents ([`clause_level`]); n/a when it quotes none.
     pub fn level(&self, check: &CheckMeta) -> Level {
         if let Some(l) = self.levels.get(&check.id) {
             return *l;
@@ -280,15 +285,115 @@ impl Profile {
         if self.leave_out.contains(&check.id) || (!self.sign_in && check.sign_in) {
             return Level::NotApplicable;
         }
-        check
-            .spec
-            .iter()
-            .filter(|s| self.holds(&s.doc))
-            .filter_map(|s| Level::of_keyword(&s.level))
-            .max()
+        self.strictest(check.spec.iter())
             .unwrap_or(Level::NotApplicable)
     }
 
+    /// The strictest level among `clauses` that quote this profile's documents; `None` when
+    /// none does.
+    fn strictest<'a>(&self, clauses: impl Iterator<Item = &'a SpecRef>) -> Option<Level> {
+        clauses
+            .filter(|s| self.holds(&s.doc))
+            .filter_map(clause_level)
+            .max()
+    }
+
+    /// The verdict on what a probe saw, under this profile, and a note to put before the
+    /// probe's message when the profile changes what it would mean elsewhere.
+    ///
+    /// A check outside the profile (n/a) is skipped whatever it saw: left out, never failed.
+    /// Not met is a fail when what it breaks is a MUST of the profile, a warning when a SHOULD
+    /// or a best practice, and a pass, said so, when it breaks only clauses of documents the
+    /// profile does not hold. A `[levels]` override is the profile's own clause for the check
+    /// as a whole: every variant not met takes its level.
+    pub fn judge(&self, check: &CheckMeta, finding: &Finding) -> (Status, Option<String>) {
+        let level = self.level(check);
+        if level == Level::NotApplicable && !matches!(finding, Finding::NotApplicable) {
+            return (
+                Status::Skip,
+                Some(format!("n/a under profile {}", self.name)),
+            );
+        }
+        let breaks = match finding {
+            Finding::Met => return (Status::Pass, None),
+            Finding::NotApplicable => return (Status::Skip, None),
+            Finding::Unknown => return (Status::Error, None),
+            Finding::NotMet(breaks) => *breaks,
+        };
+        let broken = if self.levels.contains_key(&check.id) {
+            Some(level)
+        } else {
+            match breaks {
+                Breaks::Check => Some(level),
+                Breaks::BestPractice => Some(Level::Should),
+                Breaks::Clauses(names) => {
+                    let clauses = match clauses_named(check, names) {
+                        Ok(c) => c,
+                        Err(e) => return (Status::Error, Some(e)),
+                    };
+                    let Some(level) = self.strictest(clauses.iter().copied()) else {
+                        let names: Vec<String> = clauses.iter().map(|c| c.to_string()).collect();
+                        return (
+                            Status::Pass,
+                            Some(format!(
+                                "met under profile {}: what follows breaks only {}, outside it",
+                                self.name,
+                                names.join(", ")
+                            )),
+                        );
+                    };
+                    Some(level)
+                }
+            }
+        };
+        match broken {
+            Some(Level::Must) => (Status::Fail, None),
+            _ => (Status::Warn, None),
+        }
+    }
+}
+
+/// A quoted clause's level for the server: its keyword, except that a MUST binding the client
+/// is a SHOULD here, since the server at most tolerates a client that breaks it (the verdict
+/// rule of checks/README.md).
+pub fn clause_level(clause: &SpecRef) -> Option<Level> {
+    let level = Level::of_keyword(&clause.level)?;
+    Some(match clause.binds {
+        Binds::Client => level.min(Level::Should),
+        Binds::Server => level,
+    })
+}
+
+/// The clauses of the check that `names` name (see [`Breaks::Clauses`]), or why not: a name
+/// that matches none is a bug in the probe, said as an error, never a guess.
+pub fn clauses_named<'a>(check: &'a CheckMeta, names: &[&str]) -> Result<Vec<&'a SpecRef>, String> {
+    let mut out = Vec::new();
+    for name in names {
+        let matching: Vec<&SpecRef> = check
+            .spec
+            .iter()
+            .filter(|s| clause_is_named(s, name))
+            .collect();
+        if matching.is_empty() {
+            return Err(format!(
+                "the probe names the clause `{name}`, which checks/{}.md does not quote (a bug in oauthprobe)",
+                check.id
+            ));
+        }
+        out.extend(matching);
+    }
+    Ok(out)
+}
+
+/// `RFC 9700 §2.1.1` names every clause of that section; `RFC 9700 §2.1.1 RECOMMENDED` only
+/// the one with that keyword.
+pub fn clause_is_named(clause: &SpecRef, name: &str) -> bool {
+    let full = format!("{} §{} {}", clause.doc, clause.section, clause.level);
+    full.strip_prefix(name)
+        .is_some_and(|rest| rest.is_empty() || rest.starts_with(' '))
+}
+
+impl Profile {
     /// How many checks of the catalog have `level` under this profile.
     pub fn count(&self, level: Level) -> usize {
         catalog::catalog()
@@ -305,11 +410,12 @@ pub struct Tally {
     pub total: usize,
 }
 
-/// Whether one report meets one profile, from its verdicts as they are (verdicts do not yet
-/// change by profile). Pass is met; fail or warn is not met (a waived fail too: the baseline
-/// accepts a finding, it does not make the server conform); a skip, an error or a check the
-/// selection left out is not run, and a profile with a check that counts (MUST or SHOULD) not
-/// run is never met.
+/// Whether one report meets one profile, each result judged under it ([`Profile::judge`]).
+/// A MUST-level check is met when it passed, or warned (what it broke was a SHOULD or a best
+/// practice of it, not its MUST); a SHOULD-level check only when it passed. A fail, or a warn,
+/// is named in `not_met` (a waived fail too: the baseline accepts a finding, it does not make
+/// the server conform); a skip, an error or a check the selection left out is not run, and a
+/// profile with a check that counts (MUST or SHOULD) not run is never met.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
 pub struct Summary {
     pub name: String,
@@ -341,7 +447,9 @@ pub fn summarize(profile: &Profile, report: &Report) -> Summary {
         not_run: Vec::new(),
     };
     for check in catalog::catalog() {
-        let tally = match profile.level(check) {
+        let level = profile.level(check);
+        let must = level == Level::Must;
+        let tally = match level {
             Level::Must => &mut s.must,
             Level::Should => &mut s.should,
             Level::May => continue,
@@ -355,9 +463,13 @@ pub fn summarize(profile: &Profile, report: &Report) -> Summary {
             .results
             .iter()
             .find(|r| r.meta.id == check.id)
-            .map(|r| r.status);
+            .map(|r| profile.judge(r.meta, &r.finding).0);
         match status {
             Some(Status::Pass) => tally.met += 1,
+            Some(Status::Warn) if must => {
+                tally.met += 1;
+                s.not_met.push(check.id.clone());
+            }
             Some(Status::Fail | Status::Warn) => s.not_met.push(check.id.clone()),
             Some(Status::Error) => {
                 s.errors += 1;
@@ -585,11 +697,13 @@ mod tests {
             ca_files: Vec::new(),
             proxy: None,
             retries: 0,
+            profile: default_profile(),
             results: catalog::catalog()
                 .iter()
                 .filter_map(|meta| {
                     status(meta).map(|status| CheckResult {
                         meta,
+                        finding: crate::engine::Finding::judged(status),
                         status,
                         message: String::new(),
                         duration_ms: 0,
@@ -627,6 +741,8 @@ mod tests {
         assert!(warn.met);
         assert_eq!(warn.should.met + 1, warn.should.total);
         assert_eq!(warn.not_met, ["authz-implicit-refused"]);
+        // A warn on a MUST-level check (what it broke was a best practice): its MUST is met,
+        // the check is named, the profile met; a fail on it: not met.
         let must_warn = summarize(
             p,
             &report_with(|c| {
@@ -637,8 +753,20 @@ mod tests {
                 })
             }),
         );
-        assert!(!must_warn.met && must_warn.must.met + 1 == must_warn.must.total);
+        assert!(must_warn.met && must_warn.must.met == must_warn.must.total);
         assert_eq!(must_warn.not_met, ["code-single-use"]);
+        let must_fail = summarize(
+            p,
+            &report_with(|c| {
+                Some(if c.id == "code-single-use" {
+                    Status::Fail
+                } else {
+                    Status::Pass
+                })
+            }),
+        );
+        assert!(!must_fail.met && must_fail.must.met + 1 == must_fail.must.total);
+        assert_eq!(must_fail.not_met, ["code-single-use"]);
 
         // A skip, an error, a check not selected: never met, though nothing failed.
         for odd in [Some(Status::Skip), Some(Status::Error), None] {
@@ -675,5 +803,79 @@ mod tests {
             "{}",
             na.line()
         );
+    }
+
+    fn judge(profile: &str, id: &str, finding: Finding) -> (Status, Option<String>) {
+        find(profile).unwrap().judge(check(id), &finding)
+    }
+
+    #[test]
+    fn the_clause_a_variant_breaks_decides_its_verdict() {
+        let plain = Finding::NotMet(Breaks::Clauses(&["RFC 9700 §2.1.1"]));
+        // Accepting plain breaks a SHOULD of RFC 9700 that binds the client: a warning.
+        assert_eq!(
+            judge("rfc9700", "pkce-no-plain-downgrade", plain.clone()).0,
+            Status::Warn
+        );
+        assert_eq!(
+            judge("default", "pkce-no-plain-downgrade", plain.clone()).0,
+            Status::Warn
+        );
+        // FAPI 2.0 makes S256 the only method (its [levels]): a fail.
+        assert_eq!(
+            judge("fapi2-sp", "pkce-no-plain-downgrade", plain.clone()).0,
+            Status::Fail
+        );
+        // The check as a whole (the S256 challenge taken as verifier): RFC 7636's MUST.
+        let whole = Finding::NotMet(Breaks::Check);
+        assert_eq!(
+            judge("rfc9700", "pkce-no-plain-downgrade", whole.clone()).0,
+            Status::Fail
+        );
+        // A client-binding MUST is at most a warning; a server-binding one a fail.
+        assert_eq!(
+            judge("rfc9700", "state-missing", whole.clone()).0,
+            Status::Warn
+        );
+        assert_eq!(
+            judge("oauth2.1", "state-missing", whole.clone()).0,
+            Status::Fail
+        );
+        // A best practice is a warning wherever the check counts, n/a where it does not.
+        let practice = Finding::NotMet(Breaks::BestPractice);
+        assert_eq!(
+            judge("default", "code-single-use", practice.clone()).0,
+            Status::Warn
+        );
+        let (status, note) = judge("rfc9700", "oidc-nonce-echoed", whole.clone());
+        assert_eq!(status, Status::Skip);
+        assert!(note.unwrap().contains("n/a under profile rfc9700"));
+        // Left out: n/a whatever the probe saw, an error included.
+        assert_eq!(
+            judge("fapi2-sp", "pkce-required-public-client", Finding::Unknown).0,
+            Status::Skip
+        );
+        // A variant that breaks only a document outside the profile: met, and said so.
+        let revoke = Finding::NotMet(Breaks::Clauses(&["RFC 9700 §4.2.4"]));
+        let (status, note) = judge("oidcc-basic", "code-single-use", revoke.clone());
+        assert_eq!(status, Status::Pass, "{note:?}");
+        assert!(note.unwrap().contains("RFC 9700 §4.2.4"));
+        assert_eq!(judge("rfc9700", "code-single-use", revoke).0, Status::Warn);
+        // A clause the check does not quote is a bug, said as an error.
+        let typo = Finding::NotMet(Breaks::Clauses(&["RFC 9700 §9.9"]));
+        let (status, note) = judge("default", "code-single-use", typo);
+        assert_eq!(status, Status::Error);
+        assert!(note.unwrap().contains("checks/code-single-use.md"));
+    }
+
+    #[test]
+    fn a_clause_is_named_by_doc_and_section_and_its_keyword_when_needed() {
+        let c = check("code-unguessable");
+        assert_eq!(clauses_named(c, &["RFC 6749 §10.10"]).unwrap().len(), 2);
+        let should = clauses_named(c, &["RFC 6749 §10.10 SHOULD"]).unwrap();
+        assert_eq!(should.len(), 1);
+        assert_eq!(should[0].level, "SHOULD");
+        assert!(clauses_named(c, &["RFC 6749 §10.1"]).is_err());
+        assert!(clauses_named(c, &["RFC 6749 §10.10 SHOUL"]).is_err());
     }
 }

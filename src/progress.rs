@@ -213,6 +213,7 @@ mod tests {
             target: Arc::from("lab"),
             result: Box::new(CheckResult {
                 meta,
+                finding: crate::engine::Finding::judged(status),
                 status,
                 message: String::new(),
                 duration_ms: ms,

@@ -12,7 +12,7 @@ use tokio::sync::Semaphore;
 
 pub use context::Cx;
 pub use events::{EventReceiver, EventSender, ScanEvent};
-pub use outcome::{CheckResult, Outcome, Severity, Status};
+pub use outcome::{Breaks, CheckResult, Finding, Outcome, Severity, Status};
 
 use crate::catalog::{self, CheckMeta, Requirement};
 use crate::flow::authorize::{AuthRequest, Consent};
@@ -57,6 +57,8 @@ pub struct ScanOptions {
     /// Told of each check as it starts and ends and of each request as it is made
     /// ([`ScanEvent`]); `None`: no one listens.
     pub events: Option<EventSender>,
+    /// The profile the verdicts are judged under (the first `--profile`); `None`: `default`.
+    pub profile: Option<&'static crate::profile::Profile>,
 }
 
 /// The permits of a run over several targets: `concurrency` of them, shared by every target.
@@ -87,6 +89,7 @@ impl Default for ScanOptions {
             sessions: None,
             shared: None,
             events: None,
+            profile: None,
         }
     }
 }
@@ -111,6 +114,8 @@ pub struct Report {
     pub proxy: Option<String>,
     /// Requests sent again after a 429 or 503 (each one is in its check's evidence, marked).
     pub retries: usize,
+    /// The profile the results' verdicts are judged under.
+    pub profile: &'static crate::profile::Profile,
     pub results: Vec<CheckResult>,
 }
 
@@ -417,11 +422,12 @@ pub async fn scan(target: Target, opts: ScanOptions) -> Result<Report, String> {
         let _ = control_verdict.set(no_token_control);
     };
     let redactor = client.redactor();
+    let profile = opts.profile.unwrap_or_else(crate::profile::default_profile);
     let finish = |meta: &'static CheckMeta, ran: Ran, no_token_control: Option<&str>| {
         let (outcome, duration_ms, evidence, requests) = ran;
         // A refusal proves something only next to a server that issues tokens when asked right.
         let outcome = match no_token_control {
-            Some(why) if meta.token_control && outcome.status == Status::Pass => {
+            Some(why) if meta.token_control && outcome.finding == Finding::Met => {
                 Outcome::error(format!(
                     "not counted as a pass: {}; but {why}, so a refusal proves nothing here",
                     outcome.message
@@ -429,12 +435,18 @@ pub async fn scan(target: Target, opts: ScanOptions) -> Result<Report, String> {
             }
             _ => outcome,
         };
+        let (status, note) = profile.judge(meta, &outcome.finding);
+        // A message quotes the server (a page title, an error_description): every writer gets
+        // it without the server's control characters.
+        let message = crate::report::terminal_safe(&redactor.redact(&outcome.message));
         CheckResult {
             meta,
-            status: outcome.status,
-            // A message quotes the server (a page title, an error_description): every writer
-            // gets it without the server's control characters.
-            message: crate::report::terminal_safe(&redactor.redact(&outcome.message)),
+            finding: outcome.finding,
+            status,
+            message: match note {
+                Some(note) => format!("{note}: {message}"),
+                None => message,
+            },
             duration_ms,
             requests,
             evidence,
@@ -489,7 +501,7 @@ pub async fn scan(target: Target, opts: ScanOptions) -> Result<Report, String> {
                         }
                     };
                     // Only a pass of a token-control check waits for the control's verdict.
-                    let verdict = if meta.token_control && ran.0.status == Status::Pass {
+                    let verdict = if meta.token_control && ran.0.finding == Finding::Met {
                         control_verdict.wait().await.as_deref()
                     } else {
                         None
@@ -529,6 +541,7 @@ pub async fn scan(target: Target, opts: ScanOptions) -> Result<Report, String> {
         ca_files,
         proxy: opts.proxy.as_ref().map(ProxySetting::shown),
         retries: client.retries(),
+        profile,
         results,
     })
 }
@@ -655,8 +668,8 @@ async fn run_check(meta: &'static CheckMeta, env: &CheckEnv, turns: &Turns) -> R
             Err(_) => stopped_by(env.deadline),
         };
     // An exclusive check's verdict rests on its replay or revocation, which must run alone.
-    let outcome = match outcome.status {
-        Status::Pass | Status::Fail | Status::Warn if meta.exclusive && !cx.went_alone() => {
+    let outcome = match outcome.finding {
+        Finding::Met | Finding::NotMet(_) if meta.exclusive && !cx.went_alone() => {
             Outcome::error(format!(
                 "not counted: the check reached a verdict without running its replay or revocation alone (a bug in oauthprobe): {}",
                 outcome.message

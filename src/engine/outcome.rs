@@ -84,44 +84,87 @@ impl fmt::Display for Status {
     }
 }
 
-/// What a check's probe concluded.
+/// What a probe saw, never a verdict: the check's requirement met, not met (naming what it
+/// breaks), not applicable, or could not tell. The verdict comes from the check's clauses and
+/// the profile it is judged under ([`crate::profile::Profile::judge`]): not met under a MUST
+/// of the profile is a fail, under a SHOULD a warning.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Finding {
+    Met,
+    NotMet(Breaks),
+    /// The check does not apply (skip), with the reason in the message.
+    NotApplicable,
+    /// The scanner could not tell (error).
+    Unknown,
+}
+
+#[cfg(test)]
+impl Finding {
+    /// A finding that `default` judges `status` (for tests that build results by hand).
+    pub fn judged(status: Status) -> Finding {
+        match status {
+            Status::Pass => Finding::Met,
+            Status::Fail => Finding::NotMet(Breaks::Check),
+            Status::Warn => Finding::NotMet(Breaks::BestPractice),
+            Status::Skip => Finding::NotApplicable,
+            Status::Error => Finding::Unknown,
+        }
+    }
+}
+
+/// What a finding of "not met" breaks, so that a check with grades (some variants a MUST,
+/// some a SHOULD) is judged by the clause each variant breaks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Breaks {
+    /// The check's requirement as a whole: every clause its document quotes.
+    Check,
+    /// Only these of the clauses its document quotes, each written `doc §section`, with the
+    /// keyword after it where the document quotes the same section twice
+    /// (`"RFC 9700 §2.1.1 RECOMMENDED"`).
+    Clauses(&'static [&'static str]),
+    /// No clause: a best practice the check's document describes. A warning at most.
+    BestPractice,
+}
+
+/// What a check's probe concluded: a finding and one sentence naming the observed fact.
 #[derive(Debug, Clone)]
 pub struct Outcome {
-    pub status: Status,
-    /// One sentence naming the observed fact.
+    pub finding: Finding,
     pub message: String,
 }
 
 impl Outcome {
+    /// The requirement met.
     pub fn pass(message: impl Into<String>) -> Self {
-        Self {
-            status: Status::Pass,
-            message: message.into(),
-        }
+        Self::new(Finding::Met, message)
     }
-    pub fn fail(message: impl Into<String>) -> Self {
-        Self {
-            status: Status::Fail,
-            message: message.into(),
-        }
+    /// The requirement not met, shown by the evidence: every clause the check quotes broken.
+    pub fn not_met(message: impl Into<String>) -> Self {
+        Self::new(Finding::NotMet(Breaks::Check), message)
     }
-    pub fn warn(message: impl Into<String>) -> Self {
-        Self {
-            status: Status::Warn,
-            message: message.into(),
-        }
+    /// Not met, breaking only `clauses` of those the check quotes (see [`Breaks::Clauses`]).
+    pub fn not_met_of(clauses: &'static [&'static str], message: impl Into<String>) -> Self {
+        Self::new(Finding::NotMet(Breaks::Clauses(clauses)), message)
+    }
+    /// A best practice the check describes not followed, breaking no clause it quotes.
+    pub fn best_practice_not_met(message: impl Into<String>) -> Self {
+        Self::new(Finding::NotMet(Breaks::BestPractice), message)
     }
     pub fn skip(message: impl Into<String>) -> Self {
+        Self::new(Finding::NotApplicable, message)
+    }
+    pub fn error(message: impl Into<String>) -> Self {
+        Self::new(Finding::Unknown, message)
+    }
+    fn new(finding: Finding, message: impl Into<String>) -> Self {
         Self {
-            status: Status::Skip,
+            finding,
             message: message.into(),
         }
     }
-    pub fn error(message: impl Into<String>) -> Self {
-        Self {
-            status: Status::Error,
-            message: message.into(),
-        }
+    /// Whether the probe reached a conclusion on the server (met or not).
+    pub fn concluded(&self) -> bool {
+        matches!(self.finding, Finding::Met | Finding::NotMet(_))
     }
 }
 
@@ -129,6 +172,9 @@ impl Outcome {
 #[derive(Debug, Clone)]
 pub struct CheckResult {
     pub meta: &'static crate::catalog::CheckMeta,
+    /// What the probe saw; every profile judges it ([`crate::profile::Profile::judge`]).
+    pub finding: Finding,
+    /// The verdict under the report's profile ([`crate::engine::Report::profile`]).
     pub status: Status,
     pub message: String,
     pub duration_ms: u64,

@@ -43,7 +43,7 @@ pub async fn unknown_param_ignored(cx: &Cx) -> ProbeResult {
             control.describe()
         )));
     }
-    Ok(Outcome::fail(format!(
+    Ok(Outcome::not_met(format!(
         "the unknown parameter oauthprobe_extension made the request fail (the server {}), while the same request without it got a code",
         outcome.describe()
     )))
@@ -82,7 +82,7 @@ pub async fn response_type_checked(cx: &Cx) -> ProbeResult {
     Ok(if findings.is_empty() {
         Outcome::pass(notes.join("; "))
     } else {
-        Outcome::fail(findings.join("; "))
+        Outcome::not_met(findings.join("; "))
     })
 }
 
@@ -102,7 +102,7 @@ pub async fn implicit_refused(cx: &Cx) -> ProbeResult {
         match outcome.param("access_token").filter(|t| !t.is_empty()) {
             Some(token) => {
                 cx.http.redactor().add(token);
-                Outcome::warn(format!(
+                Outcome::not_met(format!(
                     "response_type=token returned an access token in the authorization response ({}): the implicit grant is offered",
                     outcome.describe()
                 ))
@@ -140,7 +140,7 @@ pub async fn duplicate_param_refused(cx: &Cx) -> ProbeResult {
             Some(_) => "another state came back".to_string(),
             None => "no state came back".to_string(),
         };
-        Outcome::warn(format!(
+        Outcome::not_met(format!(
             "a request with state twice got a code ({which}) instead of invalid_request"
         ))
     } else {
@@ -188,13 +188,15 @@ pub async fn unknown_scope_not_granted(cx: &Cx) -> ProbeResult {
         )));
     }
     Ok(match resp.field("scope") {
-        Some(granted) if granted.split(' ').any(|s| s == UNKNOWN_SCOPE) => Outcome::warn(format!(
-            "the token response grants the unknown scope `{UNKNOWN_SCOPE}` (scope `{granted}`)"
-        )),
+        Some(granted) if granted.split(' ').any(|s| s == UNKNOWN_SCOPE) => {
+            Outcome::best_practice_not_met(format!(
+                "the token response grants the unknown scope `{UNKNOWN_SCOPE}` (scope `{granted}`)"
+            ))
+        }
         Some(granted) => Outcome::pass(format!(
             "the unknown scope was dropped, and the token response says so (scope `{granted}`)"
         )),
-        None => Outcome::warn(format!(
+        None => Outcome::best_practice_not_met(format!(
             "tokens were issued with no scope in the response, which per RFC 6749 §5.1 means the requested scope, unknown `{UNKNOWN_SCOPE}` included, was granted"
         )),
     })
@@ -224,7 +226,7 @@ pub async fn endpoint_no_fragment(cx: &Cx) -> ProbeResult {
         ));
     };
     Ok(match url::Url::parse(&endpoint) {
-        Ok(u) if u.fragment().is_some() => Outcome::fail(format!(
+        Ok(u) if u.fragment().is_some() => Outcome::not_met(format!(
             "the metadata's authorization_endpoint `{endpoint}` has a fragment"
         )),
         Ok(_) => Outcome::pass(format!(
@@ -292,7 +294,7 @@ pub async fn login_not_307(cx: &Cx) -> ProbeResult {
         })
         .collect();
     Ok(if posts.iter().any(|(_, s)| *s == Some(307)) {
-        Outcome::fail(format!(
+        Outcome::not_met(format!(
             "the sign-in POST that carried the password was answered with a 307 redirect, which makes the browser post the password to the next URL ({})",
             seen.join("; ")
         ))
@@ -300,10 +302,13 @@ pub async fn login_not_307(cx: &Cx) -> ProbeResult {
         .iter()
         .find(|(_, s)| matches!(s, Some(301 | 302 | 308)))
     {
-        Outcome::warn(format!(
-            "the sign-in POST was answered with HTTP {s}, not 303 (RFC 9700 §4.12 SHOULD) ({})",
-            seen.join("; ")
-        ))
+        Outcome::not_met_of(
+            &["RFC 9700 §4.12 SHOULD"],
+            format!(
+                "the sign-in POST was answered with HTTP {s}, not 303 (RFC 9700 §4.12 SHOULD) ({})",
+                seen.join("; ")
+            ),
+        )
     } else {
         Outcome::pass(format!(
             "no sign-in POST was answered with a 307 ({})",
@@ -529,9 +534,10 @@ pub async fn error_redirected(cx: &Cx) -> ProbeResult {
     };
     Ok(if !fails.is_empty() {
         fails.extend(warns);
-        Outcome::fail(format!("{}{}", fails.join("; "), also(&not_shown)))
+        Outcome::not_met(format!("{}{}", fails.join("; "), also(&not_shown)))
     } else if !warns.is_empty() {
-        Outcome::warn(format!(
+        // The denial's redirect is described without a keyword.
+        Outcome::best_practice_not_met(format!(
             "{}{}{}",
             warns.join("; "),
             also(&shown),

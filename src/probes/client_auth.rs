@@ -35,7 +35,7 @@ pub async fn required(cx: &Cx) -> ProbeResult {
         .send_token("redeem the code with the client_id alone, no secret", req)
         .await?;
     if resp.issued() {
-        return Ok(Outcome::fail(format!(
+        return Ok(Outcome::not_met(format!(
             "confidential client `{}` redeemed a code without its secret: HTTP 200 with an access_token",
             client.id
         )));
@@ -66,7 +66,7 @@ pub async fn secret_checked(cx: &Cx) -> ProbeResult {
         )
         .await?;
     if resp.issued() {
-        return Ok(Outcome::fail(format!(
+        return Ok(Outcome::not_met(format!(
             "client `{}` redeemed a code with a wrong secret: HTTP 200 with an access_token",
             client.id
         )));
@@ -97,12 +97,12 @@ pub async fn basic_challenge(cx: &Cx) -> ProbeResult {
         .send_token("authenticate an unknown client with HTTP Basic", req)
         .await?;
     if resp.issued() {
-        return Ok(Outcome::fail(
+        return Ok(Outcome::not_met(
             "an unknown client authenticating with HTTP Basic got HTTP 200 and an access_token",
         ));
     }
     if resp.error() != Some("invalid_client") {
-        return Ok(Outcome::warn(format!(
+        return Ok(Outcome::best_practice_not_met(format!(
             "an unknown client authenticating with HTTP Basic got {} rather than invalid_client (RFC 6749 §5.2)",
             resp.describe()
         )));
@@ -113,7 +113,7 @@ pub async fn basic_challenge(cx: &Cx) -> ProbeResult {
             .any(|part| part.trim().to_ascii_lowercase().starts_with("basic"))
     });
     if resp.status != 401 || !basic_challenge {
-        return Ok(Outcome::fail(format!(
+        return Ok(Outcome::not_met(format!(
             "a failed HTTP Basic client authentication got invalid_client with HTTP {} and {}",
             resp.status,
             match challenge {
@@ -159,7 +159,7 @@ pub async fn secret_not_in_query(cx: &Cx) -> ProbeResult {
         )
         .await?;
     if resp.issued() {
-        return Ok(Outcome::warn(format!(
+        return Ok(Outcome::not_met(format!(
             "client `{}` authenticated with its secret in the URL query: HTTP 200 with an access_token; the server tolerates the client's breach of RFC 6749 §2.3.1",
             client.id
         )));
@@ -198,7 +198,7 @@ pub async fn single_method(cx: &Cx) -> ProbeResult {
         )
         .await?;
     if resp.issued() {
-        return Ok(Outcome::warn(format!(
+        return Ok(Outcome::not_met(format!(
             "a token request carrying both HTTP Basic and client_secret credentials for `{}`, one of them wrong, returned HTTP 200 and an access_token; the server tolerates the client's breach of RFC 6749 §2.3",
             client.id
         )));
@@ -226,7 +226,7 @@ pub async fn public_client_id_required(cx: &Cx) -> ProbeResult {
         )
         .await?;
     if resp.issued() {
-        return Ok(Outcome::fail(format!(
+        return Ok(Outcome::not_met(format!(
             "a code issued to public client `{}` was redeemed by a request that named no client: HTTP 200 with an access_token",
             client.id
         )));

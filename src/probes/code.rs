@@ -9,6 +9,7 @@ pub async fn single_use(cx: &Cx) -> ProbeResult {
     let client = cx.client();
     let mut findings = Vec::new();
     let mut warnings = Vec::new();
+    let mut first_tokens_still_work = false;
     let mut notes = Vec::new();
 
     let issued = cx.fresh_code(client).await?;
@@ -44,10 +45,13 @@ pub async fn single_use(cx: &Cx) -> ProbeResult {
             }
             if let Some(at) = first.access_token() {
                 match cx.token_works("use the first access token after the replay", at).await? {
-                    Some(true) => warnings.push(
-                        "the access token from the first redemption still works after the replay (RFC 6749 §4.1.2: SHOULD be revoked)"
-                            .to_string(),
-                    ),
+                    Some(true) => {
+                        first_tokens_still_work = true;
+                        warnings.push(
+                            "the access token from the first redemption still works after the replay (RFC 6749 §4.1.2: SHOULD be revoked)"
+                                .to_string(),
+                        )
+                    }
                     Some(false) => notes.push("tokens from the first redemption were revoked".to_string()),
                     None => notes.push("no userinfo endpoint to tell whether the first tokens were revoked".to_string()),
                 }
@@ -109,9 +113,15 @@ pub async fn single_use(cx: &Cx) -> ProbeResult {
     }
 
     Ok(if !findings.is_empty() {
-        Outcome::fail(findings.join("; "))
+        Outcome::not_met(findings.join("; "))
     } else if !warnings.is_empty() {
-        Outcome::warn(format!("{}; {}", warnings.join("; "), notes.join("; ")))
+        let message = format!("{}; {}", warnings.join("; "), notes.join("; "));
+        if first_tokens_still_work {
+            Outcome::not_met_of(&["RFC 6749 §4.1.2 SHOULD", "RFC 9700 §4.2.4"], message)
+        } else {
+            // Another error than invalid_grant: RFC 6749 §5.2 lists the codes without a keyword.
+            Outcome::best_practice_not_met(message)
+        }
     } else {
         Outcome::pass(notes.join("; "))
     })
@@ -154,7 +164,7 @@ async fn redeemed_only_by_its_client(cx: &Cx, other: &crate::target::Client) -> 
         )
         .await?;
     if stolen.issued() {
-        return Ok(Outcome::fail(format!(
+        return Ok(Outcome::not_met(format!(
             "a code issued to client `{}` was redeemed by client `{}` ({}): HTTP 200 with an access_token",
             client.id,
             other.id,
@@ -202,7 +212,7 @@ pub async fn expires(cx: &Cx) -> ProbeResult {
         )
         .await?;
     Ok(if late.issued() {
-        Outcome::fail(format!(
+        Outcome::not_met(format!(
             "a code was still redeemed {:.1} s after it was issued: HTTP 200 with an access_token",
             wait.as_secs_f64()
         ))
@@ -268,7 +278,7 @@ pub async fn unguessable(cx: &Cx) -> ProbeResult {
     }
     let distinct: std::collections::BTreeSet<&String> = codes.iter().collect();
     if distinct.len() < codes.len() {
-        return Ok(Outcome::fail(format!(
+        return Ok(Outcome::not_met(format!(
             "the server issued the same code twice among {} codes",
             codes.len()
         )));
@@ -285,13 +295,14 @@ pub async fn unguessable(cx: &Cx) -> ProbeResult {
             .join("/")
     );
     Ok(if bits < 128.0 {
-        Outcome::fail(format!(
+        Outcome::not_met(format!(
             "{shape}: a guess succeeds with a probability above 2^-128 (RFC 6749 §10.10 MUST)"
         ))
     } else if bits < 160.0 {
-        Outcome::warn(format!(
-            "{shape}: below the 160 bits RFC 6749 §10.10 asks for (SHOULD)"
-        ))
+        Outcome::not_met_of(
+            &["RFC 6749 §10.10 SHOULD"],
+            format!("{shape}: below the 160 bits RFC 6749 §10.10 asks for (SHOULD)"),
+        )
     } else {
         Outcome::pass(format!("{shape}, and all differ"))
     })
@@ -347,7 +358,7 @@ pub async fn unknown_refused(cx: &Cx) -> ProbeResult {
         }
     }
     if !findings.is_empty() {
-        return Ok(Outcome::fail(findings.join("; ")));
+        return Ok(Outcome::not_met(findings.join("; ")));
     }
     let control = cx
         .redeem_properly("control: redeem the real code", client, &issued)
@@ -401,7 +412,7 @@ pub async fn single_use_concurrent(cx: &Cx) -> ProbeResult {
             "of {PARALLEL_REDEMPTIONS} parallel redemptions of one code, one succeeded and the others were refused ({})",
             refusals.join(", ")
         )),
-        n => Outcome::fail(format!(
+        n => Outcome::not_met(format!(
             "{n} of {PARALLEL_REDEMPTIONS} parallel redemptions of one code returned HTTP 200 with an access_token"
         )),
     })

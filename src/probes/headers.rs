@@ -205,9 +205,10 @@ pub async fn anti_framing(cx: &Cx) -> ProbeResult {
         notes.push("no consent page was shown to the signed-in user".into());
     }
     Ok(if !failures.is_empty() {
-        Outcome::fail(failures.join("; "))
+        Outcome::not_met(failures.join("; "))
     } else if !warnings.is_empty() {
-        Outcome::warn(warnings.join("; "))
+        // Each page warned of lacks CSP frame-ancestors.
+        Outcome::not_met_of(&["RFC 9700 §4.16 SHOULD"], warnings.join("; "))
     } else {
         Outcome::pass(notes.join("; "))
     })
@@ -243,7 +244,7 @@ pub async fn authorization_no_cors(cx: &Cx) -> ProbeResult {
         }
     }
     if !allowed.is_empty() {
-        return Ok(Outcome::fail(format!(
+        return Ok(Outcome::not_met(format!(
             "the authorization endpoint grants a foreign origin CORS access: {}",
             allowed.join("; ")
         )));
@@ -419,7 +420,7 @@ pub async fn referrer_policy_strict(cx: &Cx) -> ProbeResult {
     Ok(if weak.is_empty() {
         Outcome::pass(notes.join("; "))
     } else {
-        Outcome::warn(format!(
+        Outcome::not_met(format!(
             "{} (RFC 9700 §4.2.4 suggests an appropriate Referrer Policy, such as no-referrer)",
             weak.join("; ")
         ))
@@ -547,7 +548,7 @@ pub async fn session_cookie_flags(cx: &Cx) -> ProbeResult {
             seen.join(", ")
         ))
     } else {
-        Outcome::warn(weak.join("; "))
+        Outcome::best_practice_not_met(weak.join("; "))
     })
 }
 
@@ -574,7 +575,7 @@ pub async fn consent_names_client(cx: &Cx) -> ProbeResult {
             url.path()
         )));
     }
-    Ok(Outcome::warn(format!(
+    Ok(Outcome::best_practice_not_met(format!(
         "the consent page (HTTP {} at {}) does not show the client id `{id}`; the user cannot tell which client asks, unless the page names it another way the scanner cannot check",
         resp.status,
         url.path()

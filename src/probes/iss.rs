@@ -71,18 +71,19 @@ pub async fn present(cx: &Cx) -> ProbeResult {
             None => Outcome::pass(format!("iss is present in {}", names(&with))),
         }
     } else if advertised(cx) {
-        Outcome::fail(format!(
+        Outcome::not_met(format!(
             "the metadata sets authorization_response_iss_parameter_supported, but {} had no iss{unchecked}",
             names(&without)
         ))
     } else if !with.is_empty() {
-        Outcome::fail(format!(
+        Outcome::not_met(format!(
             "iss is present in {} (the server implements RFC 9207) but not in {}",
             names(&with),
             names(&without)
         ))
     } else {
-        Outcome::warn(format!(
+        // RFC 9207 binds only a server that supports it: mix-up defence is the best practice.
+        Outcome::best_practice_not_met(format!(
             "{} had no iss, and the metadata does not claim RFC 9207 support: clients that use several authorization servers cannot detect mix-up attacks by iss{unchecked}",
             names(&without)
         ))
@@ -108,7 +109,7 @@ pub async fn matches_issuer(cx: &Cx) -> ProbeResult {
         }
     }
     Ok(if !wrong.is_empty() {
-        Outcome::fail(format!(
+        Outcome::not_met(format!(
             "{}, but the metadata's issuer is `{issuer}`",
             wrong.join("; ")
         ))
@@ -153,7 +154,7 @@ pub async fn advertised_when_sent(cx: &Cx) -> ProbeResult {
             sent.join(", ")
         ))
     } else {
-        Outcome::fail(format!(
+        Outcome::not_met(format!(
             "iss is sent ({}) but the metadata does not set authorization_response_iss_parameter_supported to true",
             sent.join(", ")
         ))

@@ -60,11 +60,11 @@ fn issuer_verdict(cx: &Cx, url: &Url, doc: &Value) -> Outcome {
         Some(issuer) if accepted.contains(&issuer) => Outcome::pass(format!(
             "the metadata at {url} names the issuer {issuer}, the one it was fetched for"
         )),
-        Some(issuer) => Outcome::fail(format!(
+        Some(issuer) => Outcome::not_met(format!(
             "the metadata at {url} (HTTP 200) names the issuer {issuer}, not {}",
             accepted.last().copied().unwrap_or(configured)
         )),
-        None => Outcome::fail(format!("the metadata at {url} (HTTP 200) has no issuer")),
+        None => Outcome::not_met(format!("the metadata at {url} (HTTP 200) has no issuer")),
     }
 }
 
@@ -123,7 +123,7 @@ pub async fn required_fields(cx: &Cx) -> ProbeResult {
         missing.push("response_types_supported");
     }
     if !missing.is_empty() {
-        return Ok(Outcome::fail(format!(
+        return Ok(Outcome::not_met(format!(
             "the metadata at {url} (HTTP 200) lacks {}",
             missing.join(", ")
         )));
@@ -185,7 +185,7 @@ pub async fn endpoints_https(cx: &Cx) -> ProbeResult {
         if !malformed.is_empty() {
             problems.push(format!("malformed: {}", malformed.join(", ")));
         }
-        return Ok(Outcome::fail(format!(
+        return Ok(Outcome::not_met(format!(
             "the metadata at {url} (HTTP 200) advertises {}",
             problems.join("; ")
         )));
@@ -246,7 +246,7 @@ pub async fn jwks_public_keys_only(cx: &Cx) -> ProbeResult {
         })
         .collect();
     if !exposed.is_empty() {
-        return Ok(Outcome::fail(format!(
+        return Ok(Outcome::not_met(format!(
             "the JWKS at {jwks_url} (HTTP 200) publishes private or symmetric key material: {}",
             exposed.join("; ")
         )));
@@ -276,7 +276,7 @@ pub async fn oidc_required_fields(cx: &Cx) -> ProbeResult {
         }
     }
     if !missing.is_empty() {
-        return Ok(Outcome::fail(format!(
+        return Ok(Outcome::not_met(format!(
             "the OpenID Provider metadata at {url} (HTTP 200) lacks {}",
             missing.join(", ")
         )));
@@ -309,7 +309,7 @@ pub async fn json_content_type(cx: &Cx) -> ProbeResult {
     let content_type = resp.header("content-type").unwrap_or("absent");
     let media_type = content_type.split(';').next().unwrap_or("").trim();
     if !media_type.eq_ignore_ascii_case("application/json") {
-        return Ok(Outcome::fail(format!(
+        return Ok(Outcome::not_met(format!(
             "the metadata at {url} is a JSON object served with HTTP 200 and Content-Type {content_type}, not application/json"
         )));
     }
@@ -331,7 +331,7 @@ pub async fn no_empty_members(cx: &Cx) -> ProbeResult {
         })
         .unwrap_or_default();
     if !empty.is_empty() {
-        return Ok(Outcome::fail(format!(
+        return Ok(Outcome::not_met(format!(
             "the metadata at {url} (HTTP 200) has empty arrays: {}",
             empty.join(", ")
         )));

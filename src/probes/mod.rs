@@ -354,4 +354,113 @@ mod tests {
         assert_eq!(before, probes.len(), "a probe is registered twice");
         assert_eq!(catalog, probes, "the same ids");
     }
+
+    /// Every probe's source, by module name.
+    fn sources() -> Vec<(String, String)> {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src/probes");
+        let mut out: Vec<(String, String)> = std::fs::read_dir(&dir)
+            .unwrap()
+            .filter_map(|e| {
+                let path = e.ok()?.path();
+                let name = path.file_stem()?.to_str()?.to_string();
+                let text = std::fs::read_to_string(&path).ok()?;
+                // The code, without its tests (these tests name what they look for).
+                let code = text.split("#[cfg(test)]\nmod tests").next().unwrap_or("").to_string();
+                (path.extension()? == "rs").then_some((name, code))
+            })
+            .collect();
+        out.sort();
+        assert!(out.len() >= 13, "{}", out.len());
+        out
+    }
+
+    /// A probe observes, the profile judges (issue 13): no probe names a verdict level.
+    #[test]
+    fn no_probe_writes_a_fail_or_a_warn() {
+        for (module, text) in sources() {
+            for (n, line) in text.lines().enumerate() {
+                for verdict in [
+                    "Status::Fail",
+                    "Status::Warn",
+                    "Outcome::fail",
+                    "Outcome::warn",
+                ] {
+                    assert!(
+                        !line.contains(verdict),
+                        "src/probes/{module}.rs:{}: {verdict}: a probe reports what it saw (Outcome::not_met, not_met_of, best_practice_not_met), the profile decides the verdict",
+                        n + 1
+                    );
+                }
+            }
+        }
+    }
+
+    /// `(module, function) -> check id`, read from the PROBES table's source.
+    fn probe_functions(table: &str) -> Vec<(String, String, String)> {
+        let mut out = Vec::new();
+        let mut rest = table;
+        while let Some(at) = rest.find("(\"") {
+            rest = &rest[at + 2..];
+            let Some(end) = rest.find('"') else { break };
+            let id = rest[..end].to_string();
+            let Some(pin) = rest.find("Box::pin(") else {
+                break;
+            };
+            let call = &rest[pin + 9..];
+            let path: String = call.chars().take_while(|c| *c != '(').collect();
+            if let Some((module, function)) = path.split_once("::") {
+                out.push((module.to_string(), function.to_string(), id));
+            }
+        }
+        out
+    }
+
+    /// Each clause a probe names for a graded variant is one its check's document quotes, so
+    /// that no profile ever judges a typo.
+    #[test]
+    fn every_clause_a_probe_names_is_quoted_by_its_check() {
+        let sources = sources();
+        let table = &sources.iter().find(|(m, _)| m == "mod").unwrap().1;
+        let functions = probe_functions(table);
+        assert_eq!(functions.len(), super::PROBES.len());
+        let mut named = 0;
+        for (module, text) in &sources {
+            for (at, _) in text.match_indices("not_met_of(") {
+                let line = text[..at].matches('\n').count() + 1;
+                // The probe it is in: the last function declared before it.
+                let function: String = text[..at]
+                    .rmatch_indices("fn ")
+                    .map(|(f, _)| &text[f + 3..at])
+                    .find(|rest| rest.starts_with(|c: char| c.is_ascii_lowercase()))
+                    .map(|rest| {
+                        rest.chars()
+                            .take_while(|c| *c != '(' && *c != '<')
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                let list = &text[at..];
+                let (open, close) = (list.find("&[").unwrap(), list.find(']').unwrap());
+                let names: Vec<&str> = list[open + 2..close]
+                    .split(',')
+                    .map(|n| n.trim().trim_matches('"'))
+                    .filter(|n| !n.is_empty())
+                    .collect();
+                let id = functions
+                    .iter()
+                    .find(|(m, f, _)| m == module && *f == function)
+                    .map(|(_, _, id)| id.as_str())
+                    .unwrap_or_else(|| {
+                        panic!(
+                            "src/probes/{module}.rs:{line}: not_met_of in `{function}`, which is no check's probe"
+                        )
+                    });
+                let check = crate::catalog::find(id).unwrap();
+                if let Err(e) = crate::profile::clauses_named(check, &names) {
+                    panic!("src/probes/{module}.rs:{line}: {e}");
+                }
+                named += 1;
+            }
+        }
+        assert!(named >= 7, "{named}");
+    }
 }

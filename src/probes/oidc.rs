@@ -73,7 +73,7 @@ pub async fn id_token_signature_valid(cx: &Cx) -> ProbeResult {
     let flow = id_token_or_skip!(cx);
     let alg = flow.jws.alg().to_string();
     if alg.is_empty() || alg.eq_ignore_ascii_case("none") {
-        return Ok(Outcome::fail(format!(
+        return Ok(Outcome::not_met(format!(
             "the code exchange returned HTTP 200 with an unsigned ID token (alg {})",
             if alg.is_empty() { "missing" } else { &alg }
         )));
@@ -86,8 +86,8 @@ pub async fn id_token_signature_valid(cx: &Cx) -> ProbeResult {
         Ok(kid) => Ok(Outcome::pass(format!(
             "the ID token's {alg} signature verifies with key {kid} of the JWKS"
         ))),
-        Err(SignatureError::Unsigned) => Ok(Outcome::fail("the ID token is unsigned")),
-        Err(SignatureError::Invalid) => Ok(Outcome::fail(format!(
+        Err(SignatureError::Unsigned) => Ok(Outcome::not_met("the ID token is unsigned")),
+        Err(SignatureError::Invalid) => Ok(Outcome::not_met(format!(
             "the ID token's {alg} signature does not verify with the JWKS key its header names"
         ))),
         Err(SignatureError::NoKey(why)) => Err(ProbeError::Unexpected(format!(
@@ -139,7 +139,7 @@ pub async fn id_token_kid_when_several_keys(cx: &Cx) -> ProbeResult {
         .unwrap_or(0);
     let kid = flow.jws.header["kid"].as_str();
     match (signing, kid) {
-        (n, None) if n > 1 => Ok(Outcome::fail(format!(
+        (n, None) if n > 1 => Ok(Outcome::not_met(format!(
             "the JWKS publishes {n} signing keys, and the ID token (from an HTTP 200 token response) names none with a kid"
         ))),
         (_, Some(kid)) => Ok(Outcome::pass(format!(
@@ -161,11 +161,11 @@ pub async fn id_token_issuer(cx: &Cx) -> ProbeResult {
         ))),
         Some(iss) => Ok(match super::metadata_issuer_is_the_cause(cx, iss) {
             Some(why) => Outcome::skip(format!("the ID token's iss: {why}")),
-            None => Outcome::fail(format!(
+            None => Outcome::not_met(format!(
                 "the ID token's iss is {iss}, not the issuer {expected}"
             )),
         }),
-        None => Ok(Outcome::fail("the ID token has no iss claim")),
+        None => Ok(Outcome::not_met("the ID token has no iss claim")),
     }
 }
 
@@ -179,7 +179,7 @@ pub async fn id_token_audience(cx: &Cx) -> ProbeResult {
             client.id
         )));
     }
-    Ok(Outcome::fail(format!(
+    Ok(Outcome::not_met(format!(
         "the ID token issued to `{}` has aud {}, without that client_id",
         client.id, flow.jws.claims["aud"]
     )))
@@ -190,19 +190,20 @@ pub async fn id_token_lifetime(cx: &Cx) -> ProbeResult {
     let flow = id_token_or_skip!(cx);
     let now = now_secs();
     let (Some(exp), Some(iat)) = (flow.jws.claim_num("exp"), flow.jws.claim_num("iat")) else {
-        return Ok(Outcome::fail(format!(
+        return Ok(Outcome::not_met(format!(
             "the ID token lacks a numeric exp or iat (exp {}, iat {})",
             flow.jws.claims["exp"], flow.jws.claims["iat"]
         )));
     };
     if exp + LEEWAY_SECS <= now {
-        return Ok(Outcome::warn(format!(
+        // The rule it breaks binds the client that processes the token, not the server.
+        return Ok(Outcome::best_practice_not_met(format!(
             "the ID token was expired when issued: exp is {:.0} s in the past (clients must refuse it)",
             now - exp
         )));
     }
     if iat > now + LEEWAY_SECS || exp <= iat {
-        return Ok(Outcome::warn(format!(
+        return Ok(Outcome::best_practice_not_met(format!(
             "the ID token's times are inconsistent: iat is {:.0} s from now, exp {:.0} s after iat",
             iat - now,
             exp - iat
@@ -226,10 +227,10 @@ pub async fn nonce_echoed(cx: &Cx) -> ProbeResult {
         Some(n) if n == sent => Ok(Outcome::pass(
             "the ID token's nonce is exactly the one sent",
         )),
-        Some(n) => Ok(Outcome::fail(format!(
+        Some(n) => Ok(Outcome::not_met(format!(
             "the ID token's nonce `{n}` differs from the one sent"
         ))),
-        None => Ok(Outcome::fail(
+        None => Ok(Outcome::not_met(
             "a nonce was sent, and the ID token has no nonce claim",
         )),
     }
@@ -270,10 +271,10 @@ pub async fn userinfo_sub_matches(cx: &Cx) -> ProbeResult {
         Some(sub) if sub == id_sub && !sub.is_empty() => {
             Ok(Outcome::pass("userinfo returned the ID token's sub"))
         }
-        Some(sub) => Ok(Outcome::fail(format!(
+        Some(sub) => Ok(Outcome::not_met(format!(
             "userinfo answered HTTP 200 for the subject `{sub}`, and the ID token's sub is `{id_sub}`"
         ))),
-        None => Ok(Outcome::fail(
+        None => Ok(Outcome::not_met(
             "userinfo answered HTTP 200 without a sub claim",
         )),
     }
@@ -286,7 +287,7 @@ pub async fn id_token_subject(cx: &Cx) -> ProbeResult {
         Some(sub) if !sub.is_empty() && sub.len() <= 255 && sub.is_ascii() => Ok(Outcome::pass(
             format!("the ID token's sub is {} ASCII characters long", sub.len()),
         )),
-        Some(sub) if !sub.is_empty() => Ok(Outcome::fail(format!(
+        Some(sub) if !sub.is_empty() => Ok(Outcome::not_met(format!(
             "the ID token's sub is {} characters long{}; at most 255 ASCII characters are allowed",
             sub.chars().count(),
             if sub.is_ascii() {
@@ -295,7 +296,7 @@ pub async fn id_token_subject(cx: &Cx) -> ProbeResult {
                 ", not all ASCII"
             }
         ))),
-        _ => Ok(Outcome::fail(format!(
+        _ => Ok(Outcome::not_met(format!(
             "the ID token (from an HTTP 200 token response) has no sub claim: {}",
             flow.jws.claims["sub"]
         ))),
@@ -349,7 +350,7 @@ pub async fn refresh_id_token_consistent(cx: &Cx) -> ProbeResult {
         }
     }
     if !changed.is_empty() {
-        return Ok(Outcome::fail(format!(
+        return Ok(Outcome::not_met(format!(
             "the refresh returned HTTP 200 with an access_token and an ID token whose {}",
             changed.join(", ")
         )));
@@ -416,7 +417,7 @@ pub async fn userinfo_post_supported(cx: &Cx) -> ProbeResult {
             header.status
         )));
     }
-    Ok(Outcome::fail(format!(
+    Ok(Outcome::not_met(format!(
         "userinfo answered GET with HTTP 200, and POST with the same access token with HTTP {} (token in the header) and HTTP {} (token in the body)",
         header.status, body.status
     )))
@@ -431,14 +432,14 @@ pub async fn max_age_auth_time(cx: &Cx) -> ProbeResult {
         Err(skip) => return Ok(skip),
     };
     let Some(auth_time) = flow.jws.claim_num("auth_time") else {
-        return Ok(Outcome::fail(format!(
+        return Ok(Outcome::not_met(format!(
             "the authentication request carried max_age={MAX_AGE}, and the ID token (from an HTTP 200 token response) has no numeric auth_time: {}",
             flow.jws.claims["auth_time"]
         )));
     };
     let age = now_secs() - auth_time;
     if age < -LEEWAY_SECS {
-        return Ok(Outcome::warn(format!(
+        return Ok(Outcome::best_practice_not_met(format!(
             "auth_time is {:.0} s in the future",
             -age
         )));
@@ -489,12 +490,12 @@ pub async fn prompt_none_shows_no_page(cx: &Cx) -> ProbeResult {
         }
         super::headers::Landing::Page(url, resp) => {
             match crate::flow::forms::classify(&resp.text(), hints) {
-                crate::flow::forms::PageKind::Login(_) => Ok(Outcome::fail(format!(
+                crate::flow::forms::PageKind::Login(_) => Ok(Outcome::not_met(format!(
                     "the request carried prompt=none, and the server showed a login form (HTTP {} at {})",
                     resp.status,
                     url.path()
                 ))),
-                crate::flow::forms::PageKind::Consent(_) => Ok(Outcome::fail(format!(
+                crate::flow::forms::PageKind::Consent(_) => Ok(Outcome::not_met(format!(
                     "the request carried prompt=none, and the server showed a consent form (HTTP {} at {})",
                     resp.status,
                     url.path()
@@ -504,7 +505,8 @@ pub async fn prompt_none_shows_no_page(cx: &Cx) -> ProbeResult {
                 | crate::flow::forms::PageKind::Interstitial(_)
                     if resp.status >= 400 =>
                 {
-                    Ok(Outcome::warn(format!(
+                    // The error redirect is asked for without a keyword.
+                    Ok(Outcome::best_practice_not_met(format!(
                         "no login or consent form was shown, but the server answered with an error page (HTTP {} at {}) instead of redirecting login_required to the client, which never learns that the user must sign in",
                         resp.status,
                         url.path()

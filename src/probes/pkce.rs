@@ -60,7 +60,7 @@ pub async fn verifier_required(cx: &Cx) -> ProbeResult {
         )
         .await?;
     if resp.issued() {
-        return Ok(Outcome::fail(
+        return Ok(Outcome::not_met(
             "a code issued with an S256 challenge was redeemed without code_verifier: HTTP 200 with an access_token",
         ));
     }
@@ -85,7 +85,7 @@ pub async fn verifier_checked(cx: &Cx) -> ProbeResult {
         )
         .await?;
     if resp.issued() {
-        return Ok(Outcome::fail(
+        return Ok(Outcome::not_met(
             "a code issued with an S256 challenge was redeemed with a wrong (well-formed) code_verifier: HTTP 200 with an access_token",
         ));
     }
@@ -119,7 +119,7 @@ pub async fn no_plain_downgrade(cx: &Cx) -> ProbeResult {
                 "the challenge itself redeemed the code as code_verifier, but {why}"
             )));
         }
-        return Ok(Outcome::fail(
+        return Ok(Outcome::not_met(
             "an S256 challenge was satisfied by sending the challenge itself as code_verifier: HTTP 200 with an access_token",
         ));
     }
@@ -158,9 +158,12 @@ pub async fn no_plain_downgrade(cx: &Cx) -> ProbeResult {
         )
         .await?;
     Ok(if plain_resp.issued() {
-        Outcome::warn(format!(
-            "{downgrade_refused}; but code_challenge_method=plain is accepted (a code was issued and redeemed with the plain verifier); RFC 9700 §2.1.1 recommends S256 only"
-        ))
+        Outcome::not_met_of(
+            &["RFC 9700 §2.1.1"],
+            format!(
+                "{downgrade_refused}; but code_challenge_method=plain is accepted (a code was issued and redeemed with the plain verifier); RFC 9700 §2.1.1 recommends S256 only"
+            ),
+        )
     } else {
         Outcome::pass(format!(
             "{downgrade_refused}; a plain-method code was issued but not redeemable with the plain verifier ({})",
@@ -201,7 +204,7 @@ pub async fn required_public_client(cx: &Cx) -> ProbeResult {
         )
         .await?;
     Ok(if resp.issued() {
-        Outcome::fail(
+        Outcome::not_met(
             "the public client obtained a code without a code_challenge and redeemed it: HTTP 200 with an access_token",
         )
     } else {
@@ -241,7 +244,7 @@ pub async fn verifier_without_challenge_refused(cx: &Cx) -> ProbeResult {
         )
         .await?;
     Ok(if resp.issued() {
-        Outcome::fail(
+        Outcome::not_met(
             "a code issued without a code_challenge was redeemed with an arbitrary code_verifier: HTTP 200 with an access_token",
         )
     } else {
@@ -275,14 +278,14 @@ pub async fn s256_advertised(cx: &Cx) -> ProbeResult {
                 .collect::<Vec<_>>()
         });
     Ok(match methods {
-        None => Outcome::warn(
+        None => Outcome::not_met(
             "the metadata has no code_challenge_methods_supported: clients cannot detect PKCE support (RFC 9700 §2.1.1 RECOMMENDED)",
         ),
         Some(m) if m.iter().any(|x| x == "S256") => Outcome::pass(format!(
             "code_challenge_methods_supported lists {}",
             m.join(", ")
         )),
-        Some(m) => Outcome::warn(format!(
+        Some(m) => Outcome::not_met(format!(
             "code_challenge_methods_supported lists {} but not S256, which the server accepted for every code of this scan",
             if m.is_empty() {
                 "nothing".to_string()
@@ -308,7 +311,7 @@ pub async fn unknown_method_refused(cx: &Cx) -> ProbeResult {
         )
         .await?;
     Ok(if outcome.code().is_some() {
-        Outcome::fail(format!(
+        Outcome::not_met(format!(
             "a code was issued for code_challenge_method=oauthprobe-unknown instead of invalid_request: the server {}",
             outcome.describe()
         ))
@@ -352,7 +355,7 @@ pub async fn default_method_not_plain(cx: &Cx) -> ProbeResult {
         )
         .await?;
     Ok(if resp.issued() {
-        Outcome::warn(
+        Outcome::not_met(
             "a challenge sent without a method was treated as plain: the challenge itself redeemed the code (HTTP 200 with an access_token)",
         )
     } else {
@@ -389,7 +392,7 @@ pub async fn verifier_bound_to_code(cx: &Cx) -> ProbeResult {
                 "another pending code's verifier redeemed the code, but {why}"
             )));
         }
-        return Ok(Outcome::fail(
+        return Ok(Outcome::not_met(
             "a code was redeemed with the code_verifier of another pending code: HTTP 200 with an access_token",
         ));
     }
@@ -418,7 +421,7 @@ pub async fn verifier_required_public_client(cx: &Cx) -> ProbeResult {
         )
         .await?;
     if resp.issued() {
-        return Ok(Outcome::fail(
+        return Ok(Outcome::not_met(
             "a public client's code issued with an S256 challenge was redeemed without code_verifier: HTTP 200 with an access_token",
         ));
     }

@@ -136,7 +136,7 @@ impl Tally {
                 self.refused.join(", ")
             ))
         } else {
-            Outcome::fail(format!(
+            Outcome::not_met(format!(
                 "the server redirected to {what}: {}",
                 self.redirected.join("; ")
             ))
@@ -295,7 +295,7 @@ pub async fn fragment_refused(cx: &Cx) -> ProbeResult {
                     .fragment()
                     .is_some_and(|f| f.contains("oauthprobe")) =>
         {
-            Outcome::fail(format!(
+            Outcome::not_met(format!(
                 "the server redirected to the redirect_uri with its fragment ({}): {}",
                 uri,
                 outcome.describe()
@@ -532,7 +532,7 @@ pub async fn required_when_several(cx: &Cx) -> ProbeResult {
     Ok(if warnings.is_empty() {
         Outcome::pass(notes.join("; "))
     } else {
-        Outcome::warn(warnings.join("; "))
+        Outcome::not_met(warnings.join("; "))
     })
 }
 
@@ -564,7 +564,7 @@ pub async fn token_binding(cx: &Cx) -> ProbeResult {
         )
         .await?;
     if wrong.issued() {
-        return Ok(Outcome::fail(format!(
+        return Ok(Outcome::not_met(format!(
             "a code issued for {} was redeemed with {kind}, {other}: HTTP 200 with an access_token",
             client.redirect_uri
         )));
@@ -638,7 +638,7 @@ pub async fn token_required(cx: &Cx) -> ProbeResult {
                 "a code requested with redirect_uri was redeemed without it, but {why}"
             )));
         }
-        return Ok(Outcome::fail(format!(
+        return Ok(Outcome::not_met(format!(
             "a code requested with redirect_uri {} was redeemed without redirect_uri: HTTP 200 with an access_token",
             client.redirect_uri
         )));
@@ -683,7 +683,7 @@ pub async fn token_exact(cx: &Cx) -> ProbeResult {
                 "a code was redeemed with the redirect_uri plus a query parameter, but {why}"
             )));
         }
-        return Ok(Outcome::fail(format!(
+        return Ok(Outcome::not_met(format!(
             "a code issued for {} was redeemed with redirect_uri {other}: HTTP 200 with an access_token",
             client.redirect_uri
         )));

@@ -113,7 +113,7 @@ pub async fn rotated_for_public_client(cx: &Cx) -> ProbeResult {
         Err(skip) => return Ok(skip),
     };
     if rotation.replay.issued() {
-        return Ok(Outcome::fail(format!(
+        return Ok(Outcome::not_met(format!(
             "public client `{}` used the same refresh token twice: the second use returned HTTP 200 and an access_token",
             client.id
         )));
@@ -161,7 +161,7 @@ pub async fn replay_revokes_grant(cx: &Cx) -> ProbeResult {
         ));
     };
     if after.issued() {
-        return Ok(Outcome::fail(format!(
+        return Ok(Outcome::not_met(format!(
             "the replay was refused ({}), but the newest refresh token still returned HTTP 200 and an access_token afterwards",
             rotation.replay.describe()
         )));
@@ -194,7 +194,7 @@ pub async fn bound_to_client(cx: &Cx) -> ProbeResult {
         )
         .await?;
     if resp.issued() {
-        return Ok(Outcome::fail(format!(
+        return Ok(Outcome::not_met(format!(
             "a refresh token issued to `{}` was used by `{}`: HTTP 200 with an access_token",
             client.id, other.id
         )));
@@ -226,7 +226,7 @@ pub async fn requires_client_auth(cx: &Cx) -> ProbeResult {
         .send_token("refresh with the client_id alone, no secret", req)
         .await?;
     if resp.issued() {
-        return Ok(Outcome::fail(format!(
+        return Ok(Outcome::not_met(format!(
             "confidential client `{}` refreshed without its secret: HTTP 200 with an access_token",
             client.id
         )));
@@ -255,7 +255,7 @@ pub async fn no_store(cx: &Cx) -> ProbeResult {
     }
     let cache_control = resp.header("cache-control").unwrap_or("absent");
     if !resp.is_no_store() {
-        return Ok(Outcome::fail(format!(
+        return Ok(Outcome::not_met(format!(
             "the refresh returned HTTP 200 with an access_token, and its Cache-Control is {cache_control} (no no-store)"
         )));
     }
@@ -355,7 +355,7 @@ pub async fn scope_not_widened(cx: &Cx) -> ProbeResult {
         });
     }
     match resp.scopes() {
-        Some(scopes) if scopes.contains(&extra.as_str()) => Ok(Outcome::fail(format!(
+        Some(scopes) if scopes.contains(&extra.as_str()) => Ok(Outcome::not_met(format!(
             "a refresh asking for `{extra}`, never granted, returned HTTP 200 with an access_token and scope `{}`",
             scopes.join(" ")
         ))),
@@ -363,7 +363,8 @@ pub async fn scope_not_widened(cx: &Cx) -> ProbeResult {
             "the refresh succeeded but the granted scope stayed `{}`, without `{extra}`",
             scopes.join(" ")
         ))),
-        None => Ok(Outcome::warn(format!(
+        // The MUST NOT is not shown broken: the response may mean the original scope.
+        None => Ok(Outcome::best_practice_not_met(format!(
             "a refresh asking for `{extra}` on top of the granted `{narrow}` returned tokens without a scope member, which RFC 6749 §5.1 reads as the requested (wider) scope"
         ))),
     }

@@ -95,8 +95,8 @@ pub async fn echoed(cx: &Cx) -> ProbeResult {
         None => Some(provoked.why_none()),
     };
     Ok(match (failed.is_empty(), unprovoked) {
-        (false, None) => Outcome::fail(failed.join("; ")),
-        (false, Some(why)) => Outcome::fail(format!("{}; {why}", failed.join("; "))),
+        (false, None) => Outcome::not_met(failed.join("; ")),
+        (false, Some(why)) => Outcome::not_met(format!("{}; {why}", failed.join("; "))),
         (true, None) => Outcome::pass(passed.join("; ")),
         // Half of what the check needs was not observed: no pass for it.
         (true, Some(why)) => Outcome::skip(format!(
@@ -264,18 +264,21 @@ pub async fn missing(cx: &Cx) -> ProbeResult {
         ),
     }
     Ok(match (public_fail, confidential_warn) {
-        (Some(f), w) => Outcome::fail(format!(
+        (Some(f), w) => Outcome::not_met(format!(
             "{f}; OAuth 2.1 requires PKCE for public clients, so nothing protects them against login CSRF{}",
             w.map(|w| format!("; {w}")).unwrap_or_default()
         )),
-        (None, Some(w)) => Outcome::warn(format!(
-            "{w}; RFC 9700 §2.1.1 recommends PKCE for confidential clients too (OAuth 2.1 requires it){}",
-            if notes.is_empty() {
-                String::new()
-            } else {
-                format!("; {}", notes.join("; "))
-            }
-        )),
+        (None, Some(w)) => Outcome::not_met_of(
+            &["RFC 9700 §2.1.1 RECOMMENDED"],
+            format!(
+                "{w}; RFC 9700 §2.1.1 recommends PKCE for confidential clients too (OAuth 2.1 requires it){}",
+                if notes.is_empty() {
+                    String::new()
+                } else {
+                    format!("; {}", notes.join("; "))
+                }
+            ),
+        ),
         (None, None) => Outcome::pass(notes.join("; ")),
     })
 }
@@ -326,7 +329,7 @@ pub async fn long_echoed(cx: &Cx) -> ProbeResult {
     }
     Ok(match compare(what, &state, &outcome) {
         Ok(m) => Outcome::pass(format!("{m} ({} characters)", state.chars().count())),
-        Err(m) => Outcome::fail(m),
+        Err(m) => Outcome::not_met(m),
     })
 }
 
@@ -368,7 +371,7 @@ pub async fn echoed_on_denial(cx: &Cx) -> ProbeResult {
     }
     Ok(match compare("denial response", &state, &outcome) {
         Ok(m) => Outcome::pass(m),
-        Err(m) => Outcome::fail(m),
+        Err(m) => Outcome::not_met(m),
     })
 }
 

@@ -25,7 +25,7 @@ pub async fn rejects_get(cx: &Cx) -> ProbeResult {
         .send_token("token request as GET, parameters in the query", get)
         .await?;
     if resp.issued() {
-        return Ok(Outcome::warn(
+        return Ok(Outcome::not_met(
             "a GET token request with its parameters in the query returned HTTP 200 and an access_token: the server tolerates the client's breach of RFC 6749 §3.2 (POST only)",
         ));
     }
@@ -48,13 +48,14 @@ pub async fn no_store(cx: &Cx) -> ProbeResult {
     let resp = cx.fresh_tokens(cx.client()).await?;
     let cache_control = resp.header("cache-control").unwrap_or("absent");
     if !resp.is_no_store() {
-        return Ok(Outcome::fail(format!(
+        return Ok(Outcome::not_met(format!(
             "the code exchange returned HTTP 200 with an access_token, and its Cache-Control is {cache_control} (no no-store)"
         )));
     }
     let pragma = resp.header("pragma").map(|p| p.to_ascii_lowercase());
     if !pragma.as_deref().is_some_and(|p| p.contains("no-cache")) {
-        return Ok(Outcome::warn(format!(
+        // HTTP/1.1 deprecated Pragma (RFC 9111 §5.4); OAuth 2.1 drops it.
+        return Ok(Outcome::best_practice_not_met(format!(
             "Cache-Control: {cache_control}, but no Pragma: no-cache (RFC 6749 §5.1 asks for both; HTTP/1.0 caches only read Pragma)"
         )));
     }
@@ -82,13 +83,13 @@ pub async fn error_response(cx: &Cx) -> ProbeResult {
         )
         .await?;
     if resp.issued() {
-        return Ok(Outcome::fail(
+        return Ok(Outcome::not_met(
             "a code the server never issued was redeemed: HTTP 200 with an access_token",
         ));
     }
     let is_json_object = resp.json.as_ref().is_some_and(|j| j.is_object());
     let Some(error) = resp.error() else {
-        return Ok(Outcome::fail(format!(
+        return Ok(Outcome::not_met(format!(
             "the answer to a code it never issued (HTTP {}, Content-Type {}) issued no token but has {}; RFC 6749 §5.2 requires a JSON object with an error member",
             resp.status,
             resp.header("content-type").unwrap_or("absent"),
@@ -100,7 +101,7 @@ pub async fn error_response(cx: &Cx) -> ProbeResult {
         )));
     };
     if resp.status != 400 || error != "invalid_grant" {
-        return Ok(Outcome::warn(format!(
+        return Ok(Outcome::best_practice_not_met(format!(
             "refused with HTTP {} {error}; RFC 6749 §5.2 describes HTTP 400 invalid_grant for an invalid code",
             resp.status
         )));
@@ -123,7 +124,7 @@ pub async fn rejects_duplicate_params(cx: &Cx) -> ProbeResult {
         )
         .await?;
     if resp.issued() {
-        return Ok(Outcome::warn(
+        return Ok(Outcome::not_met(
             "a token request with the code parameter sent twice returned HTTP 200 and an access_token: the server tolerates the client's breach of RFC 6749 §3.2 (no parameter twice)",
         ));
     }
@@ -158,7 +159,7 @@ pub async fn ignores_unknown_params(cx: &Cx) -> ProbeResult {
         )
         .await?;
     if control.issued() {
-        return Ok(Outcome::fail(format!(
+        return Ok(Outcome::not_met(format!(
             "the request with an unknown parameter was refused ({}), and the same code then redeemed without it (HTTP 200 with an access_token)",
             resp.describe()
         )));
@@ -187,7 +188,7 @@ pub async fn no_password_grant(cx: &Cx) -> ProbeResult {
         )
         .await?;
     if resp.issued() {
-        return Ok(Outcome::fail(
+        return Ok(Outcome::not_met(
             "grant_type=password with the test user's credentials returned HTTP 200 and an access_token",
         ));
     }
@@ -278,11 +279,11 @@ pub async fn tls_only(cx: &Cx) -> ProbeResult {
         Err(e) => PlaintextAnswer::NotProcessed(format!("no answer ({e})")),
     };
     match verdict {
-        PlaintextAnswer::Processed(what) => Ok(Outcome::fail(format!(
+        PlaintextAnswer::Processed(what) => Ok(Outcome::not_met(format!(
             "the token endpoint processed a token request over plain http at {}: {what}",
             plain_url.origin().ascii_serialization()
         ))),
-        PlaintextAnswer::Ambiguous(what) => Ok(Outcome::warn(format!(
+        PlaintextAnswer::Ambiguous(what) => Ok(Outcome::best_practice_not_met(format!(
             "the token endpoint answers over plain http at {} ({what}): it may be refusing the channel or the request; a server that requires TLS is best not reachable over http at all",
             plain_url.origin().ascii_serialization()
         ))),
@@ -290,7 +291,7 @@ pub async fn tls_only(cx: &Cx) -> ProbeResult {
             Some(h) => Ok(Outcome::pass(format!(
                 "plain http: {what}; over TLS the server sends Strict-Transport-Security: {h}"
             ))),
-            None => Ok(Outcome::warn(format!(
+            None => Ok(Outcome::best_practice_not_met(format!(
                 "plain http: {what}; but the token endpoint sends no Strict-Transport-Security header over TLS"
             ))),
         },
@@ -301,7 +302,7 @@ pub async fn tls_only(cx: &Cx) -> ProbeResult {
 pub async fn response_format(cx: &Cx) -> ProbeResult {
     let resp = cx.fresh_tokens(cx.client()).await?;
     let Some(token_type) = resp.field("token_type") else {
-        return Ok(Outcome::fail(
+        return Ok(Outcome::not_met(
             "the code exchange returned HTTP 200 and an access_token, but no token_type",
         ));
     };
@@ -321,7 +322,7 @@ pub async fn response_format(cx: &Cx) -> ProbeResult {
         warnings.push("the response has no numeric expires_in (RECOMMENDED)".to_string());
     }
     if !warnings.is_empty() {
-        return Ok(Outcome::warn(format!(
+        return Ok(Outcome::best_practice_not_met(format!(
             "token_type {token_type}; {}",
             warnings.join("; ")
         )));
@@ -355,7 +356,7 @@ pub async fn rejects_json_body(cx: &Cx) -> ProbeResult {
         )
         .await?;
     if resp.issued() {
-        return Ok(Outcome::warn(
+        return Ok(Outcome::not_met(
             "the token endpoint answered HTTP 200 with an access_token to a token request sent as application/json (RFC 6749 §4.1.3 defines the form encoding)",
         ));
     }

@@ -70,7 +70,7 @@ pub async fn tampered_access_token_refused(cx: &Cx) -> ProbeResult {
         )
         .await?;
     if serves_claims(&resp) {
-        return Ok(Outcome::fail(
+        return Ok(Outcome::not_met(
             "userinfo answered HTTP 200 with the user's claims for an access token whose last character was changed",
         ));
     }
@@ -94,7 +94,7 @@ pub async fn userinfo_requires_token(cx: &Cx) -> ProbeResult {
         )
         .await?;
     if serves_claims(&resp) {
-        return Ok(Outcome::fail(
+        return Ok(Outcome::not_met(
             "userinfo answered HTTP 200 with a subject's claims to a request that carried no access token",
         ));
     }
@@ -140,7 +140,7 @@ pub async fn refresh_token_revocable(cx: &Cx) -> ProbeResult {
             .refresh("refresh with the revoked refresh token", client, &rt, None)
             .await?;
         if after.issued() {
-            return Ok(Outcome::fail(
+            return Ok(Outcome::not_met(
                 "the revocation endpoint accepted the request, and the revoked refresh token then returned HTTP 200 and an access_token",
             ));
         }
@@ -154,7 +154,7 @@ pub async fn refresh_token_revocable(cx: &Cx) -> ProbeResult {
                 .await?
             {
                 Some(true) => {
-                    return Ok(Outcome::warn(format!(
+                    return Ok(Outcome::not_met_of(&["RFC 7009 §2.1"], format!(
                         "{message}, but the access token issued with it still works at userinfo (RFC 7009 §2.1: SHOULD be invalidated too)"
                     )));
                 }
@@ -215,7 +215,7 @@ pub async fn userinfo_bearer_challenge(cx: &Cx) -> ProbeResult {
         }
     }
     if !missing.is_empty() {
-        return Ok(Outcome::fail(format!("userinfo {}", missing.join("; "))));
+        return Ok(Outcome::not_met(format!("userinfo {}", missing.join("; "))));
     }
     if seen.is_empty() {
         return Err(ProbeError::Unexpected(
@@ -271,7 +271,7 @@ pub async fn userinfo_query_token_refused(cx: &Cx) -> ProbeResult {
         )
         .await?;
     if serves_claims(&resp) {
-        return Ok(Outcome::warn(
+        return Ok(Outcome::not_met(
             "userinfo answered HTTP 200 with the user's claims to an access token sent in the URL query (RFC 6750 §5.3: bearer tokens SHOULD NOT be passed in page URLs)",
         ));
     }
@@ -302,7 +302,7 @@ pub async fn access_token_revocable(cx: &Cx) -> ProbeResult {
             .await?
             .ok_or_else(|| ProbeError::Unexpected("no revocation endpoint".into()))?;
         if revoked.error() == Some("unsupported_token_type") {
-            return Ok(Outcome::warn(format!(
+            return Ok(Outcome::not_met(format!(
                 "the revocation endpoint does not revoke access tokens ({}; RFC 7009 §2: SHOULD support it)",
                 revoked.describe()
             )));
@@ -321,7 +321,7 @@ pub async fn access_token_revocable(cx: &Cx) -> ProbeResult {
             )
             .await?;
         if serves_claims(&after) {
-            return Ok(Outcome::warn(format!(
+            return Ok(Outcome::not_met(format!(
                 "the revocation endpoint accepted the request ({}), and the revoked access token still got HTTP 200 with the user's claims at userinfo (RFC 7009 §2: SHOULD support the revocation of access tokens)",
                 revoked.describe()
             )));
