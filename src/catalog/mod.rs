@@ -346,7 +346,9 @@ fn check_verdicts(file_id: &str, fm: &FrontMatter) -> Result<(), String> {
         return Err(format!("checks/{file_id}.md: `why` is empty"));
     }
     for s in &fm.spec {
-        // The keyword must be in the quote: REQUIRED and SHALL are written MUST.
+        // The keyword must be in the quote: REQUIRED and SHALL are written MUST. FAPI writes
+        // its keywords in lower case (ISO Directive Part 2: "shall", "should").
+        let lower_case = s.doc.starts_with("FAPI");
         let words: &[&str] = match s.level.as_str() {
             "MUST" => &["MUST", "REQUIRED", "SHALL"],
             "MUST NOT" => &["MUST NOT", "SHALL NOT"],
@@ -360,7 +362,10 @@ fn check_verdicts(file_id: &str, fm: &FrontMatter) -> Result<(), String> {
                 ));
             }
         };
-        if !words.iter().any(|w| s.quote.contains(w)) {
+        if !words
+            .iter()
+            .any(|w| s.quote.contains(w) || (lower_case && s.quote.contains(&w.to_lowercase())))
+        {
             return Err(format!(
                 "checks/{file_id}.md: [[spec]] {} §{}: the quote holds no {}",
                 s.doc, s.section, s.level

@@ -303,7 +303,10 @@ pub async fn login_not_307(cx: &Cx) -> ProbeResult {
         .find(|(_, s)| matches!(s, Some(301 | 302 | 308)))
     {
         Outcome::not_met_of(
-            &["RFC 9700 §4.12 SHOULD"],
+            &[
+                "RFC 9700 §4.12 SHOULD",
+                "FAPI 2.0 Security Profile §5.3.2.2 SHOULD",
+            ],
             format!(
                 "the sign-in POST was answered with HTTP {s}, not 303 (RFC 9700 §4.12 SHOULD) ({})",
                 seen.join("; ")

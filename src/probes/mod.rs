@@ -365,7 +365,11 @@ mod tests {
                 let name = path.file_stem()?.to_str()?.to_string();
                 let text = std::fs::read_to_string(&path).ok()?;
                 // The code, without its tests (these tests name what they look for).
-                let code = text.split("#[cfg(test)]\nmod tests").next().unwrap_or("").to_string();
+                let code = text
+                    .split("#[cfg(test)]\nmod tests")
+                    .next()
+                    .unwrap_or("")
+                    .to_string();
                 (path.extension()? == "rs").then_some((name, code))
             })
             .collect();

@@ -159,7 +159,7 @@ pub async fn no_plain_downgrade(cx: &Cx) -> ProbeResult {
         .await?;
     Ok(if plain_resp.issued() {
         Outcome::not_met_of(
-            &["RFC 9700 §2.1.1"],
+            &["RFC 9700 §2.1.1", "FAPI 2.0 Security Profile §5.3.2.2"],
             format!(
                 "{downgrade_refused}; but code_challenge_method=plain is accepted (a code was issued and redeemed with the plain verifier); RFC 9700 §2.1.1 recommends S256 only"
             ),
