@@ -224,9 +224,11 @@ pub struct OutputArgs {
     /// Checks to leave out (comma-separated ids, families or globs).
     #[arg(long, value_delimiter = ',', value_name = "ID,...")]
     pub skip: Vec<String>,
-    /// Also say whether the server met this profile (repeatable, or comma-separated; see
-    /// `oauthprobe profiles`): MUST and SHOULD met x/y, n/a, skipped, errors. The verdicts and
-    /// the exit code do not change by profile yet.
+    /// Hold the server to this conformance profile (repeatable, or comma-separated; see
+    /// `oauthprobe profiles`): each check's verdict comes from the level of the clause it
+    /// found broken under the profile (a MUST fails, a SHOULD warns, a check outside it is
+    /// n/a). The results are judged under the first; every report says whether each profile
+    /// was met, and the exit code is the worst under any of them. Default: `default`.
     #[arg(long, value_delimiter = ',', value_name = "NAME")]
     pub profile: Vec<String>,
     /// Table: show every row in catalog order (by default failures, warnings and errors lead
@@ -715,6 +717,10 @@ fn scan_options(o: &OutputArgs, tls: TlsConfig, events: Option<EventSender>) -> 
         sessions: o.sessions.map(|n| n as usize),
         retries: o.retries,
         events,
+        // Checked by `prepare` before anything is sent.
+        profile: crate::profile::resolve(&o.profile)
+            .ok()
+            .and_then(|p| p.first().copied()),
         ..ScanOptions::default()
     }
 }
@@ -763,7 +769,7 @@ async fn scan_and_report(
         return status;
     }
     let baseline_status = apply_baseline(baseline.as_ref(), std::slice::from_mut(&mut report), o);
-    let status = baseline_status.worst(report::exit_status(&report, fail_on(o)));
+    let status = baseline_status.worst(report::exit_status_under(&report, fail_on(o), &profiles));
     let settings = scan_settings(o);
     let ctx = report::Context {
         view: file_view(o),
@@ -1293,7 +1299,7 @@ async fn run_scan(args: ScanArgs) -> ExitStatus {
         started_at,
         duration: clock.elapsed(),
     };
-    let status = status.worst(report::exit_status_all(&reports, fail_on(o)));
+    let status = status.worst(report::exit_status_all(&reports, fail_on(o), &profiles));
     let settings = scan_settings(o);
     let ctx = report::Context {
         view: file_view(o),

@@ -187,10 +187,13 @@ pub struct CheckResult {
 impl CheckResult {
     /// A fail that fails the gate: not waived by a baseline entry still in date.
     pub fn gates(&self) -> bool {
-        self.status == Status::Fail
-            && !self
-                .waiver
-                .as_ref()
-                .is_some_and(|w| w.state == crate::baseline::WaiverState::Waived)
+        self.status == Status::Fail && !self.waived()
+    }
+
+    /// A baseline entry still in date accepts this check's finding.
+    pub fn waived(&self) -> bool {
+        self.waiver
+            .as_ref()
+            .is_some_and(|w| w.state == crate::baseline::WaiverState::Waived)
     }
 }

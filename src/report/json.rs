@@ -40,9 +40,12 @@ pub struct JsonReport<'a> {
     /// The pre-flight error is a mistake in the target file (the scan exits 2).
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub preflight_in_target_file: bool,
+    /// The profile the results' statuses are judged under: the first `--profile`, else
+    /// `default`.
+    pub profile: &'a str,
     pub summary: Summary,
-    /// Whether each profile `--profile` named was met, from these verdicts (absent without
-    /// `--profile`).
+    /// Whether each profile `--profile` named was met, each judging the results itself
+    /// (absent without `--profile`).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub profiles: Vec<crate::profile::Summary>,
     pub results: Vec<JsonResult<'a>>,
@@ -106,7 +109,17 @@ pub struct JsonResult<'a> {
     /// gate), `expired` (past its date: it counts), `stale` (the check passes).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub waiver: Option<JsonWaiver<'a>>,
+    /// The verdict under each profile `--profile` named, in their order (absent without
+    /// `--profile`): the first is `status`.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub verdicts: Vec<ProfileVerdict<'a>>,
     pub evidence: &'a [Exchange],
+}
+
+#[derive(Serialize)]
+pub struct ProfileVerdict<'a> {
+    pub profile: &'a str,
+    pub status: &'static str,
 }
 
 #[derive(Serialize)]
@@ -138,6 +151,7 @@ pub fn model(report: &Report) -> JsonReport<'_> {
         exit_status: None,
         preflight_error: report.preflight_error.as_deref(),
         preflight_in_target_file: report.preflight_in_target_file,
+        profile: &report.profile.name,
         summary: Summary {
             total: report.results.len(),
             pass: report.count(Status::Pass),
@@ -174,6 +188,7 @@ pub fn result(r: &CheckResult) -> JsonResult<'_> {
             owner: a.waiver.owner.as_deref(),
             baseline: &a.waiver.set_at,
         }),
+        verdicts: Vec::new(),
         evidence: &r.evidence,
     }
 }
@@ -184,13 +199,24 @@ pub fn render(report: &Report) -> String {
 
 /// The report with what the context knows: the options, the selection, the exit status.
 pub fn model_in<'a>(report: &'a Report, ctx: &Context<'a>) -> JsonReport<'a> {
-    JsonReport {
+    let mut model = JsonReport {
         options: ctx.options,
         selection: ctx.selection,
         exit_status: ctx.exit_status_of(report).map(Into::into),
         profiles: ctx.profile_summaries(report),
         ..model(report)
+    };
+    for (json, r) in model.results.iter_mut().zip(&report.results) {
+        json.verdicts = ctx
+            .profiles
+            .iter()
+            .map(|p| ProfileVerdict {
+                profile: &p.name,
+                status: p.judge(r.meta, &r.finding).0.as_str(),
+            })
+            .collect();
     }
+    model
 }
 
 fn render_model(model: &JsonReport) -> String {

@@ -233,7 +233,8 @@ impl Context<'_> {
 
     /// The exit code a scan of this target alone has under these options (`--fail-on`).
     pub fn exit_status_of(&self, report: &Report) -> Option<ExitStatus> {
-        self.options.map(|o| exit_status(report, o.fail_on))
+        self.options
+            .map(|o| exit_status_under(report, o.fail_on, self.profiles))
     }
 }
 
@@ -382,11 +383,45 @@ pub fn exit_status(report: &Report, fail_on: Severity) -> ExitStatus {
     )
 }
 
+/// The exit status when the report is held to several profiles (`--profile`, repeated): the
+/// worst of its own (judged under the first) and each profile's, whose verdicts come from the
+/// same findings. A check outside a profile is n/a there: it neither fails nor errs.
+pub fn exit_status_under(
+    report: &Report,
+    fail_on: Severity,
+    profiles: &[&crate::profile::Profile],
+) -> ExitStatus {
+    profiles
+        .iter()
+        .fold(exit_status(report, fail_on), |worst, p| {
+            if report.preflight_in_target_file {
+                return ExitStatus::Usage;
+            }
+            let judged = || {
+                report
+                    .results
+                    .iter()
+                    .map(|r| (r, p.judge(r.meta, &r.finding).0))
+            };
+            worst.worst(gate(
+                judged()
+                    .filter(|(r, status)| *status == Status::Fail && !r.waived())
+                    .map(|(r, _)| r.meta.severity),
+                report.preflight_error.is_some() || judged().any(|(_, s)| s == Status::Error),
+                fail_on,
+            ))
+        })
+}
+
 /// The worst of the targets' exit statuses: 1 when any failed, else 3 when any is incomplete.
-pub fn exit_status_all(reports: &[Report], fail_on: Severity) -> ExitStatus {
+pub fn exit_status_all(
+    reports: &[Report],
+    fail_on: Severity,
+    profiles: &[&crate::profile::Profile],
+) -> ExitStatus {
     reports
         .iter()
-        .map(|r| exit_status(r, fail_on))
+        .map(|r| exit_status_under(r, fail_on, profiles))
         .fold(ExitStatus::Ok, ExitStatus::worst)
 }
 

@@ -1,5 +1,6 @@
-//! Conformance profiles (issue 13, items 2 and 4's report): `profiles`, `checks --profile`,
-//! and the per-profile summary of `demo`/`scan --profile`, from today's verdicts.
+//! Conformance profiles (issue 13): `profiles`, `checks --profile`, the verdicts each profile
+//! gives the same findings, the per-profile summary of `demo`/`scan --profile`, and the exit
+//! code over every profile named.
 
 use serde_json::Value;
 
@@ -88,7 +89,7 @@ fn the_secure_lab_meets_every_rfc9700_must_that_ran_and_code_reuse_breaks_one() 
     assert_eq!(weak["met"], false);
     assert!(ids(&weak["not_met"]).contains(&"code-single-use"), "{weak}");
     assert!(weak["must"]["met"].as_u64().unwrap() < p["must"]["met"].as_u64().unwrap());
-    // The exit code is unchanged by --profile: the failure's own, as without it.
+    // The same exit code as without --profile: the failure is a MUST under both.
     let without = oauthprobe()
         .args(["demo", "-q", "--weak", "code-reuse", "-f", "json"])
         .output()
@@ -219,4 +220,119 @@ fn profiles_lists_all_six_and_checks_shows_levels() {
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("did you mean `rfc9700`?"));
+}
+
+/// The verdict a profile gave a check, from a report's `results[].verdicts`.
+fn verdict<'a>(report: &'a Value, check: &str, profile: &str) -> &'a str {
+    let result = report["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["id"] == check)
+        .unwrap_or_else(|| panic!("no result for {check}"));
+    result["verdicts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|v| v["profile"] == profile)
+        .and_then(|v| v["status"].as_str())
+        .unwrap_or_else(|| panic!("no verdict under {profile}: {result}"))
+}
+
+fn demo(args: &[&str]) -> (Option<i32>, Value) {
+    let out = oauthprobe()
+        .args(["demo", "-q", "-f", "json"])
+        .args(args)
+        .output()
+        .unwrap();
+    (out.status.code(), json_of(&out))
+}
+
+#[test]
+fn plain_pkce_warns_under_rfc9700_and_fails_under_fapi2() {
+    // The lab applies plain to a challenge sent without a method: RFC 9700 §2.1.1 advises the
+    // client (SHOULD) to use S256; FAPI 2.0 §5.3.2.2 requires the server to require it.
+    let (code, report) = demo(&["--weak", "pkce-plain", "--profile", "rfc9700,fapi2-sp"]);
+    let check = "pkce-default-method-not-plain";
+    assert_eq!(verdict(&report, check, "rfc9700"), "warn");
+    assert_eq!(verdict(&report, check, "fapi2-sp"), "fail");
+    // The results are judged under the first profile named.
+    assert_eq!(report["profile"], "rfc9700");
+    let result = report["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["id"] == check)
+        .unwrap();
+    assert_eq!(result["status"], "warn", "{result}");
+    // A SHOULD under rfc9700: counted there, not a MUST.
+    let rfc9700 = profile(&report, "rfc9700");
+    assert!(ids(&rfc9700["not_met"]).contains(&check), "{rfc9700}");
+    assert_eq!(
+        rfc9700["should"]["met"].as_u64().unwrap() + 1,
+        rfc9700["should"]["total"].as_u64().unwrap(),
+        "{rfc9700}"
+    );
+    // The explicit plain method with the challenge taken as verifier is RFC 7636's MUST: a
+    // fail under both, and the exit code says so.
+    assert_eq!(
+        verdict(&report, "pkce-no-plain-downgrade", "rfc9700"),
+        "fail"
+    );
+    assert_eq!(
+        verdict(&report, "pkce-no-plain-downgrade", "fapi2-sp"),
+        "fail"
+    );
+    assert_eq!(code, Some(1));
+
+    // The exit code follows every profile named: alone, the warning passes the gate; with
+    // fapi2-sp it fails it, whichever profile comes first.
+    let only = ["--weak", "pkce-plain", "--only", check];
+    let gate = |profiles: &str| {
+        let mut args = only.to_vec();
+        args.extend(["--profile", profiles]);
+        let (code, report) = demo(&args);
+        assert_eq!(report["summary"]["total"], 1, "{}", report["summary"]);
+        code
+    };
+    assert_eq!(gate("rfc9700"), Some(0));
+    assert_eq!(gate("fapi2-sp"), Some(1));
+    assert_eq!(gate("rfc9700,fapi2-sp"), Some(1));
+    let (code, report) = demo(&only);
+    assert_eq!(code, Some(0), "no --profile: default, a warning");
+    assert_eq!(report["profile"], "default");
+    assert!(report["results"][0].get("verdicts").is_none());
+}
+
+#[test]
+fn a_public_client_without_pkce_fails_under_oauth21() {
+    let (code, report) = demo(&[
+        "--weak",
+        "pkce-not-required",
+        "--profile",
+        "oauth2.1,rfc9700,fapi2-sp",
+    ]);
+    assert_eq!(code, Some(1));
+    assert_eq!(
+        verdict(&report, "pkce-required-public-client", "oauth2.1"),
+        "fail"
+    );
+    let oauth21 = profile(&report, "oauth2.1");
+    assert_eq!(oauth21["met"], false);
+    assert!(
+        ids(&oauth21["not_met"]).contains(&"pkce-required-public-client"),
+        "{oauth21}"
+    );
+    // The state-missing probe sees the same request (no state, no PKCE) succeed: the OAuth 2.1
+    // draft binds the server to refuse it (fail); RFC 9700 binds only the client (warn).
+    assert_eq!(verdict(&report, "state-missing", "oauth2.1"), "fail");
+    assert_eq!(verdict(&report, "state-missing", "rfc9700"), "warn");
+    // FAPI 2.0 has no public clients: n/a, never failed.
+    assert_eq!(
+        verdict(&report, "pkce-required-public-client", "fapi2-sp"),
+        "skip"
+    );
+    assert!(
+        !ids(&profile(&report, "fapi2-sp")["not_met"]).contains(&"pkce-required-public-client")
+    );
 }
