@@ -152,6 +152,7 @@ pub fn write(subject: Subject<'_>, ctx: &Context<'_>) -> String {
             );
         }
     }
+    profiles(&mut out, reports, ctx, several);
     if several {
         out.push_str("<table class=\"targets\">\n<thead><tr><th>target</th><th>issuer</th><th>pass</th><th>fail</th><th>warn</th><th>skip</th><th>error</th></tr></thead>\n<tbody>\n");
         for r in reports {
@@ -214,6 +215,54 @@ pub fn write(subject: Subject<'_>, ctx: &Context<'_>) -> String {
     out.push_str("</tbody>\n</table>\n<footer>Secrets from the target file, and every code, verifier and token seen during the scan, are replaced by «redacted» in the evidence.</footer>\n");
     let _ = write!(out, "<script>{SCRIPT}</script>\n</body>\n</html>\n");
     out
+}
+
+/// A table of the `--profile`s: per target, whether each was met and what keeps it from it.
+fn profiles(out: &mut String, reports: &[Report], ctx: &Context<'_>, several: bool) {
+    if ctx.profiles.is_empty() {
+        return;
+    }
+    out.push_str("<table class=\"targets\">\n<thead><tr>");
+    if several {
+        out.push_str("<th>target</th>");
+    }
+    out.push_str("<th>profile</th><th>verdict</th><th>MUST met</th><th>SHOULD met</th><th>n/a</th><th>not met</th><th>not run</th></tr></thead>\n<tbody>\n");
+    let list = |ids: &[String]| {
+        if ids.is_empty() {
+            "none".to_string()
+        } else {
+            esc(&ids.join(", "))
+        }
+    };
+    for r in reports {
+        for s in ctx.profile_summaries(r) {
+            out.push_str("<tr>");
+            if several {
+                let _ = write!(out, "<td>{}</td>", esc(&r.target_name));
+            }
+            let _ = writeln!(
+                out,
+                "<td>{}</td><td><span class=\"badge {}\">{}</span></td><td>{}/{}</td><td>{}/{}</td><td>{}</td><td class=\"msg\">{}</td><td class=\"msg\">{}</td></tr>",
+                esc(&s.name),
+                if s.met { "pass" } else { "fail" },
+                if s.met { "met" } else { "not met" },
+                s.must.met,
+                s.must.total,
+                s.should.met,
+                s.should.total,
+                s.not_applicable,
+                list(&s.not_met),
+                list(&s.not_run),
+            );
+        }
+    }
+    let _ = writeln!(
+        out,
+        "</tbody>\n</table>\n<p class=\"sub\">Verdicts judged under profile {}.</p>",
+        esc(&reports
+            .first()
+            .map_or("default", |r| r.profile.name.as_str()))
+    );
 }
 
 fn row(out: &mut String, report: &Report, c: &CheckResult, several: bool) {

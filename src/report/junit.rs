@@ -16,7 +16,7 @@ use super::{Context, Subject};
 use crate::catalog::FAMILIES;
 use crate::engine::{CheckResult, Report, Status};
 
-pub fn write(subject: Subject<'_>, _ctx: &Context<'_>) -> String {
+pub fn write(subject: Subject<'_>, ctx: &Context<'_>) -> String {
     let reports = subject.reports();
     let several = matches!(subject, Subject::Run(_));
     let mut suites = String::new();
@@ -31,7 +31,7 @@ pub fn write(subject: Subject<'_>, _ctx: &Context<'_>) -> String {
                 suites,
                 "  <testsuite name=\"{}\" tests=\"1\" failures=\"0\" errors=\"1\" skipped=\"0\" time=\"0.000\" timestamp=\"{timestamp}\">\n{}    <testcase name=\"preflight\" classname=\"{}\" time=\"0.000\">\n      <error type=\"preflight\" message=\"{}\">{}</error>\n    </testcase>\n  </testsuite>\n",
                 attr(&name),
-                properties(report),
+                properties(report, ctx),
                 attr(&classname(report, "preflight")),
                 attr(e),
                 text(e),
@@ -58,7 +58,7 @@ pub fn write(subject: Subject<'_>, _ctx: &Context<'_>) -> String {
                 count(Status::Skip),
                 seconds(ms),
             );
-            suites.push_str(&properties(report));
+            suites.push_str(&properties(report, ctx));
             for r in cases {
                 suites.push_str(&testcase(report, r));
             }
@@ -98,13 +98,26 @@ fn classname(report: &Report, family: &str) -> String {
     format!("oauthprobe.{}.{family}", report.target_name)
 }
 
-fn properties(report: &Report) -> String {
-    format!(
-        "    <properties>\n      <property name=\"target\" value=\"{}\"/>\n      <property name=\"issuer\" value=\"{}\"/>\n      <property name=\"tls_verification\" value=\"{}\"/>\n    </properties>\n",
+/// The suite's properties: the target, and the profile the verdicts are judged under, then a
+/// `profile.NAME` line per `--profile` saying whether it was met.
+fn properties(report: &Report, ctx: &Context<'_>) -> String {
+    let mut out = format!(
+        "    <properties>\n      <property name=\"target\" value=\"{}\"/>\n      <property name=\"issuer\" value=\"{}\"/>\n      <property name=\"tls_verification\" value=\"{}\"/>\n      <property name=\"profile\" value=\"{}\"/>\n",
         attr(&report.target_name),
         attr(&report.issuer),
-        super::tls_verification(report.insecure_tls)
-    )
+        super::tls_verification(report.insecure_tls),
+        attr(&report.profile.name),
+    );
+    for summary in ctx.profile_summaries(report) {
+        let _ = writeln!(
+            out,
+            "      <property name=\"profile.{}\" value=\"{}\"/>",
+            attr(&summary.name),
+            attr(&summary.line())
+        );
+    }
+    out.push_str("    </properties>\n");
+    out
 }
 
 fn testcase(report: &Report, r: &CheckResult) -> String {

@@ -77,7 +77,12 @@ pub fn document(subject: Subject<'_>, ctx: &Context<'_>) -> Value {
                     "issuer": r.issuer,
                     "tls_verification": super::tls_verification(r.insecure_tls),
                     "summary": summary(r),
+                    "profile": r.profile.name,
                 });
+                let profiles = ctx.profile_summaries(r);
+                if !profiles.is_empty() {
+                    t["profiles"] = json!(profiles);
+                }
                 if let Some(e) = &r.preflight_error {
                     t["preflight_error"] = json!(e);
                 }

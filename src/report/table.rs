@@ -145,10 +145,16 @@ pub fn render_in(report: &Report, ctx: &super::Context<'_>) -> String {
     let view = &ctx.view;
     let mut out = line(
         &format!(
-            "oauthprobe {} · {} ({})",
+            "oauthprobe {} · {} ({}){}",
             env!("CARGO_PKG_VERSION"),
             terminal_safe(&report.target_name),
-            terminal_safe(&report.issuer)
+            terminal_safe(&report.issuer),
+            // Said only when it is not the one every scan had before profiles.
+            if report.profile.name == "default" {
+                String::new()
+            } else {
+                format!(" · verdicts under profile {}", report.profile.name)
+            }
         ),
         view,
     );
