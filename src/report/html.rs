@@ -259,7 +259,7 @@ fn profiles(out: &mut String, reports: &[Report], ctx: &Context<'_>, several: bo
     let _ = writeln!(
         out,
         "</tbody>\n</table>\n<p class=\"sub\">Verdicts judged under profile {}.</p>",
-        esc(&reports
+        esc(reports
             .first()
             .map_or("default", |r| r.profile.name.as_str()))
     );
