@@ -11,7 +11,7 @@ use std::sync::LazyLock;
 use serde::{Deserialize, Serialize};
 
 use crate::catalog::{self, Binds, CheckMeta, SpecRef};
-use crate::engine::outcome::{Breaks, Finding};
+use crate::engine::outcome::{Breaks, Feature, Finding};
 use crate::engine::{Report, Status};
 
 macro_rules! profiles {
@@ -109,6 +109,9 @@ pub struct Profile {
     pub levels: BTreeMap<String, Level>,
     /// Checks outside its scope: n/a.
     pub leave_out: Vec<String>,
+    /// Optional features it requires: a server without one fails the checks of it, where
+    /// under a profile that leaves it optional they are n/a.
+    pub requires: Vec<Feature>,
     pub parameters: Parameters,
 }
 
@@ -129,6 +132,8 @@ struct ProfileFile {
     levels: BTreeMap<String, String>,
     #[serde(default)]
     leave_out: Vec<String>,
+    #[serde(default)]
+    requires: Vec<String>,
     #[serde(default)]
     parameters: Parameters,
 }
@@ -211,6 +216,18 @@ pub fn parse(file_name: &str, text: &str) -> Result<Profile, String> {
             ));
         }
     }
+    let mut requires = Vec::new();
+    for name in &file.requires {
+        let Some(feature) = Feature::parse(name) else {
+            return Err(format!(
+                "{}: requires names no feature `{name}`{} (one of: {})",
+                at("requires"),
+                crate::suggest::hint(name, Feature::ALL.iter().map(|f| f.name())),
+                Feature::ALL.map(|f| f.name()).join(", ")
+            ));
+        };
+        requires.push(feature);
+    }
     Ok(Profile {
         name: file.name,
         title: file.title,
@@ -219,6 +236,7 @@ pub fn parse(file_name: &str, text: &str) -> Result<Profile, String> {
         sign_in: file.sign_in,
         levels,
         leave_out: file.leave_out,
+        requires,
         parameters: file.parameters,
     })
 }
@@ -317,6 +335,26 @@ impl Profile {
         let breaks = match finding {
             Finding::Met => return (Status::Pass, None),
             Finding::NotApplicable => return (Status::Skip, None),
+            Finding::Unsupported(feature) if self.requires.contains(feature) => {
+                return (
+                    Status::Fail,
+                    Some(format!(
+                        "profile {} requires {}, and the server does not offer it",
+                        self.name,
+                        feature.name()
+                    )),
+                );
+            }
+            Finding::Unsupported(feature) => {
+                return (
+                    Status::Skip,
+                    Some(format!(
+                        "n/a under profile {}, which leaves {} optional",
+                        self.name,
+                        feature.name()
+                    )),
+                );
+            }
             Finding::Unknown => return (Status::Error, None),
             Finding::NotMet(breaks) => *breaks,
         };
@@ -447,7 +485,15 @@ pub fn summarize(profile: &Profile, report: &Report) -> Summary {
         not_run: Vec::new(),
     };
     for check in catalog::catalog() {
-        let level = profile.level(check);
+        let result = report.results.iter().find(|r| r.meta.id == check.id);
+        let mut level = profile.level(check);
+        // A feature the server does not offer, and the profile does not require: the check
+        // is outside what the server implements, so it does not count.
+        if let Some(Finding::Unsupported(feature)) = result.map(|r| &r.finding)
+            && !profile.requires.contains(feature)
+        {
+            level = Level::NotApplicable;
+        }
         let must = level == Level::Must;
         let tally = match level {
             Level::Must => &mut s.must,
@@ -459,11 +505,7 @@ pub fn summarize(profile: &Profile, report: &Report) -> Summary {
             }
         };
         tally.total += 1;
-        let status = report
-            .results
-            .iter()
-            .find(|r| r.meta.id == check.id)
-            .map(|r| profile.judge(r.meta, &r.finding).0);
+        let status = result.map(|r| profile.judge(r.meta, &r.finding).0);
         match status {
             Some(Status::Pass) => tally.met += 1,
             Some(Status::Warn) if must => {
@@ -887,5 +929,52 @@ mod tests {
         assert_eq!(should[0].level, "SHOULD");
         assert!(clauses_named(c, &["RFC 6749 §10.1"]).is_err());
         assert!(clauses_named(c, &["RFC 6749 §10.10 SHOUL"]).is_err());
+    }
+
+    #[test]
+    fn a_feature_the_server_lacks_is_na_unless_the_profile_requires_it() {
+        let base = "name = \"x\"\ntitle = \"t\"\ndescription = \"d\"\nstandards = [\"RFC 7009\", \"RFC 6749\"]\n";
+        let requiring = parse("x", &format!("{base}requires = [\"revocation\"]\n")).unwrap();
+        let optional = parse("x", base).unwrap();
+        let lacking = Finding::Unsupported(Feature::Revocation);
+        let c = check("tokens-refresh-token-revocable");
+        assert_eq!(optional.judge(c, &lacking).0, Status::Skip);
+        let (status, note) = requiring.judge(c, &lacking);
+        assert_eq!(status, Status::Fail);
+        assert!(note.unwrap().contains("requires revocation"));
+        // Another feature is not the required one.
+        let no_userinfo = Finding::Unsupported(Feature::Userinfo);
+        assert_eq!(requiring.judge(c, &no_userinfo).0, Status::Skip);
+
+        // In the summary: outside what the server implements, n/a, so it can still be met;
+        // under the requiring profile, not met.
+        let mut report = report_with(|_| Some(Status::Pass));
+        for r in &mut report.results {
+            if r.meta.id.contains("revocable") {
+                r.finding = lacking.clone();
+                r.status = Status::Skip;
+            }
+        }
+        let met = summarize(&optional, &report);
+        assert!(met.met, "{}", met.line());
+        assert_eq!(met.must.met, met.must.total, "{}", met.line());
+        assert!(
+            met.not_run.is_empty() && met.not_met.is_empty(),
+            "{}",
+            met.line()
+        );
+        let not_met = summarize(&requiring, &report);
+        assert!(!not_met.met, "{}", not_met.line());
+        assert!(
+            not_met
+                .not_met
+                .contains(&"tokens-refresh-token-revocable".to_string())
+        );
+
+        let e = parse("x", &format!("{base}requires = [\"revocaton\"]\n")).unwrap_err();
+        assert!(
+            e.starts_with("profiles/x.toml:5: ") && e.contains("did you mean `revocation`"),
+            "{e}"
+        );
     }
 }

@@ -12,7 +12,7 @@ use tokio::sync::Semaphore;
 
 pub use context::Cx;
 pub use events::{EventReceiver, EventSender, ScanEvent};
-pub use outcome::{Breaks, CheckResult, Finding, Outcome, Severity, Status};
+pub use outcome::{Breaks, CheckResult, Feature, Finding, Outcome, Severity, Status};
 
 use crate::catalog::{self, CheckMeta, Requirement};
 use crate::flow::authorize::{AuthRequest, Consent};

@@ -94,6 +94,9 @@ pub enum Finding {
     NotMet(Breaks),
     /// The check does not apply (skip), with the reason in the message.
     NotApplicable,
+    /// The server neither advertises nor demonstrates a feature the check tests: n/a under a
+    /// profile that leaves the feature optional, a fail under one that requires it.
+    Unsupported(Feature),
     /// The scanner could not tell (error).
     Unknown,
 }
@@ -109,6 +112,40 @@ impl Finding {
             Status::Skip => Finding::NotApplicable,
             Status::Error => Finding::Unknown,
         }
+    }
+}
+
+/// An optional feature of a server: a check of it counts only where the server advertises or
+/// demonstrates it, unless the profile requires it (OAuch's rule: a standard counts when the
+/// server supports it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Feature {
+    /// Token revocation (RFC 7009): a revocation endpoint.
+    Revocation,
+    /// A userinfo endpoint (OpenID Connect Core §5.3).
+    Userinfo,
+    /// Refresh tokens (RFC 6749 §1.5, OPTIONAL for the server to issue).
+    RefreshTokens,
+}
+
+impl Feature {
+    pub const ALL: [Feature; 3] = [
+        Feature::Revocation,
+        Feature::Userinfo,
+        Feature::RefreshTokens,
+    ];
+
+    /// Its name in a profile's `requires`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Feature::Revocation => "revocation",
+            Feature::Userinfo => "userinfo",
+            Feature::RefreshTokens => "refresh-tokens",
+        }
+    }
+
+    pub fn parse(name: &str) -> Option<Feature> {
+        Self::ALL.into_iter().find(|f| f.name() == name)
     }
 }
 
@@ -149,6 +186,10 @@ impl Outcome {
     /// A best practice the check describes not followed, breaking no clause it quotes.
     pub fn best_practice_not_met(message: impl Into<String>) -> Self {
         Self::new(Finding::NotMet(Breaks::BestPractice), message)
+    }
+    /// The server neither advertises nor demonstrates `feature` (see [`Finding::Unsupported`]).
+    pub fn unsupported(feature: Feature, message: impl Into<String>) -> Self {
+        Self::new(Finding::Unsupported(feature), message)
     }
     pub fn skip(message: impl Into<String>) -> Self {
         Self::new(Finding::NotApplicable, message)

@@ -301,6 +301,33 @@ pub static PROBES: &[(&str, Probe)] = &[
 
 /// Why an endpoint is unknown, naming only documents that exist: the metadata the scanner read
 /// (when it read one) and the target file's `[endpoints]` table.
+/// No refresh token for `client`. Refresh tokens are OPTIONAL (RFC 6749 §1.5): a server whose
+/// metadata does not list the refresh_token grant does not offer them (the check is n/a unless
+/// the profile requires them); one whose metadata lists it has not shown them to this client,
+/// which is the target file's to fix (a skip, not run).
+pub(crate) fn no_refresh_token(cx: &Cx, client: &crate::target::Client) -> crate::engine::Outcome {
+    use crate::engine::{Feature, Outcome};
+    let issued = format!(
+        "the server issued no refresh token to client `{}` (scope `{}`)",
+        client.id, client.scope
+    );
+    let hint = "if it issues them for a scope such as offline_access, add it to that client's scope in the target file";
+    if cx
+        .server
+        .advertises("grant_types_supported", "refresh_token")
+        == Some(true)
+    {
+        Outcome::skip(format!(
+            "{issued}, though its metadata lists the refresh_token grant; {hint}"
+        ))
+    } else {
+        Outcome::unsupported(
+            Feature::RefreshTokens,
+            format!("{issued}, and its metadata does not list the refresh_token grant; {hint}"),
+        )
+    }
+}
+
 pub(crate) fn no_endpoint(cx: &Cx, member: &str, key: &str) -> String {
     match &cx.server.metadata_url {
         Some(url) => format!(

@@ -308,10 +308,7 @@ pub async fn refresh_id_token_consistent(cx: &Cx) -> ProbeResult {
     let flow = id_token_or_skip!(cx);
     let client = cx.client();
     let Some(rt) = flow.tokens.refresh_token() else {
-        return Ok(Outcome::skip(format!(
-            "the server issued no refresh token to client `{}` (scope `{}`); if it issues them for a scope such as offline_access, add it to that client's scope in the target file",
-            client.id, client.scope
-        )));
+        return Ok(super::no_refresh_token(cx, client));
     };
     let refreshed = cx
         .refresh("refresh with the refresh token", client, rt, None)

@@ -15,10 +15,7 @@ async fn refresh_token_of(
     let (_, tokens) = cx.tokens_for(client, request).await?;
     Ok(match tokens.refresh_token() {
         Some(rt) => Ok((tokens.clone(), rt.to_string())),
-        None => Err(Outcome::skip(format!(
-            "the server issued no refresh token to client `{}` (scope `{}`); if it issues them for a scope such as offline_access, add it to that client's scope in the target file",
-            client.id, client.scope
-        ))),
+        None => Err(super::no_refresh_token(cx, client)),
     })
 }
 

@@ -1,16 +1,17 @@
 //! Tokens in use: the userinfo endpoint as a protected resource, and revocation (RFC 7009).
 
-use crate::engine::Outcome;
 use crate::engine::context::{Cx, ProbeError, ProbeResult};
+use crate::engine::{Feature, Outcome};
 use crate::http::{Request, Response};
 
 /// The userinfo endpoint, or the skip that says how to name one.
 pub(super) fn userinfo(cx: &Cx) -> Result<url::Url, Outcome> {
-    cx.server
-        .endpoints
-        .userinfo
-        .clone()
-        .ok_or_else(|| Outcome::skip(super::no_endpoint(cx, "userinfo_endpoint", "userinfo")))
+    cx.server.endpoints.userinfo.clone().ok_or_else(|| {
+        Outcome::unsupported(
+            Feature::Userinfo,
+            super::no_endpoint(cx, "userinfo_endpoint", "userinfo"),
+        )
+    })
 }
 
 /// A userinfo answer that hands out claims: HTTP 200 and a JSON object with a `sub`.
@@ -111,18 +112,14 @@ pub async fn userinfo_requires_token(cx: &Cx) -> ProbeResult {
 pub async fn refresh_token_revocable(cx: &Cx) -> ProbeResult {
     let client = cx.client();
     if cx.server.endpoints.revocation.is_none() {
-        return Ok(Outcome::skip(super::no_endpoint(
-            cx,
-            "revocation_endpoint",
-            "revocation",
-        )));
+        return Ok(Outcome::unsupported(
+            Feature::Revocation,
+            super::no_endpoint(cx, "revocation_endpoint", "revocation"),
+        ));
     }
     let tokens = cx.fresh_tokens(client).await?;
     let Some(rt) = tokens.refresh_token().map(str::to_string) else {
-        return Ok(Outcome::skip(format!(
-            "the server issued no refresh token to client `{}` (scope `{}`); if it issues them for a scope such as offline_access, add it to that client's scope in the target file",
-            client.id, client.scope
-        )));
+        return Ok(super::no_refresh_token(cx, client));
     };
     // The revocation, and what it did, alone: the server may revoke the whole grant.
     cx.alone(async {
@@ -285,11 +282,10 @@ pub async fn userinfo_query_token_refused(cx: &Cx) -> ProbeResult {
 pub async fn access_token_revocable(cx: &Cx) -> ProbeResult {
     let client = cx.client();
     if cx.server.endpoints.revocation.is_none() {
-        return Ok(Outcome::skip(super::no_endpoint(
-            cx,
-            "revocation_endpoint",
-            "revocation",
-        )));
+        return Ok(Outcome::unsupported(
+            Feature::Revocation,
+            super::no_endpoint(cx, "revocation_endpoint", "revocation"),
+        ));
     }
     let (url, at) = match working_access_token(cx).await? {
         Ok(found) => found,

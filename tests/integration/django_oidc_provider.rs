@@ -271,6 +271,56 @@ async fn scan_verdicts_match_the_reference_server() {
         !log.contains("Internal Server Error"),
         "django-oidc-provider answered HTTP 500 during the scan:\n{log}"
     );
+    assert_revocation_is_support_aware(&report);
 
     drop(server);
+}
+
+/// django-oidc-provider publishes no revocation endpoint (issue 13, item 3): the revocation
+/// checks are n/a under a profile that leaves RFC 7009 optional, so they neither fail nor keep
+/// it from being met, and they fail under one that requires revocation.
+fn assert_revocation_is_support_aware(report: &oauthprobe::engine::Report) {
+    use oauthprobe::engine::{Feature, Finding};
+    let revocation = [
+        "tokens-refresh-token-revocable",
+        "tokens-access-token-revocable",
+    ];
+    let requiring = oauthprobe::profile::parse(
+        "revocation-required",
+        "name = \"revocation-required\"\ntitle = \"t\"\ndescription = \"RFC 9700 with revocation required, to test it\"\nstandards = [\"RFC 9700\", \"RFC 7009\"]\nrequires = [\"revocation\"]\n",
+    )
+    .expect("a valid profile");
+    let rfc9700 = oauthprobe::profile::find("rfc9700").unwrap();
+    for id in revocation {
+        let r = report.results.iter().find(|r| r.meta.id == id).unwrap();
+        assert_eq!(
+            r.finding,
+            Finding::Unsupported(Feature::Revocation),
+            "{id}: {}",
+            r.message
+        );
+        assert_eq!(rfc9700.judge(r.meta, &r.finding).0, Status::Skip, "{id}");
+        let (status, note) = requiring.judge(r.meta, &r.finding);
+        assert_eq!(status, Status::Fail, "{id}");
+        assert!(note.unwrap().contains("requires revocation"));
+    }
+    let optional = oauthprobe::profile::summarize(rfc9700, report);
+    let required = oauthprobe::profile::summarize(&requiring, report);
+    for id in revocation {
+        assert!(
+            !optional.not_run.iter().any(|c| c == id),
+            "{}",
+            optional.line()
+        );
+        assert!(
+            !optional.not_met.iter().any(|c| c == id),
+            "{}",
+            optional.line()
+        );
+        assert!(
+            required.not_met.iter().any(|c| c == id),
+            "{}",
+            required.line()
+        );
+    }
 }
