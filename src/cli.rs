@@ -718,9 +718,7 @@ fn scan_options(o: &OutputArgs, tls: TlsConfig, events: Option<EventSender>) -> 
         retries: o.retries,
         events,
         // Checked by `prepare` before anything is sent.
-        profile: crate::profile::resolve(&o.profile)
-            .ok()
-            .and_then(|p| p.first().copied()),
+        profiles: crate::profile::resolve(&o.profile).unwrap_or_default(),
         ..ScanOptions::default()
     }
 }
@@ -1439,10 +1437,11 @@ fn run_checks(args: ChecksArgs) -> ExitStatus {
             .map(|l| format!("{} {}", p.count(*l), l.as_str()))
             .collect();
         out!(
-            "Levels under {} ({}): {}. They do not change the verdicts yet.",
+            "Levels under {} ({}): {}. `scan --profile {}` judges each finding at its clause's level under it.",
             p.name,
             p.title,
-            counts.join(", ")
+            counts.join(", "),
+            p.name
         );
     }
     out!(
@@ -1488,7 +1487,7 @@ fn run_profiles() -> ExitStatus {
     );
     out!("{table}");
     out!(
-        "{} profiles. `oauthprobe checks --profile NAME` shows each check's level; `scan --profile NAME` says whether the server met it.",
+        "{} profiles. `oauthprobe checks --profile NAME` shows each check's level; `scan --profile NAME` judges the scan under it and says whether the server met it.",
         crate::profile::profiles().len()
     );
     ExitStatus::Ok

@@ -57,8 +57,9 @@ pub struct ScanOptions {
     /// Told of each check as it starts and ends and of each request as it is made
     /// ([`ScanEvent`]); `None`: no one listens.
     pub events: Option<EventSender>,
-    /// The profile the verdicts are judged under (the first `--profile`); `None`: `default`.
-    pub profile: Option<&'static crate::profile::Profile>,
+    /// The profiles `--profile` named: the verdicts are judged under the first (none:
+    /// `default`), and a check outside every one of them is not run.
+    pub profiles: Vec<&'static crate::profile::Profile>,
 }
 
 /// The permits of a run over several targets: `concurrency` of them, shared by every target.
@@ -89,7 +90,7 @@ impl Default for ScanOptions {
             sessions: None,
             shared: None,
             events: None,
-            profile: None,
+            profiles: Vec::new(),
         }
     }
 }
@@ -422,7 +423,11 @@ pub async fn scan(target: Target, opts: ScanOptions) -> Result<Report, String> {
         let _ = control_verdict.set(no_token_control);
     };
     let redactor = client.redactor();
-    let profile = opts.profile.unwrap_or_else(crate::profile::default_profile);
+    let profile = opts
+        .profiles
+        .first()
+        .copied()
+        .unwrap_or_else(crate::profile::default_profile);
     let finish = |meta: &'static CheckMeta, ran: Ran, no_token_control: Option<&str>| {
         let (outcome, duration_ms, evidence, requests) = ran;
         // A refusal proves something only next to a server that issues tokens when asked right.
@@ -562,6 +567,19 @@ fn plan(
     discovered: bool,
     signed_in: bool,
 ) -> Plan {
+    use crate::profile::Level;
+    if !opts.profiles.is_empty()
+        && opts
+            .profiles
+            .iter()
+            .all(|p| p.level(meta) == Level::NotApplicable)
+    {
+        let names: Vec<&str> = opts.profiles.iter().map(|p| p.name.as_str()).collect();
+        return Plan::Skip(format!(
+            "not run, being outside every profile named ({})",
+            names.join(", ")
+        ));
+    }
     if !discovered || (meta.sign_in && !signed_in) {
         return Plan::NotRun;
     }

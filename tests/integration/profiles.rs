@@ -336,3 +336,36 @@ fn a_public_client_without_pkce_fails_under_oauth21() {
         !ids(&profile(&report, "fapi2-sp")["not_met"]).contains(&"pkce-required-public-client")
     );
 }
+
+#[test]
+fn a_check_outside_every_profile_named_is_not_run() {
+    let (code, report) = demo(&["--profile", "oidcc-config"]);
+    let results = report["results"].as_array().unwrap();
+    let nonce = results
+        .iter()
+        .find(|r| r["id"] == "oidc-nonce-echoed")
+        .unwrap();
+    assert_eq!(nonce["status"], "skip", "{nonce}");
+    assert_eq!(nonce["requests"], 0, "{nonce}");
+    assert!(
+        nonce["message"]
+            .as_str()
+            .unwrap()
+            .contains("outside every profile named (oidcc-config)"),
+        "{nonce}"
+    );
+    // What oidcc-config holds ran and passed on the secure lab.
+    let config = profile(&report, "oidcc-config");
+    assert_eq!(config["not_met"].as_array().unwrap().len(), 0, "{config}");
+    let ran = results
+        .iter()
+        .filter(|r| r["requests"].as_u64() > Some(0))
+        .count();
+    assert_eq!(
+        ran as u64,
+        config["must"]["total"].as_u64().unwrap() + config["should"]["total"].as_u64().unwrap()
+            - config["skipped"].as_u64().unwrap(),
+        "{config}"
+    );
+    assert_eq!(code, Some(0), "{config}");
+}
