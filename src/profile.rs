@@ -423,6 +423,20 @@ pub fn clauses_named<'a>(check: &'a CheckMeta, names: &[&str]) -> Result<Vec<&'a
     Ok(out)
 }
 
+/// What a finding of "not met" breaks, as the reports name it: each clause (`RFC 6749 §10.10
+/// SHOULD`), or `best practice`; empty for any other finding.
+pub fn broken(check: &CheckMeta, finding: &Finding) -> Vec<String> {
+    let name = |s: &SpecRef| format!("{} §{} {}", s.doc, s.section, s.level);
+    match finding {
+        Finding::NotMet(Breaks::Check) => check.spec.iter().map(name).collect(),
+        Finding::NotMet(Breaks::Clauses(names)) => clauses_named(check, names)
+            .map(|c| c.into_iter().map(name).collect())
+            .unwrap_or_default(),
+        Finding::NotMet(Breaks::BestPractice) => vec!["best practice".to_string()],
+        _ => Vec::new(),
+    }
+}
+
 /// `RFC 9700 §2.1.1` names every clause of that section; `RFC 9700 §2.1.1 RECOMMENDED` only
 /// the one with that keyword.
 pub fn clause_is_named(clause: &SpecRef, name: &str) -> bool {
@@ -929,6 +943,16 @@ mod tests {
         assert_eq!(should[0].level, "SHOULD");
         assert!(clauses_named(c, &["RFC 6749 §10.1"]).is_err());
         assert!(clauses_named(c, &["RFC 6749 §10.10 SHOUL"]).is_err());
+        // What a report says the variant breaks.
+        let short = Finding::NotMet(Breaks::Clauses(&["RFC 6749 §10.10 SHOULD"]));
+        assert_eq!(broken(c, &short), ["RFC 6749 §10.10 SHOULD"]);
+        assert_eq!(
+            broken(c, &Finding::NotMet(Breaks::Check)),
+            ["RFC 6749 §10.10 MUST", "RFC 6749 §10.10 SHOULD"]
+        );
+        assert!(broken(c, &Finding::Met).is_empty());
+        // Short codes warn everywhere that holds RFC 6749; too short ones fail.
+        assert_eq!(find("oidcc-basic").unwrap().judge(c, &short).0, Status::Warn);
     }
 
     #[test]

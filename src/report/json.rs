@@ -109,6 +109,11 @@ pub struct JsonResult<'a> {
     /// gate), `expired` (past its date: it counts), `stale` (the check passes).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub waiver: Option<JsonWaiver<'a>>,
+    /// What the finding breaks, when the probe found the requirement not met: the clauses it
+    /// quotes that the variant seen breaks (`RFC 9700 §2.1.1 SHOULD`), or `best practice`;
+    /// each profile judges by those it holds.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub breaks: Vec<String>,
     /// The verdict under each profile `--profile` named, in their order (absent without
     /// `--profile`): the first is `status`.
     #[serde(skip_serializing_if = "Vec::is_empty")]
@@ -188,6 +193,7 @@ pub fn result(r: &CheckResult) -> JsonResult<'_> {
             owner: a.waiver.owner.as_deref(),
             baseline: &a.waiver.set_at,
         }),
+        breaks: crate::profile::broken(r.meta, &r.finding),
         verdicts: Vec::new(),
         evidence: &r.evidence,
     }

@@ -265,6 +265,12 @@ fn plain_pkce_warns_under_rfc9700_and_fails_under_fapi2() {
         .find(|r| r["id"] == check)
         .unwrap();
     assert_eq!(result["status"], "warn", "{result}");
+    // The clause the variant seen breaks, by which each profile judges it.
+    assert_eq!(
+        result["breaks"],
+        serde_json::json!(["RFC 9700 §2.1.1 SHOULD"]),
+        "{result}"
+    );
     // A SHOULD under rfc9700: counted there, not a MUST.
     let rfc9700 = profile(&report, "rfc9700");
     assert!(ids(&rfc9700["not_met"]).contains(&check), "{rfc9700}");
