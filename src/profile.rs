@@ -474,7 +474,8 @@ pub struct Summary {
     pub met: bool,
     pub must: Tally,
     pub should: Tally,
-    /// Checks of the catalog outside the profile (n/a); MAY-level checks do not count either.
+    /// Checks of the catalog outside the profile (n/a), or of a feature the server does not
+    /// offer and the profile does not require; MAY-level checks do not count either.
     pub not_applicable: usize,
     /// Checks that count and were skipped, or not selected (`--only`, `--skip`).
     pub skipped: usize,
