@@ -953,7 +953,10 @@ mod tests {
         );
         assert!(broken(c, &Finding::Met).is_empty());
         // Short codes warn everywhere that holds RFC 6749; too short ones fail.
-        assert_eq!(find("oidcc-basic").unwrap().judge(c, &short).0, Status::Warn);
+        assert_eq!(
+            find("oidcc-basic").unwrap().judge(c, &short).0,
+            Status::Warn
+        );
     }
 
     #[test]
